@@ -1,0 +1,20 @@
+# ./run.ps1 [server options]   build (Release) and start the echo server with those options
+# ./run.ps1 test [test args]   build and run every test
+$ErrorActionPreference = 'Stop'
+$root = $PSScriptRoot
+
+if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) {
+  [Console]::Error.WriteLine("run.ps1: 'dotnet' was not found on PATH; install the .NET 10 SDK (https://dot.net) and try again.")
+  exit 127
+}
+
+if ($args.Count -gt 0 -and $args[0] -eq 'test') {
+  $rest = @($args | Select-Object -Skip 1)
+  & dotnet test (Join-Path $root 'EchoServer.sln') -c Release @rest
+  exit $LASTEXITCODE
+}
+
+& dotnet build (Join-Path $root 'src/EchoServer/EchoServer.csproj') -c Release -nologo -v quiet -clp:ErrorsOnly 2>&1 | ForEach-Object { [Console]::Error.WriteLine($_) }
+if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+& dotnet (Join-Path $root 'src/EchoServer/bin/Release/net10.0/echo-server.dll') @args
+exit $LASTEXITCODE

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# ./run.sh [server options]   build (Release) and start the echo server with those options
+# ./run.sh test [test args]   build and run every test
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "run.sh: 'dotnet' was not found on PATH; install the .NET 10 SDK (https://dot.net) and try again." >&2
+  exit 127
+fi
+
+if [ "${1:-}" = "test" ]; then
+  shift
+  exec dotnet test "$root/EchoServer.sln" -c Release "$@"
+fi
+
+dotnet build "$root/src/EchoServer/EchoServer.csproj" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+exec dotnet "$root/src/EchoServer/bin/Release/net10.0/echo-server.dll" "$@"

@@ -1,0 +1,164 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Net;
+using EchoServer.Hosting;
+using EchoServer.Pools;
+using Microsoft.Extensions.Logging;
+
+namespace EchoServer.Cli;
+
+/// <summary>The command line: every option with its default, its validation, and the mapping to <see cref="ServerOptions"/>.</summary>
+internal sealed class ServerCommand
+{
+    private static readonly ServerOptions Defaults = new();
+
+    public ServerCommand()
+    {
+        Root = new RootCommand(
+            "EchoServer: a TCP echo server (RFC 862) with pluggable thread pools. Every byte a client sends comes back " +
+            "unchanged. Pick --pool workers (dedicated threads, blocking I/O, one client per worker) or --pool executor " +
+            "(bounded asynchronous executor on the .NET thread pool).");
+        foreach (var option in All)
+        {
+            Root.Options.Add(option);
+        }
+    }
+
+    public RootCommand Root { get; }
+
+    public Option<IPAddress> Host { get; } = new("--host")
+    {
+        Description = "Address to listen on: 127.0.0.1, 0.0.0.0, :: (IPv6 and IPv4), any IP literal, or localhost.",
+        DefaultValueFactory = _ => Defaults.Host,
+        CustomParser = ParseHost,
+    };
+
+    public Option<int> Port { get; } = Ranged(new("--port") { Description = "TCP port; 0 picks a free one (read it from the first log line).", DefaultValueFactory = _ => Defaults.Port }, 0, 65535);
+
+    public Option<int> Backlog { get; } = Ranged(new("--backlog") { Description = "Kernel listen backlog: connects waiting to be accepted.", DefaultValueFactory = _ => Defaults.Backlog }, 1, 65535);
+
+    public Option<int> MaxConnections { get; } = Ranged(new("--max-connections") { Description = "Connections held at once (queued + being echoed); at the limit, accepting pauses.", DefaultValueFactory = _ => Defaults.MaxConnections }, 1, 1_000_000);
+
+    public Option<string> Pool { get; } = Choice(new("--pool") { Description = "Which pool serves clients.", DefaultValueFactory = _ => "workers" }, "workers", "executor");
+
+    public Option<int> Workers { get; } = Ranged(new("--workers") { Description = "Worker threads (workers) or concurrent sessions (executor).", DefaultValueFactory = _ => Defaults.PoolSettings.Workers }, 1, 100_000);
+
+    public Option<int> Queue { get; } = Ranged(new("--queue") { Description = "Accepted clients that may wait for a free worker.", DefaultValueFactory = _ => Defaults.PoolSettings.QueueCapacity }, 1, 1_000_000);
+
+    public Option<string> WhenFull { get; } = Choice(new("--when-full") { Description = "When workers are busy and the queue is full: reject the new client, wait (stop accepting), or drop-oldest queued client.", DefaultValueFactory = _ => "reject" }, "reject", "wait", "drop-oldest");
+
+    public Option<Duration> QueueTimeout { get; } = DurationOption("--queue-timeout", "Close a client that waited in the queue longer than this (seconds, or 500ms, 2s, 1m); 0 = no limit.", Defaults.PoolSettings.QueueTimeout);
+
+    public Option<ByteSize> BufferSize { get; } = new("--buffer-size")
+    {
+        Description = "Receive buffer per worker (workers) or per busy session (executor): 16384, 16KiB, 64K, 1MiB.",
+        DefaultValueFactory = _ => new ByteSize(Defaults.BufferSize),
+        CustomParser = r => ParseSize(r, 1, 16L << 20),
+    };
+
+    public Option<Duration> ShutdownTimeout { get; } = DurationOption("--shutdown-timeout", "On Ctrl+C/SIGTERM, how long active sessions may finish before they are closed.", Defaults.ShutdownTimeout);
+
+    public Option<LogLevel> LogLevel { get; } = new("--log-level") { Description = "Lowest level logged.", DefaultValueFactory = _ => Defaults.LogLevel };
+
+    public Option<string> LogFormat { get; } = Choice(new("--log-format") { Description = "Console log format.", DefaultValueFactory = _ => "simple" }, "simple", "json", "systemd");
+
+    private IEnumerable<Option> All =>
+    [
+        Host, Port, Backlog, MaxConnections, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, ShutdownTimeout, LogLevel, LogFormat,
+    ];
+
+    /// <summary>Maps a parse result without errors to options.</summary>
+    public ServerOptions Bind(ParseResult result) => new()
+    {
+        Host = result.GetValue(Host)!,
+        Port = result.GetValue(Port),
+        Backlog = result.GetValue(Backlog),
+        MaxConnections = result.GetValue(MaxConnections),
+        Pool = result.GetValue(Pool) == "executor" ? PoolKind.Executor : PoolKind.Workers,
+        PoolSettings = new PoolSettings
+        {
+            Workers = result.GetValue(Workers),
+            QueueCapacity = result.GetValue(Queue),
+            WhenFull = result.GetValue(WhenFull) switch
+            {
+                "wait" => Pools.WhenFull.Wait,
+                "drop-oldest" => Pools.WhenFull.DropOldest,
+                _ => Pools.WhenFull.Reject,
+            },
+            QueueTimeout = result.GetValue(QueueTimeout).Value,
+        },
+        BufferSize = (int)result.GetValue(BufferSize).Bytes,
+        ShutdownTimeout = result.GetValue(ShutdownTimeout).Value,
+        LogLevel = result.GetValue(LogLevel),
+        LogFormat = result.GetValue(LogFormat) switch
+        {
+            "json" => Hosting.LogFormat.Json,
+            "systemd" => Hosting.LogFormat.Systemd,
+            _ => Hosting.LogFormat.Simple,
+        },
+    };
+
+    private static Option<int> Ranged(Option<int> option, int min, int max)
+    {
+        option.Validators.Add(r =>
+        {
+            int value = r.GetValueOrDefault<int>();
+            if (value < min || value > max)
+            {
+                r.AddError($"{option.Name} must be between {min} and {max} (got {value}).");
+            }
+        });
+        return option;
+    }
+
+    private static Option<string> Choice(Option<string> option, params string[] values)
+    {
+        option.AcceptOnlyFromAmong(values);
+        return option;
+    }
+
+    private static Option<Duration> DurationOption(string name, string description, TimeSpan defaultValue) => new(name)
+    {
+        Description = description,
+        DefaultValueFactory = _ => new Duration(defaultValue),
+        CustomParser = r =>
+        {
+            string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
+            if (!Duration.TryParse(token, out var duration))
+            {
+                r.AddError($"{name} takes a duration such as 10, 500ms, 2s or 1m (got '{token}').");
+            }
+
+            return duration;
+        },
+    };
+
+    private static ByteSize ParseSize(ArgumentResult r, long min, long max)
+    {
+        string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
+        string name = (r.Parent as OptionResult)?.Option.Name ?? "size";
+        if (!ByteSize.TryParse(token, out var size) || size.Bytes < min || size.Bytes > max)
+        {
+            r.AddError($"{name} takes a size from {new ByteSize(min)} to {new ByteSize(max)} such as 16384 or 16KiB (got '{token}').");
+        }
+
+        return size;
+    }
+
+    private static IPAddress? ParseHost(ArgumentResult r)
+    {
+        string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
+        if (string.Equals(token, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            return IPAddress.Loopback;
+        }
+
+        if (IPAddress.TryParse(token.Trim('[', ']'), out var address))
+        {
+            return address;
+        }
+
+        r.AddError($"--host takes an IP address such as 127.0.0.1, 0.0.0.0 or :: (got '{token}').");
+        return null;
+    }
+}

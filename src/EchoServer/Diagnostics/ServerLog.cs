@@ -1,0 +1,61 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace EchoServer.Diagnostics;
+
+/// <summary>The server's log events, with fixed ids so that operators can filter on them.</summary>
+internal static partial class ServerLog
+{
+    [LoggerMessage(EventId = 1, EventName = "Listening", Level = LogLevel.Information,
+        Message = "Listening on {EndPoint} (pool={Pool}, workers={Workers}, queue={Queue}, max-connections={MaxConnections})")]
+    public static partial void Listening(ILogger logger, string endPoint, string pool, int workers, int queue, int maxConnections);
+
+    [LoggerMessage(EventId = 2, EventName = "ConnectionAccepted", Level = LogLevel.Information,
+        Message = "Connection {ConnectionId} accepted from {RemoteEndPoint} (pool={Pool})")]
+    public static partial void Accepted(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string pool);
+
+    [LoggerMessage(EventId = 3, EventName = "ConnectionClosed", Level = LogLevel.Information,
+        Message = "Connection {ConnectionId} closed: reason={Reason}, worker={Worker}, queued={QueuedMs:F1} ms, in={BytesIn} B, out={BytesOut} B, duration={DurationMs:F1} ms (pool={Pool})")]
+    public static partial void Closed(ILogger logger, long connectionId, string reason, string worker, double queuedMs, long bytesIn, long bytesOut, double durationMs, string pool);
+
+    [LoggerMessage(EventId = 4, EventName = "ConnectionRefused", Level = LogLevel.Warning,
+        Message = "Connection {ConnectionId} from {RemoteEndPoint} refused: {Reason} (pool={Pool}, workers={Workers}, queue={Queue}; {Suppressed} more refusals in the last second not logged)")]
+    public static partial void Refused(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string reason, string pool, int workers, int queue, long suppressed);
+
+    [LoggerMessage(EventId = 5, EventName = "SessionStarted", Level = LogLevel.Debug,
+        Message = "Connection {ConnectionId} picked up by {Worker} after {QueuedMs:F1} ms in the queue (pool={Pool})")]
+    public static partial void SessionStarted(ILogger logger, long connectionId, string worker, double queuedMs, string pool);
+
+    [LoggerMessage(EventId = 6, EventName = "SessionFailed", Level = LogLevel.Warning,
+        Message = "Connection {ConnectionId} failed on {Worker} (pool={Pool})")]
+    public static partial void SessionFailed(ILogger logger, Exception exception, long connectionId, string worker, string pool);
+
+    [LoggerMessage(EventId = 7, EventName = "SessionSocketError", Level = LogLevel.Debug,
+        Message = "Connection {ConnectionId} ended by the peer or the network (pool={Pool})")]
+    public static partial void PeerGone(ILogger logger, long connectionId, string pool);
+
+    [LoggerMessage(EventId = 8, EventName = "AcceptFailed", Level = LogLevel.Warning,
+        Message = "Accept failed: {SocketError}; backing off {BackoffMs} ms and going on ({Suppressed} more accept failures in the last second not logged)")]
+    public static partial void AcceptFailed(ILogger logger, SocketError socketError, int backoffMs, long suppressed);
+
+    [LoggerMessage(EventId = 9, EventName = "Draining", Level = LogLevel.Information,
+        Message = "Shutting down: stopped accepting; closing queued clients; draining {Active} active sessions for up to {TimeoutSeconds:F1} s (pool={Pool})")]
+    public static partial void Draining(ILogger logger, int active, double timeoutSeconds, string pool);
+
+    [LoggerMessage(EventId = 10, EventName = "DrainDeadline", Level = LogLevel.Warning,
+        Message = "Drain deadline reached: closing {Active} sessions still active (pool={Pool})")]
+    public static partial void DrainDeadline(ILogger logger, int active, string pool);
+
+    [LoggerMessage(EventId = 11, EventName = "Stopped", Level = LogLevel.Information,
+        Message = "Stopped after {UptimeSeconds:F1} s: {Served} connections served, {Refused} refused, {BytesIn} bytes received, {BytesOut} bytes echoed (pool={Pool})")]
+    public static partial void Stopped(ILogger logger, double uptimeSeconds, long served, long refused, long bytesIn, long bytesOut, string pool);
+
+    [LoggerMessage(EventId = 12, EventName = "ConnectionLimitReached", Level = LogLevel.Debug,
+        Message = "All {MaxConnections} connection slots are held; accepting pauses until one is freed")]
+    public static partial void ConnectionLimitReached(ILogger logger, int maxConnections);
+
+    [LoggerMessage(EventId = 13, EventName = "SessionStopped", Level = LogLevel.Warning,
+        Message = "{Active} sessions did not end after being closed (pool={Pool})")]
+    public static partial void SessionsStuck(ILogger logger, int active, string pool);
+}

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace EchoServer.Echo;
+
+/// <summary>
+/// One accepted client from accept to close: its socket, its counters, and an idempotent close that
+/// reports the connection exactly once to whoever tracks connections.
+/// </summary>
+internal sealed class ClientConnection
+{
+    private readonly Action<ClientConnection> _onClosed;
+    private CancellationTokenSource? _abort;
+    private CloseReason? _abortReason;
+    private long _bytesIn;
+    private long _bytesOut;
+    private int _closed;
+
+    public ClientConnection(long id, Socket socket, Action<ClientConnection> onClosed)
+    {
+        Id = id;
+        Socket = socket;
+        RemoteEndPoint = socket.RemoteEndPoint as IPEndPoint;
+        AcceptedAt = Stopwatch.GetTimestamp();
+        _onClosed = onClosed;
+    }
+
+    public long Id { get; }
+
+    public Socket Socket { get; }
+
+    public IPEndPoint? RemoteEndPoint { get; }
+
+    /// <summary>Stopwatch timestamp of accept.</summary>
+    public long AcceptedAt { get; }
+
+    /// <summary>Stopwatch timestamp of the moment a worker took it; 0 while queued or if never served.</summary>
+    public long StartedAt { get; private set; }
+
+    /// <summary>Name of the worker that served it, or null if none did.</summary>
+    public string? Worker { get; private set; }
+
+    public long BytesIn => Volatile.Read(ref _bytesIn);
+
+    public long BytesOut => Volatile.Read(ref _bytesOut);
+
+    public CloseReason Reason { get; private set; }
+
+    /// <summary>Set once <see cref="Abort"/> was called: the reason the session should end with.</summary>
+    public CloseReason? AbortReason => _abortReason;
+
+    /// <summary>Cancelled by <see cref="Abort"/>; asynchronous sessions pass it to every socket call.</summary>
+    public CancellationToken Aborted
+    {
+        get
+        {
+            if (_abort is null)
+            {
+                var created = new CancellationTokenSource();
+                if (Interlocked.CompareExchange(ref _abort, created, null) is not null)
+                {
+                    created.Dispose();
+                }
+                else if (_abortReason is not null)
+                {
+                    created.Cancel();
+                }
+            }
+
+            return _abort!.Token;
+        }
+    }
+
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    public TimeSpan QueuedFor => StartedAt == 0 ? Stopwatch.GetElapsedTime(AcceptedAt) : Stopwatch.GetElapsedTime(AcceptedAt, StartedAt);
+
+    public TimeSpan Age => Stopwatch.GetElapsedTime(AcceptedAt);
+
+    public void MarkStarted(string worker)
+    {
+        Worker = worker;
+        StartedAt = Stopwatch.GetTimestamp();
+    }
+
+    // Each counter has one writer (the session); readers elsewhere only need a recent value.
+    public void AddBytesIn(int count) => Volatile.Write(ref _bytesIn, _bytesIn + count);
+
+    public void AddBytesOut(int count) => Volatile.Write(ref _bytesOut, _bytesOut + count);
+
+    /// <summary>
+    /// Ends the session from outside (shutdown, timeouts): cancels its token and closes the socket, which
+    /// wakes a worker blocked in a receive or send. The session then closes with <paramref name="reason"/>.
+    /// </summary>
+    public void Abort(CloseReason reason)
+    {
+        if (IsClosed)
+        {
+            return;
+        }
+
+        _abortReason ??= reason;
+        try
+        {
+            _abort?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed meanwhile.
+        }
+
+        Socket.Dispose();
+    }
+
+    /// <summary>Closes the socket and reports the connection, once; later calls do nothing.</summary>
+    public void Close(CloseReason reason)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        Reason = _abortReason ?? reason;
+        Socket.Dispose();
+        _abort?.Dispose();
+        _onClosed(this);
+    }
+}

@@ -1,0 +1,39 @@
+using System.Net.Sockets;
+
+namespace EchoServer.Echo;
+
+/// <summary>How socket errors map to close reasons.</summary>
+internal static class SocketErrors
+{
+    /// <summary>
+    /// A reset, abort or broken pipe is the client's normal way to leave; an error after an abort is the
+    /// abort itself; anything else is an error worth logging.
+    /// </summary>
+    public static CloseReason ToCloseReason(SocketError error, ClientConnection connection)
+    {
+        if (connection.AbortReason is { } aborted)
+        {
+            return aborted;
+        }
+
+        return error switch
+        {
+            SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown
+                or SocketError.NotConnected or SocketError.TimedOut => CloseReason.Reset,
+            _ => CloseReason.Error,
+        };
+    }
+
+    /// <summary>Sends FIN after the last echoed byte; the peer may already be gone.</summary>
+    public static void TryShutdownSend(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (SocketException)
+        {
+            // The peer reset meanwhile; nothing left to deliver.
+        }
+    }
+}

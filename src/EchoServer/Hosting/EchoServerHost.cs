@@ -1,0 +1,66 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace EchoServer.Hosting;
+
+/// <summary>Builds the generic host the server runs in: console logging, console lifetime, the server service.</summary>
+internal static class EchoServerHost
+{
+    /// <summary>Category names whose Information chatter would push the "Listening on" line off the top.</summary>
+    private const string HostingInternals = "Microsoft.Extensions.Hosting";
+
+    public static IHost Create(ServerOptions options, Action<ILoggingBuilder>? configureLogging = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
+
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(options.LogLevel);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+
+        // Start-up failures are reported by the program as one line; the host would add a stack trace.
+        builder.Logging.AddFilter(HostingInternals, LogLevel.None);
+        if (configureLogging is null)
+        {
+            AddConsole(builder.Logging, options.LogFormat);
+        }
+        else
+        {
+            configureLogging(builder.Logging);
+        }
+
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+
+        // The service enforces the drain deadline itself; the host must not cut it short.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(10));
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<EchoServerService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EchoServerService>());
+        return builder.Build();
+    }
+
+    private static void AddConsole(ILoggingBuilder logging, LogFormat format)
+    {
+        switch (format)
+        {
+            case LogFormat.Json:
+                logging.AddJsonConsole(o =>
+                {
+                    o.UseUtcTimestamp = true;
+                    o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+                });
+                break;
+            case LogFormat.Systemd:
+                logging.AddSystemdConsole(o => o.UseUtcTimestamp = true);
+                break;
+            default:
+                logging.AddSimpleConsole(o =>
+                {
+                    o.SingleLine = true;
+                    o.UseUtcTimestamp = true;
+                    o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                });
+                break;
+        }
+    }
+}

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using EchoServer.Diagnostics;
+using EchoServer.Echo;
+using EchoServer.Listening;
+using EchoServer.Pools;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace EchoServer.Hosting;
+
+/// <summary>
+/// The server as a hosted service: binds in <see cref="StartAsync"/> (so a taken port fails start-up),
+/// accepts in the background, and on stop unbinds, refuses queued clients, drains active sessions until the
+/// shutdown timeout, then closes what is left.
+/// </summary>
+internal sealed class EchoServerService : IHostedService, IDisposable
+{
+    private readonly ServerOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConnectionListener _listener;
+    private readonly IWorkPool<ClientConnection> _pool;
+    private readonly ConnectionRegistry _connections = new();
+    private readonly LogRateLimiter _refusalLog = new(TimeSpan.FromSeconds(1));
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Action<ClientConnection> _onClosed;
+    private readonly long _startedAt = Stopwatch.GetTimestamp();
+    private Task _acceptLoop = Task.CompletedTask;
+    private long _nextConnectionId;
+
+    public EchoServerService(ServerOptions options, ILoggerFactory loggerFactory)
+    {
+        _options = options;
+        _logger = loggerFactory.CreateLogger("EchoServer");
+        _listener = new ConnectionListener(new IPEndPoint(options.Host, options.Port), options.Backlog, options.MaxConnections, _logger);
+        _pool = SessionPoolFactory.Create(options, Refuse, _logger);
+        _onClosed = OnClosed;
+    }
+
+    /// <summary>The bound endpoint (real port when 0 was asked for).</summary>
+    public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
+
+    public ServerCounters Counters { get; } = new();
+
+    public IWorkPool<ClientConnection> Pool => _pool;
+
+    public ConnectionListener Listener => _listener;
+
+    public ConnectionRegistry Connections => _connections;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _pool.Start();
+        _listener.Bind();
+        ServerLog.Listening(_logger, FormatEndPoint(LocalEndPoint), _pool.Name, _pool.Settings.Workers, _pool.Settings.QueueCapacity, _options.MaxConnections);
+        _acceptLoop = Task.Run(() => _listener.RunAsync(HandOffAsync, _stopping.Token), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        _listener.Dispose();
+        await _acceptLoop;
+
+        ServerLog.Draining(_logger, _pool.Busy, _options.ShutdownTimeout.TotalSeconds, _pool.Name);
+        _pool.Complete();
+        if (!await CompletesWithin(_pool.Completion, _options.ShutdownTimeout, cancellationToken))
+        {
+            ServerLog.DrainDeadline(_logger, _pool.Busy, _pool.Name);
+            _connections.AbortAll(CloseReason.Shutdown);
+            if (!await CompletesWithin(_pool.Completion, TimeSpan.FromSeconds(5), CancellationToken.None))
+            {
+                ServerLog.SessionsStuck(_logger, _pool.Busy, _pool.Name);
+            }
+        }
+
+        ServerLog.Stopped(_logger, Stopwatch.GetElapsedTime(_startedAt).TotalSeconds, Counters.Served, Counters.Refused, Counters.BytesIn, Counters.BytesOut, _pool.Name);
+    }
+
+    public void Dispose()
+    {
+        _listener.Dispose();
+        _pool.Dispose();
+        _stopping.Dispose();
+    }
+
+    internal static string FormatEndPoint(IPEndPoint endPoint) =>
+        endPoint.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{endPoint.Address}]:{endPoint.Port}" : endPoint.ToString();
+
+    private static async Task<bool> CompletesWithin(Task task, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await task.WaitAsync(timeout, cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private async ValueTask HandOffAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        // Echoes are small and latency-bound: never let Nagle hold a reply back for a delayed ACK.
+        try
+        {
+            socket.NoDelay = true;
+        }
+        catch (SocketException)
+        {
+            // Reset before we got to it; the session will see that and end.
+        }
+
+        var connection = new ClientConnection(Interlocked.Increment(ref _nextConnectionId), socket, _onClosed);
+        _connections.Add(connection);
+        Counters.OnAccepted();
+        ServerLog.Accepted(_logger, connection.Id, connection.RemoteEndPoint, _pool.Name);
+        await _pool.SubmitAsync(connection, cancellationToken);
+    }
+
+    private void Refuse(ClientConnection connection, PoolOutcome outcome)
+    {
+        var reason = outcome switch
+        {
+            PoolOutcome.PoolSaturated => CloseReason.PoolSaturated,
+            PoolOutcome.DroppedOldest => CloseReason.DroppedOldest,
+            PoolOutcome.QueueTimeout => CloseReason.QueueTimeout,
+            _ => CloseReason.Shutdown,
+        };
+
+        if (reason != CloseReason.Shutdown && _refusalLog.TryAcquire(out long suppressed))
+        {
+            ServerLog.Refused(_logger, connection.Id, connection.RemoteEndPoint, reason.ToName(), _pool.Name, _pool.Settings.Workers, _pool.Settings.QueueCapacity, suppressed);
+        }
+
+        connection.Close(reason);
+    }
+
+    private void OnClosed(ClientConnection connection)
+    {
+        _connections.Remove(connection);
+        Counters.OnClosed(connection.Worker is not null, connection.BytesIn, connection.BytesOut);
+        ServerLog.Closed(
+            _logger,
+            connection.Id,
+            connection.Reason.ToName(),
+            connection.Worker ?? "-",
+            connection.QueuedFor.TotalMilliseconds,
+            connection.BytesIn,
+            connection.BytesOut,
+            connection.Age.TotalMilliseconds,
+            _pool.Name);
+        _listener.ReleaseSlot();
+    }
+}

@@ -1,0 +1,42 @@
+using System.Net;
+using EchoServer.Pools;
+using Microsoft.Extensions.Logging;
+
+namespace EchoServer.Hosting;
+
+/// <summary>Everything the server is configured with; the command line fills it, tests build it directly.</summary>
+internal sealed record ServerOptions
+{
+    /// <summary>Address to bind. Defaults to 127.0.0.1; <see cref="IPAddress.IPv6Any"/> listens dual-stack.</summary>
+    public IPAddress Host { get; init; } = IPAddress.Loopback;
+
+    /// <summary>Port to bind; 0 picks a free one. Defaults to 7007.</summary>
+    public int Port { get; init; } = 7007;
+
+    /// <summary>Kernel listen backlog. Defaults to 512.</summary>
+    public int Backlog { get; init; } = 512;
+
+    /// <summary>Connections held at once, queued or being echoed. Defaults to 1000.</summary>
+    public int MaxConnections { get; init; } = 1000;
+
+    /// <summary>Which pool runs the sessions. Defaults to workers.</summary>
+    public PoolKind Pool { get; init; } = PoolKind.Workers;
+
+    /// <summary>Pool size, queue and overload policy.</summary>
+    public PoolSettings PoolSettings { get; init; } = new();
+
+    /// <summary>Receive buffer per worker (workers) or per busy session (executor). Defaults to 16 KiB.</summary>
+    public int BufferSize { get; init; } = 16 * 1024;
+
+    /// <summary>How long active sessions may go on after a stop is requested. Defaults to 10 s.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Lowest level logged. Defaults to Information.</summary>
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>Console log format. Defaults to simple.</summary>
+    public LogFormat LogFormat { get; init; } = LogFormat.Simple;
+
+    /// <summary>The pool's name as logs show it.</summary>
+    public string PoolName => Pool == PoolKind.Workers ? "workers" : "executor";
+}

@@ -1,0 +1,49 @@
+using System.CommandLine;
+using System.Net.Sockets;
+using EchoServer.Cli;
+using EchoServer.Hosting;
+using Microsoft.Extensions.Hosting;
+
+namespace EchoServer;
+
+/// <summary>Entry point: parse the command line, run the host, turn user mistakes into one line and an exit code.</summary>
+internal static class Program
+{
+    private const string Name = "echo-server";
+
+    public static async Task<int> Main(string[] args)
+    {
+        var command = new ServerCommand();
+        var parseResult = command.Root.Parse(args);
+        if (parseResult.Errors.Count > 0)
+        {
+            await Console.Error.WriteLineAsync($"{Name}: {OneLine(parseResult.Errors[0].Message)} See --help.");
+            return ExitCodes.Usage;
+        }
+
+        command.Root.SetAction((result, cancellationToken) => RunAsync(command.Bind(result), cancellationToken));
+
+        // The host owns Ctrl+C and SIGTERM (graceful drain); the command line must not handle them too.
+        return await parseResult.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    private static string OneLine(string message) =>
+        string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    private static async Task<int> RunAsync(ServerOptions options, CancellationToken cancellationToken)
+    {
+        using var host = EchoServerHost.Create(options);
+        try
+        {
+            await host.StartAsync(cancellationToken);
+        }
+        catch (SocketException ex)
+        {
+            await Console.Error.WriteLineAsync($"{Name}: cannot listen on {options.Host}:{options.Port}: {ex.Message}");
+            return ExitCodes.CannotStart;
+        }
+
+        await host.WaitForShutdownAsync(CancellationToken.None);
+        return ExitCodes.Ok;
+    }
+}

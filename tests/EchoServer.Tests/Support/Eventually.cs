@@ -1,0 +1,53 @@
+using System.Diagnostics;
+
+namespace EchoServer.Tests.Support;
+
+/// <summary>Waits for a condition with a deadline instead of sleeping; fails with a message saying what never happened.</summary>
+public static class Eventually
+{
+    /// <summary>Generous bound for things that should happen "soon": a slow CI machine must not fail the test.</summary>
+    public static readonly TimeSpan Soon = TimeSpan.FromSeconds(10);
+
+    public static async Task True(Func<bool> condition, string what, TimeSpan? within = null)
+    {
+        var deadline = Stopwatch.StartNew();
+        var limit = within ?? Soon;
+        while (!condition())
+        {
+            if (deadline.Elapsed > limit)
+            {
+                Assert.Fail($"Timed out after {limit.TotalSeconds:F1} s waiting for: {what}");
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>Awaits <paramref name="task"/> or fails after <paramref name="within"/>.</summary>
+    public static async Task<T> Completes<T>(Task<T> task, string what, TimeSpan? within = null)
+    {
+        var limit = within ?? Soon;
+        try
+        {
+            return await task.WaitAsync(limit);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"Timed out after {limit.TotalSeconds:F1} s waiting for: {what}");
+            throw;
+        }
+    }
+
+    public static async Task Completes(Task task, string what, TimeSpan? within = null)
+    {
+        var limit = within ?? Soon;
+        try
+        {
+            await task.WaitAsync(limit);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"Timed out after {limit.TotalSeconds:F1} s waiting for: {what}");
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using System.Net;
+using EchoServer.Hosting;
+using EchoServer.Pools;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace EchoServer.Tests.Support;
+
+/// <summary>An in-process server on 127.0.0.1 with an ephemeral port and captured logs.</summary>
+internal sealed class TestServer : IAsyncDisposable
+{
+    private readonly IHost _host;
+    private bool _stopped;
+
+    private TestServer(IHost host, TestLoggerProvider logs)
+    {
+        _host = host;
+        Logs = logs;
+        Service = host.Services.GetRequiredService<EchoServerService>();
+    }
+
+    public TestLoggerProvider Logs { get; }
+
+    public EchoServerService Service { get; }
+
+    public IPEndPoint EndPoint => Service.LocalEndPoint;
+
+    public static Task<TestServer> StartAsync(PoolKind pool, Func<ServerOptions, ServerOptions>? configure = null) =>
+        StartAsync((configure ?? (o => o))(new ServerOptions { Pool = pool, Port = 0, LogLevel = LogLevel.Debug }));
+
+    public static async Task<TestServer> StartAsync(ServerOptions options)
+    {
+        var logs = new TestLoggerProvider();
+        var host = EchoServerHost.Create(options, logging => logging.AddProvider(logs));
+        await host.StartAsync();
+        return new TestServer(host, logs);
+    }
+
+    public static PoolSettings Pool(int workers, int queue, WhenFull whenFull = WhenFull.Reject, TimeSpan? queueTimeout = null) =>
+        new() { Workers = workers, QueueCapacity = queue, WhenFull = whenFull, QueueTimeout = queueTimeout ?? TimeSpan.Zero };
+
+    public async Task StopAsync()
+    {
+        if (!_stopped)
+        {
+            _stopped = true;
+            await _host.StopAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _host.Dispose();
+    }
+}
