@@ -1,0 +1,72 @@
+using System.Net;
+using EchoServer.Cli;
+using EchoServer.Hosting;
+using EchoServer.Pools;
+using Microsoft.Extensions.Logging;
+
+namespace EchoServer.Tests.Cli;
+
+public sealed class ServerCommandTests
+{
+    [Fact]
+    public void No_arguments_give_the_documented_defaults()
+    {
+        var command = new ServerCommand();
+        var result = command.Root.Parse([]);
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(new ServerOptions(), command.Bind(result));
+    }
+
+    [Fact]
+    public void Every_option_maps_to_the_server_options()
+    {
+        var command = new ServerCommand();
+        var result = command.Root.Parse(
+        [
+            "--host", "::", "--port", "0", "--backlog", "64", "--max-connections", "50", "--pool", "executor",
+            "--workers", "10", "--queue", "5", "--when-full", "drop-oldest", "--queue-timeout", "250ms",
+            "--buffer-size", "4KiB", "--shutdown-timeout", "3s", "--log-level", "Debug", "--log-format", "json",
+        ]);
+
+        Assert.Empty(result.Errors);
+        var options = command.Bind(result);
+        Assert.Equal(IPAddress.IPv6Any, options.Host);
+        Assert.Equal(0, options.Port);
+        Assert.Equal(64, options.Backlog);
+        Assert.Equal(50, options.MaxConnections);
+        Assert.Equal(PoolKind.Executor, options.Pool);
+        Assert.Equal(new PoolSettings { Workers = 10, QueueCapacity = 5, WhenFull = WhenFull.DropOldest, QueueTimeout = TimeSpan.FromMilliseconds(250) }, options.PoolSettings);
+        Assert.Equal(4096, options.BufferSize);
+        Assert.Equal(TimeSpan.FromSeconds(3), options.ShutdownTimeout);
+        Assert.Equal(LogLevel.Debug, options.LogLevel);
+        Assert.Equal(LogFormat.Json, options.LogFormat);
+    }
+
+    [Theory]
+    [InlineData("--host", "localhost", "127.0.0.1")]
+    [InlineData("--host", "0.0.0.0", "0.0.0.0")]
+    [InlineData("--host", "[::1]", "::1")]
+    public void Host_accepts_literals_and_localhost(string option, string value, string expected)
+    {
+        var command = new ServerCommand();
+        var result = command.Root.Parse([option, value]);
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(IPAddress.Parse(expected), command.Bind(result).Host);
+    }
+
+    [Theory]
+    [InlineData("--port", "65536", "--port must be between 0 and 65535 (got 65536).")]
+    [InlineData("--port", "-1", "--port must be between 0 and 65535 (got -1).")]
+    [InlineData("--workers", "0", "--workers must be between 1 and 100000 (got 0).")]
+    [InlineData("--max-connections", "0", "--max-connections must be between 1 and 1000000 (got 0).")]
+    [InlineData("--buffer-size", "0", "--buffer-size takes a size from 1 to 16MiB such as 16384 or 16KiB (got '0').")]
+    [InlineData("--shutdown-timeout", "soon", "--shutdown-timeout takes a duration such as 10, 500ms, 2s or 1m (got 'soon').")]
+    public void Invalid_values_give_a_clear_error(string option, string value, string message)
+    {
+        var result = new ServerCommand().Root.Parse([option, value]);
+
+        Assert.Equal(message, Assert.Single(result.Errors).Message);
+    }
+}

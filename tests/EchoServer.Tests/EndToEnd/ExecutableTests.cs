@@ -1,0 +1,85 @@
+using System.Net;
+using System.Net.Sockets;
+using EchoServer.Tests.Support;
+
+namespace EchoServer.Tests.EndToEnd;
+
+/// <summary>The built executable, started as a user would start it.</summary>
+public sealed class ExecutableTests
+{
+    [Theory]
+    [InlineData("workers")]
+    [InlineData("executor")]
+    public async Task Starts_on_an_ephemeral_port_echoes_and_exits_0_on_SIGTERM_with_a_summary(string pool)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // SIGTERM is a Unix signal; Windows has no equivalent to send a console process.
+        }
+
+        using var server = ServerProcess.Start("--port", "0", "--pool", pool);
+        var endPoint = await server.WaitForListeningAsync();
+        Assert.Contains("Listening on 127.0.0.1:", server.Stdout[0], StringComparison.Ordinal);
+        Assert.EndsWith($"(pool={pool}, workers=128, queue=1024, max-connections=1000)", server.Stdout[0], StringComparison.Ordinal);
+
+        using (var client = await EchoClient.ConnectAsync(endPoint))
+        {
+            Assert.Equal("hello\r\n"u8.ToArray(), await client.RoundTripAsync("hello\r\n"u8.ToArray()));
+        }
+
+        server.Terminate();
+
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Contains(server.Stdout, l => l.Contains("Stopped after", StringComparison.Ordinal) && l.Contains("1 connections served", StringComparison.Ordinal));
+        Assert.Empty(server.Stderr);
+    }
+
+    [Theory]
+    [InlineData("--port", "70000")]
+    [InlineData("--workers", "0")]
+    [InlineData("--pool", "fibers")]
+    [InlineData("--buffer-size", "-5")]
+    [InlineData("--queue", "-1")]
+    [InlineData("--host", "not-an-address")]
+    [InlineData("--no-such-option")]
+    public async Task Bad_input_gives_one_line_on_stderr_and_a_non_zero_exit(params string[] args)
+    {
+        using var server = ServerProcess.Start(args);
+
+        int exitCode = await server.WaitForExitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(server.Stderr);
+        Assert.StartsWith("echo-server: ", line, StringComparison.Ordinal);
+        Assert.DoesNotContain(server.Stdout.Concat(server.Stderr), l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_port_already_in_use_gives_one_line_and_exit_code_1()
+    {
+        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        taken.Listen();
+        int port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+
+        using var server = ServerProcess.Start("--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        var line = Assert.Single(server.Stderr);
+        Assert.Equal($"echo-server: cannot listen on 127.0.0.1:{port}: Address already in use", line);
+        Assert.Empty(server.Stdout);
+    }
+
+    [Fact]
+    public async Task Help_lists_every_option_with_its_default()
+    {
+        using var server = ServerProcess.Start("--help");
+
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        string help = string.Join('\n', server.Stdout);
+        foreach (var option in new[] { "--host", "--port", "--backlog", "--max-connections", "--pool", "--workers", "--queue", "--when-full", "--queue-timeout", "--buffer-size", "--shutdown-timeout", "--log-level", "--log-format" })
+        {
+            Assert.Matches($@"(?m)^\s+{option} .*\[default: [^\]]+\]", help);
+        }
+    }
+}

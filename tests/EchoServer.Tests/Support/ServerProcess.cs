@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+
+namespace EchoServer.Tests.Support;
+
+/// <summary>The real executable started as a child process, with its output captured line by line.</summary>
+internal sealed partial class ServerProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _stdout = new();
+    private readonly ConcurrentQueue<string> _stderr = new();
+
+    private ServerProcess(Process process)
+    {
+        _process = process;
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) { _stdout.Enqueue(e.Data); } };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { _stderr.Enqueue(e.Data); } };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public IReadOnlyList<string> Stdout => _stdout.ToArray();
+
+    public IReadOnlyList<string> Stderr => _stderr.ToArray();
+
+    public int Id => _process.Id;
+
+    public static string ExecutablePath => Path.Combine(AppContext.BaseDirectory, "echo-server.dll");
+
+    public static ServerProcess Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(ExecutablePath);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return new ServerProcess(Process.Start(info)!);
+    }
+
+    /// <summary>Waits for the "Listening on" line and returns the endpoint it names.</summary>
+    public async Task<IPEndPoint> WaitForListeningAsync()
+    {
+        string? line = null;
+        await Eventually.True(
+            () => (line = _stdout.FirstOrDefault(l => l.Contains("Listening on", StringComparison.Ordinal))) is not null || _process.HasExited,
+            "the 'Listening on' line");
+        Assert.False(line is null, $"the server exited early: {string.Join(" | ", Stderr)}");
+        var match = ListeningLine().Match(line!);
+        Assert.True(match.Success, $"unexpected first line: {line}");
+        return new IPEndPoint(IPAddress.Parse(match.Groups["host"].Value), int.Parse(match.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan within)
+    {
+        using var cts = new CancellationTokenSource(within);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"the server did not exit within {within.TotalSeconds} s");
+        }
+
+        _process.WaitForExit(); // drains the redirected output
+        return _process.ExitCode;
+    }
+
+    /// <summary>Sends SIGTERM, as a service manager or <c>kill</c> would.</summary>
+    public void Terminate()
+    {
+        if (Kill(_process.Id, 15) != 0)
+        {
+            throw new InvalidOperationException($"kill failed: {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        _process.Dispose();
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    [GeneratedRegex(@"Listening on (?<host>[0-9.]+):(?<port>\d+) \(pool=")]
+    private static partial Regex ListeningLine();
+}
