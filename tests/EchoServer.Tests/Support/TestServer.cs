@@ -26,13 +26,14 @@ internal sealed class TestServer : IAsyncDisposable
 
     public IPEndPoint EndPoint => Service.LocalEndPoint;
 
-    public static Task<TestServer> StartAsync(PoolKind pool, Func<ServerOptions, ServerOptions>? configure = null) =>
-        StartAsync((configure ?? (o => o))(new ServerOptions { Pool = pool, Port = 0, LogLevel = LogLevel.Debug }));
+    public static Task<TestServer> StartAsync(PoolKind pool, Func<ServerOptions, ServerOptions>? configure = null, Action<EchoServerService>? beforeStart = null) =>
+        StartAsync((configure ?? (o => o))(new ServerOptions { Pool = pool, Port = 0, LogLevel = LogLevel.Debug }), beforeStart);
 
-    public static async Task<TestServer> StartAsync(ServerOptions options)
+    public static async Task<TestServer> StartAsync(ServerOptions options, Action<EchoServerService>? beforeStart = null)
     {
         var logs = new TestLoggerProvider();
         var host = EchoServerHost.Create(options, logging => logging.AddProvider(logs));
+        beforeStart?.Invoke(host.Services.GetRequiredService<EchoServerService>());
         await host.StartAsync();
         return new TestServer(host, logs);
     }
