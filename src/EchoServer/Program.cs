@@ -42,6 +42,11 @@ internal static class Program
             await Console.Error.WriteLineAsync($"{Name}: cannot listen on {options.Host}:{options.Port}: {ex.Message}");
             return ExitCodes.CannotStart;
         }
+        catch (StartupException ex)
+        {
+            await Console.Error.WriteLineAsync($"{Name}: {ex.Message}");
+            return ExitCodes.Usage;
+        }
 
         await host.WaitForShutdownAsync(CancellationToken.None);
         return ExitCodes.Ok;

@@ -58,4 +58,11 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 13, EventName = "SessionStopped", Level = LogLevel.Warning,
         Message = "{Active} sessions did not end after being closed (pool={Pool})")]
     public static partial void SessionsStuck(ILogger logger, int active, string pool);
+
+    [LoggerMessage(EventId = 14, EventName = "DescriptorLimit", Level = LogLevel.Information,
+        Message = "File descriptor limit {Limit} (max-connections={MaxConnections})")]
+    public static partial void DescriptorLimit(ILogger logger, string limit, int maxConnections);
+
+    [LoggerMessage(EventId = 15, EventName = "ConfigurationWarning", Level = LogLevel.Warning, Message = "{Warning}")]
+    public static partial void ConfigurationWarning(ILogger logger, string warning);
 }

@@ -51,9 +51,21 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        var checks = StartupChecks.Run(_options);
+        if (checks.Error is not null)
+        {
+            throw new StartupException(checks.Error);
+        }
+
         _pool.Start();
         _listener.Bind();
         ServerLog.Listening(_logger, FormatEndPoint(LocalEndPoint), _pool.Name, _pool.Settings.Workers, _pool.Settings.QueueCapacity, _options.MaxConnections);
+        ServerLog.DescriptorLimit(_logger, checks.DescriptorLimit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown", _options.MaxConnections);
+        foreach (var warning in checks.Warnings)
+        {
+            ServerLog.ConfigurationWarning(_logger, warning);
+        }
+
         _acceptLoop = Task.Run(() => _listener.RunAsync(HandOffAsync, _stopping.Token), CancellationToken.None);
         return Task.CompletedTask;
     }

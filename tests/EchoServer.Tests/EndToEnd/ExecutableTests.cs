@@ -82,4 +82,37 @@ public sealed class ExecutableTests
             Assert.Matches($@"(?m)^\s+{option} .*\[default: [^\]]+\]", help);
         }
     }
+
+    [Fact]
+    public async Task A_connection_limit_the_descriptor_limit_cannot_hold_is_refused_at_start()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // ulimit is a Unix limit
+        }
+
+        using var server = ServerProcess.Start(256, "--port", "0", "--max-connections", "1000");
+
+        Assert.Equal(2, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        var line = Assert.Single(server.Stderr);
+        Assert.Equal("echo-server: --max-connections 1000 needs about 1064 file descriptors but the process may open only 256 (hard limit 256); lower --max-connections or raise the limit (ulimit -n).", line);
+    }
+
+    [Fact]
+    public async Task A_connection_limit_within_the_descriptor_limit_starts_and_logs_the_limit()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // ulimit is a Unix limit
+        }
+
+        using var server = ServerProcess.Start(256, "--port", "0", "--max-connections", "150", "--workers", "200");
+        await server.WaitForListeningAsync();
+        await Eventually.True(() => server.Stdout.Count >= 3, "the start-up lines");
+
+        Assert.Contains("File descriptor limit 256 (max-connections=150)", server.Stdout[1], StringComparison.Ordinal);
+        Assert.Contains("warn: EchoServer[15] --max-connections 150 is below --workers 200", server.Stdout[2], StringComparison.Ordinal);
+        server.Terminate();
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+    }
 }

@@ -30,15 +30,24 @@ internal sealed partial class ServerProcess : IDisposable
 
     public static string ExecutablePath => Path.Combine(AppContext.BaseDirectory, "echo-server.dll");
 
-    public static ServerProcess Start(params string[] args)
+    public static ServerProcess Start(params string[] args) => Start(descriptorLimit: null, args);
+
+    /// <summary>Starts the server under <c>ulimit -n</c> <paramref name="descriptorLimit"/> (soft and hard) when given.</summary>
+    public static ServerProcess Start(int? descriptorLimit, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(descriptorLimit is null ? "dotnet" : "/bin/sh")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (descriptorLimit is { } limit)
+        {
+            info.ArgumentList.Add("-c");
+            info.ArgumentList.Add($"ulimit -n {limit} && exec dotnet \"$0\" \"$@\"");
+        }
+
         info.ArgumentList.Add(ExecutablePath);
         foreach (var arg in args)
         {
