@@ -1,0 +1,26 @@
+namespace EchoServer.LoadTest;
+
+/// <summary>What can go wrong with one connection or message, counted separately in the report.</summary>
+internal enum ErrorKind
+{
+    /// <summary>A byte came back different from the one sent.</summary>
+    Mismatch,
+
+    /// <summary>The server closed before echoing everything sent.</summary>
+    ShortEcho,
+
+    /// <summary>The connection was reset.</summary>
+    Reset,
+
+    /// <summary>The connect was refused.</summary>
+    ConnectRefused,
+
+    /// <summary>The connect did not complete in time.</summary>
+    ConnectTimeout,
+
+    /// <summary>A message was still unanswered after the reply timeout when the run ended.</summary>
+    ReplyTimeout,
+
+    /// <summary>Any other socket failure.</summary>
+    Other,
+}

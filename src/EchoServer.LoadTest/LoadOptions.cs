@@ -1,0 +1,41 @@
+namespace EchoServer.LoadTest;
+
+/// <summary>One load run's settings.</summary>
+internal sealed record LoadOptions
+{
+    public string Host { get; init; } = "127.0.0.1";
+
+    public int Port { get; init; } = 7007;
+
+    public LoadMode Mode { get; init; } = LoadMode.Echo;
+
+    public int Connections { get; init; } = 10;
+
+    public int MessageSize { get; init; } = 64;
+
+    /// <summary>How long to measure; ignored when <see cref="Messages"/> is set.</summary>
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Total messages to echo across all connections, instead of a duration.</summary>
+    public long? Messages { get; init; }
+
+    /// <summary>Messages in flight per connection; 1 is ping-pong.</summary>
+    public int Pipeline { get; init; } = 1;
+
+    /// <summary>Target messages per second across all connections (open loop), or null for as fast as replies allow.</summary>
+    public double? Rate { get; init; }
+
+    /// <summary>Load run before measuring starts, not counted.</summary>
+    public TimeSpan Warmup { get; init; } = TimeSpan.Zero;
+
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long one message may take to come back before the connection counts as stalled.</summary>
+    public TimeSpan ReplyTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Where to write the JSON report, if anywhere.</summary>
+    public string? JsonPath { get; init; }
+
+    /// <summary>Seconds between progress lines; zero for none.</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(1);
+}

@@ -1,0 +1,128 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using HdrHistogram;
+
+namespace EchoServer.LoadTest;
+
+/// <summary>Latency percentiles in microseconds.</summary>
+internal sealed record LatencyReport(long Count, double P50, double P90, double P99, double P999, double Max, double Mean)
+{
+    public static LatencyReport From(HistogramBase histogram) => histogram.TotalCount == 0
+        ? new LatencyReport(0, 0, 0, 0, 0, 0, 0)
+        : new LatencyReport(
+            histogram.TotalCount,
+            Us(histogram.GetValueAtPercentile(50)),
+            Us(histogram.GetValueAtPercentile(90)),
+            Us(histogram.GetValueAtPercentile(99)),
+            Us(histogram.GetValueAtPercentile(99.9)),
+            Us(histogram.GetMaxValue()),
+            Math.Round(histogram.GetMean() / 1000.0, 1));
+
+    private static double Us(long nanoseconds) => Math.Round(nanoseconds / 1000.0, 1);
+}
+
+/// <summary>The result of one load run, as printed and as written to JSON.</summary>
+internal sealed record LoadReport
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    public required string Mode { get; init; }
+
+    public required string Target { get; init; }
+
+    public required int Connections { get; init; }
+
+    public required int MessageSize { get; init; }
+
+    public required int Pipeline { get; init; }
+
+    public double? TargetRate { get; init; }
+
+    public required double Seconds { get; init; }
+
+    public required long Messages { get; init; }
+
+    public required long Bytes { get; init; }
+
+    public required double MessagesPerSecond { get; init; }
+
+    public required double MiBPerSecond { get; init; }
+
+    /// <summary>Connect mode: connect-echo-close cycles per second; hold mode: connections held.</summary>
+    public double? ConnectionsPerSecond { get; init; }
+
+    public long? ConnectionsHeld { get; init; }
+
+    /// <summary>Latency per message in microseconds (connect mode: per connect-echo-close cycle).</summary>
+    public required LatencyReport LatencyUs { get; init; }
+
+    public required IReadOnlyDictionary<string, long> Errors { get; init; }
+
+    public required bool Interrupted { get; init; }
+
+    [JsonIgnore]
+    public long ErrorTotal => Errors.Values.Sum();
+
+    [JsonIgnore]
+    public bool HasMismatch => Errors.ContainsKey(ErrorNames.Of(ErrorKind.Mismatch));
+
+    public static LoadReport Create(LoadOptions options, IPEndPoint endPoint, LoadStats stats, TimeSpan measured, bool interrupted)
+    {
+        double seconds = Math.Max(measured.TotalSeconds, 1e-9);
+        var latency = LatencyReport.From(stats.Total());
+        return new LoadReport
+        {
+            Mode = options.Mode.ToString().ToLowerInvariant(),
+            Target = endPoint.ToString(),
+            Connections = options.Connections,
+            MessageSize = options.MessageSize,
+            Pipeline = options.Pipeline,
+            TargetRate = options.Rate,
+            Seconds = Math.Round(seconds, 3),
+            Messages = stats.Messages,
+            Bytes = stats.Bytes,
+            MessagesPerSecond = Math.Round(stats.Messages / seconds, 1),
+            MiBPerSecond = Math.Round(stats.Bytes / seconds / (1 << 20), 2),
+            ConnectionsPerSecond = options.Mode == LoadMode.Connect ? Math.Round(stats.Connects / seconds, 1) : null,
+            ConnectionsHeld = options.Mode == LoadMode.Hold ? stats.Connects : null,
+            LatencyUs = latency,
+            Errors = stats.Errors(),
+            Interrupted = interrupted,
+        };
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public string ToText()
+    {
+        var text = new StringBuilder();
+        var c = CultureInfo.InvariantCulture;
+        text.AppendLine(c, $"echo-load {Mode} against {Target}: {Connections} connections, {MessageSize} B messages, pipeline {Pipeline}{(TargetRate is { } r ? string.Create(c, $", target {r:N0} msg/s") : string.Empty)}{(Interrupted ? " (interrupted)" : string.Empty)}");
+        text.AppendLine(c, $"  measured     {Seconds:F2} s");
+        text.AppendLine(c, $"  messages     {Messages:N0} ({MessagesPerSecond:N0} msg/s)");
+        text.AppendLine(c, $"  throughput   {MiBPerSecond:N2} MiB/s echoed and verified");
+        if (ConnectionsPerSecond is { } cps)
+        {
+            text.AppendLine(c, $"  connections  {cps:N0} connect+echo+close per second");
+        }
+
+        if (ConnectionsHeld is { } held)
+        {
+            text.AppendLine(c, $"  held         {held:N0} of {Connections:N0} connections open and verified");
+        }
+
+        var l = LatencyUs;
+        text.AppendLine(c, $"  latency µs   p50 {l.P50:F1}  p90 {l.P90:F1}  p99 {l.P99:F1}  p99.9 {l.P999:F1}  max {l.Max:F1}  mean {l.Mean:F1}");
+        text.Append(c, $"  errors       {(Errors.Count == 0 ? "none" : string.Join(", ", Errors.Select(e => $"{e.Key} {e.Value}")))}");
+        return text.ToString();
+    }
+}

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using HdrHistogram;
+
+namespace EchoServer.LoadTest;
+
+/// <summary>Counters and the latency recorder every connection writes into, safe from any thread.</summary>
+internal sealed class LoadStats
+{
+    /// <summary>Latencies are recorded in nanoseconds, from 1 ns to 60 s, at 3 significant digits.</summary>
+    private const long HighestLatencyNs = 60L * 1_000_000_000;
+
+    private readonly Recorder _recorder = HistogramFactory.With64BitBucketSize()
+        .WithValuesFrom(1).WithValuesUpTo(HighestLatencyNs).WithPrecisionOf(3)
+        .WithThreadSafeWrites().WithThreadSafeReads().Create();
+
+    private readonly long[] _errors = new long[Enum.GetValues<ErrorKind>().Length];
+    private readonly LongHistogram _total = new(HighestLatencyNs, 3);
+    private long _messages;
+    private long _bytes;
+    private long _connects;
+    private volatile bool _measuring;
+
+    public bool Measuring => _measuring;
+
+    public long Messages => Volatile.Read(ref _messages);
+
+    /// <summary>Bytes echoed back and verified.</summary>
+    public long Bytes => Volatile.Read(ref _bytes);
+
+    /// <summary>Connections that completed their work (connect mode: connect, echo, close).</summary>
+    public long Connects => Volatile.Read(ref _connects);
+
+    public long ErrorCount(ErrorKind kind) => Volatile.Read(ref _errors[(int)kind]);
+
+    public long TotalErrors => _errors.Sum();
+
+    /// <summary>Starts counting: everything before (the warm-up) is thrown away.</summary>
+    public void StartMeasuring()
+    {
+        _recorder.Reset();
+        Interlocked.Exchange(ref _messages, 0);
+        Interlocked.Exchange(ref _bytes, 0);
+        Interlocked.Exchange(ref _connects, 0);
+        _total.Reset();
+        _measuring = true;
+    }
+
+    public void StopMeasuring() => _measuring = false;
+
+    public void RecordMessage(long startTimestamp, long endTimestamp, int bytes)
+    {
+        if (!_measuring)
+        {
+            return;
+        }
+
+        long ns = (long)Stopwatch.GetElapsedTime(startTimestamp, endTimestamp).TotalNanoseconds;
+        _recorder.RecordValue(Math.Clamp(ns, 1, HighestLatencyNs));
+        Interlocked.Increment(ref _messages);
+        Interlocked.Add(ref _bytes, bytes);
+    }
+
+    public void RecordConnect()
+    {
+        if (_measuring)
+        {
+            Interlocked.Increment(ref _connects);
+        }
+    }
+
+    // Errors count during warm-up too: a wrong byte is wrong whenever it arrives.
+    public void RecordError(ErrorKind kind) => Interlocked.Increment(ref _errors[(int)kind]);
+
+    /// <summary>Latencies recorded since the last call (and adds them to the run's total).</summary>
+    public HistogramBase TakeInterval()
+    {
+        var interval = _recorder.GetIntervalHistogram();
+        lock (_total)
+        {
+            _total.Add(interval);
+        }
+
+        return interval;
+    }
+
+    /// <summary>Every latency recorded while measuring.</summary>
+    public HistogramBase Total()
+    {
+        TakeInterval();
+        lock (_total)
+        {
+            return _total.Copy();
+        }
+    }
+
+    public IReadOnlyDictionary<string, long> Errors() =>
+        Enum.GetValues<ErrorKind>().Where(k => ErrorCount(k) > 0).ToDictionary(k => ErrorNames.Of(k), ErrorCount);
+}

@@ -1,0 +1,72 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+
+namespace EchoServer.LoadTest;
+
+/// <summary>echo-load: drives an echo server, verifies every byte, and reports throughput and latency.</summary>
+internal static class Program
+{
+    private const string Name = "echo-load";
+
+    public static async Task<int> Main(string[] args)
+    {
+        var command = new LoadCommand();
+        var parseResult = command.Root.Parse(args);
+        if (parseResult.Errors.Count > 0)
+        {
+            await Console.Error.WriteLineAsync($"{Name}: {OneLine(parseResult.Errors[0].Message)} See --help.");
+            return LoadExitCodes.Usage;
+        }
+
+        command.Root.SetAction((result, cancellationToken) => RunAsync(command.Bind(result), cancellationToken));
+
+        // Ctrl+C cancels the token: the run stops early and still prints its report.
+        return await parseResult.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(5) });
+    }
+
+    private static async Task<int> RunAsync(LoadOptions options, CancellationToken cancellationToken)
+    {
+        IPEndPoint endPoint;
+        try
+        {
+            endPoint = await ResolveAsync(options.Host, options.Port, cancellationToken);
+        }
+        catch (SocketException ex)
+        {
+            await Console.Error.WriteLineAsync($"{Name}: cannot resolve {options.Host}: {ex.Message}");
+            return LoadExitCodes.Usage;
+        }
+
+        var progress = new ProgressPrinter(Console.Error, interactive: !Console.IsErrorRedirected);
+        var report = await new LoadRunner(options, endPoint).RunAsync(progress.Print, cancellationToken);
+        progress.Finish();
+        Console.WriteLine(report.ToText());
+        if (options.JsonPath is { } path)
+        {
+            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (directory is not null)
+            {
+                Directory.CreateDirectory(directory);
+            }
+
+            await File.WriteAllTextAsync(path, report.ToJson(), CancellationToken.None);
+        }
+
+        return report.HasMismatch ? LoadExitCodes.Mismatch : report.ErrorTotal > 0 ? LoadExitCodes.Errors : LoadExitCodes.Ok;
+    }
+
+    private static async Task<IPEndPoint> ResolveAsync(string host, int port, CancellationToken cancellationToken)
+    {
+        if (IPAddress.TryParse(host.Trim('[', ']'), out var address))
+        {
+            return new IPEndPoint(address, port);
+        }
+
+        var addresses = await Dns.GetHostAddressesAsync(host, cancellationToken);
+        return new IPEndPoint(addresses.First(), port);
+    }
+
+    private static string OneLine(string message) =>
+        string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+}

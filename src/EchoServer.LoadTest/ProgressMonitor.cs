@@ -1,0 +1,73 @@
+using System.Diagnostics;
+
+namespace EchoServer.LoadTest;
+
+/// <summary>
+/// Samples the stats once per interval for the progress line, and ends a run that has stopped making
+/// progress for longer than the reply timeout (a lost byte would otherwise hang a --messages run forever).
+/// </summary>
+internal sealed class ProgressMonitor : IDisposable
+{
+    private readonly LoadStats _stats;
+    private readonly LoadOptions _options;
+    private readonly CancellationTokenSource _stop;
+    private readonly long _start;
+    private readonly Action<ProgressSample>? _report;
+    private readonly PeriodicTimer _timer;
+
+    public ProgressMonitor(LoadStats stats, LoadOptions options, CancellationTokenSource stop, long start, Action<ProgressSample>? report)
+    {
+        _stats = stats;
+        _options = options;
+        _stop = stop;
+        _start = start;
+        _report = report;
+        var interval = options.ProgressInterval > TimeSpan.Zero ? options.ProgressInterval : TimeSpan.FromSeconds(1);
+        _timer = new PeriodicTimer(interval);
+    }
+
+    public async Task RunAsync()
+    {
+        long lastMessages = 0;
+        long lastProgressAt = Stopwatch.GetTimestamp();
+        long lastTick = _start;
+        try
+        {
+            while (await _timer.WaitForNextTickAsync(_stop.Token))
+            {
+                long now = Stopwatch.GetTimestamp();
+                var interval = _stats.TakeInterval();
+                long messages = _stats.Messages;
+                double seconds = Stopwatch.GetElapsedTime(lastTick, now).TotalSeconds;
+                lastTick = now;
+                if (messages != lastMessages)
+                {
+                    lastProgressAt = now;
+                }
+                else if (_options.Mode != LoadMode.Hold && Stopwatch.GetElapsedTime(lastProgressAt, now) > _options.ReplyTimeout)
+                {
+                    await _stop.CancelAsync();
+                }
+
+                if (_options.ProgressInterval > TimeSpan.Zero)
+                {
+                    _report?.Invoke(new ProgressSample(
+                        Stopwatch.GetElapsedTime(_start, now),
+                        (messages - lastMessages) / Math.Max(seconds, 1e-9),
+                        interval.TotalCount > 0 ? interval.GetValueAtPercentile(99) / 1000.0 : 0,
+                        messages,
+                        _stats.TotalErrors,
+                        _stats.Connects));
+                }
+
+                lastMessages = messages;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The run ended.
+        }
+    }
+
+    public void Dispose() => _timer.Dispose();
+}

@@ -1,0 +1,162 @@
+extern alias loadtest;
+
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using loadtest::EchoServer.LoadTest;
+using EchoServer.Pools;
+using EchoServer.Tests.Support;
+
+namespace EchoServer.Tests.LoadTest;
+
+/// <summary>echo-load against the real server in-process, and against a server that corrupts.</summary>
+public sealed class LoadRunnerTests
+{
+    [Theory]
+    [InlineData(PoolKind.Workers, 1, 64)]
+    [InlineData(PoolKind.Executor, 4, 1024)]
+    internal async Task A_one_second_echo_run_reports_verified_messages_and_latency(PoolKind pool, int pipeline, int size)
+    {
+        await using var server = await TestServer.StartAsync(pool, o => o with { LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning });
+        var options = new LoadOptions { Port = server.EndPoint.Port, Connections = 4, MessageSize = size, Pipeline = pipeline, Duration = TimeSpan.FromSeconds(1), ProgressInterval = TimeSpan.Zero };
+
+        var report = await new LoadRunner(options, server.EndPoint).RunAsync(null, CancellationToken.None);
+
+        Assert.Empty(report.Errors);
+        Assert.True(report.Messages > 100, $"only {report.Messages} messages in a second");
+        Assert.Equal(report.Messages * size, report.Bytes);
+        Assert.Equal(report.Messages, report.LatencyUs.Count);
+        Assert.InRange(report.Seconds, 0.9, 5);
+        Assert.True(report.LatencyUs.P50 > 0 && report.LatencyUs.P50 <= report.LatencyUs.P99 && report.LatencyUs.P99 <= report.LatencyUs.Max);
+        Assert.InRange(report.MessagesPerSecond, report.Messages / report.Seconds * 0.99, report.Messages / report.Seconds * 1.01);
+
+        using var json = JsonDocument.Parse(report.ToJson());
+        Assert.Equal(report.Messages, json.RootElement.GetProperty("messages").GetInt64());
+        Assert.Equal("echo", json.RootElement.GetProperty("mode").GetString());
+        Assert.Contains("latency µs   p50", report.ToText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    internal async Task A_message_count_run_echoes_exactly_that_many()
+    {
+        await using var server = await TestServer.StartAsync(PoolKind.Executor);
+        var options = new LoadOptions { Port = server.EndPoint.Port, Connections = 7, Messages = 1000, Pipeline = 3, ProgressInterval = TimeSpan.Zero };
+
+        var report = await Eventually.Completes(new LoadRunner(options, server.EndPoint).RunAsync(null, CancellationToken.None), "1000 messages");
+
+        Assert.Equal(1000, report.Messages);
+        Assert.Empty(report.Errors);
+    }
+
+    [Fact]
+    internal async Task Connect_mode_counts_connect_echo_close_cycles()
+    {
+        await using var server = await TestServer.StartAsync(PoolKind.Workers, o => o with { LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning });
+        var options = new LoadOptions { Port = server.EndPoint.Port, Mode = LoadMode.Connect, Connections = 5, Messages = 200, ProgressInterval = TimeSpan.Zero };
+
+        var report = await Eventually.Completes(new LoadRunner(options, server.EndPoint).RunAsync(null, CancellationToken.None), "200 cycles");
+
+        Assert.Empty(report.Errors);
+        Assert.Equal(200, report.Messages);
+        Assert.True(report.ConnectionsPerSecond > 0);
+        await Eventually.True(() => server.Service.Counters.Served == 200, "the server to have served 200 connections");
+    }
+
+    [Fact]
+    internal async Task Hold_mode_keeps_every_connection_open_and_verified()
+    {
+        await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { PoolSettings = TestServer.Pool(500, 10) });
+        var options = new LoadOptions { Port = server.EndPoint.Port, Mode = LoadMode.Hold, Connections = 300, Duration = TimeSpan.FromSeconds(1), ProgressInterval = TimeSpan.Zero };
+
+        var run = new LoadRunner(options, server.EndPoint).RunAsync(null, CancellationToken.None);
+        await Eventually.True(() => server.Service.Counters.Active == 300, "300 connections open at once");
+        var report = await Eventually.Completes(run, "the hold run");
+
+        Assert.Empty(report.Errors);
+        Assert.Equal(300, report.ConnectionsHeld);
+    }
+
+    [Fact]
+    public async Task A_server_that_flips_a_byte_is_reported_as_a_mismatch_and_echo_load_exits_non_zero()
+    {
+        using var corrupter = CorruptingEchoServer.Start(flipAt: 1000);
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "echo-load.dll"), "--port", corrupter.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-c", "1", "-n", "100", "--progress", "0" })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info)!;
+        string output = await process.StandardOutput.ReadToEndAsync();
+        await Eventually.Completes(process.WaitForExitAsync(), "echo-load to exit");
+
+        Assert.Equal(3, process.ExitCode);
+        Assert.Contains("mismatch 1", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>A test double: echoes like a real server but flips one bit of the byte at a given stream offset.</summary>
+    private sealed class CorruptingEchoServer : IDisposable
+    {
+        private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        private readonly long _flipAt;
+
+        private CorruptingEchoServer(long flipAt) => _flipAt = flipAt;
+
+        public int Port => ((IPEndPoint)_listener.LocalEndPoint!).Port;
+
+        public static CorruptingEchoServer Start(long flipAt)
+        {
+            var server = new CorruptingEchoServer(flipAt);
+            server._listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            server._listener.Listen();
+            _ = server.AcceptLoopAsync();
+            return server;
+        }
+
+        public void Dispose() => _listener.Dispose();
+
+        private async Task AcceptLoopAsync()
+        {
+            try
+            {
+                while (true)
+                {
+                    var client = await _listener.AcceptAsync();
+                    _ = EchoCorruptedAsync(client);
+                }
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
+            {
+                // Disposed at the end of the test.
+            }
+        }
+
+        private async Task EchoCorruptedAsync(Socket client)
+        {
+            using (client)
+            {
+                var buffer = new byte[4096];
+                long offset = 0;
+                try
+                {
+                    int n;
+                    while ((n = await client.ReceiveAsync(buffer, SocketFlags.None)) > 0)
+                    {
+                        if (_flipAt >= offset && _flipAt < offset + n)
+                        {
+                            buffer[_flipAt - offset] ^= 0x01;
+                        }
+
+                        offset += n;
+                        await client.SendAsync(buffer.AsMemory(0, n), SocketFlags.None);
+                    }
+                }
+                catch (SocketException)
+                {
+                    // The client hung up after seeing the mismatch.
+                }
+            }
+        }
+    }
+}
