@@ -14,7 +14,7 @@ if ($args.Count -gt 0 -and $args[0] -eq 'test') {
   exit $LASTEXITCODE
 }
 
-& dotnet build (Join-Path $root 'src/EchoServer/EchoServer.csproj') -c Release -nologo -v quiet -clp:ErrorsOnly 2>&1 | ForEach-Object { [Console]::Error.WriteLine($_) }
-if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+$buildLog = & dotnet build (Join-Path $root 'src/EchoServer/EchoServer.csproj') -c Release -nologo 2>&1
+if ($LASTEXITCODE -ne 0) { $buildLog | ForEach-Object { [Console]::Error.WriteLine($_) }; exit 1 }
 & dotnet (Join-Path $root 'src/EchoServer/bin/Release/net10.0/echo-server.dll') @args
 exit $LASTEXITCODE

@@ -14,5 +14,9 @@ if [ "${1:-}" = "test" ]; then
   exec dotnet test "$root/EchoServer.sln" -c Release "$@"
 fi
 
-dotnet build "$root/src/EchoServer/EchoServer.csproj" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+build_log="$(mktemp)"
+if ! dotnet build "$root/src/EchoServer/EchoServer.csproj" -c Release -nologo >"$build_log" 2>&1; then
+  cat "$build_log" >&2; rm -f "$build_log"; exit 1
+fi
+rm -f "$build_log"
 exec dotnet "$root/src/EchoServer/bin/Release/net10.0/echo-server.dll" "$@"

@@ -12,16 +12,25 @@ internal sealed class LoadCommand
     public LoadCommand()
     {
         Root = new RootCommand("echo-load: load generator for TCP echo servers. Every echoed byte is verified; latency per message is recorded with HdrHistogram.");
-        foreach (var option in new Option[] { Host, Port, Mode, Connections, MessageSize, Duration, Messages, Pipeline, Rate, Warmup, ConnectTimeout, ReplyTimeout, Json, Progress })
+        foreach (var option in new Option[] { Host, Port, Mode, Connections, MessageSize, Duration, Messages, Pipeline, Rate, Warmup, ConnectTimeout, ReplyTimeout, Json, Label, ServerPid, Progress })
         {
             Root.Options.Add(option);
         }
+
+        Summarize.Arguments.Add(SummarizeDirectory);
+        Summarize.Options.Add(SummarizeTitle);
+        Root.Subcommands.Add(Summarize);
 
         Root.Validators.Add(r =>
         {
             if (r.GetResult(Messages) is not null && r.GetResult(Duration) is not null)
             {
                 r.AddError("--duration and --messages are alternatives: give one.");
+            }
+
+            if (r.GetResult(Label)?.Tokens.Any(t => !t.Value.Contains('=', StringComparison.Ordinal) || t.Value.StartsWith('=')) == true)
+            {
+                r.AddError("--label takes key=value.");
             }
 
             if (r.GetResult(Messages) is not null && r.GetResult(Warmup) is not null)
@@ -32,6 +41,13 @@ internal sealed class LoadCommand
     }
 
     public RootCommand Root { get; }
+
+    /// <summary><c>echo-load summarize DIR</c>: DIR/summary.md and DIR/chart.svg from the JSON reports in DIR.</summary>
+    public Command Summarize { get; } = new("summarize", "Write summary.md (a table) and chart.svg (throughput and p99 per configuration) from the JSON reports in a folder.");
+
+    public Argument<DirectoryInfo> SummarizeDirectory { get; } = new Argument<DirectoryInfo>("directory") { Description = "Folder holding the JSON reports." }.AcceptExistingOnly();
+
+    public Option<string> SummarizeTitle { get; } = new("--title") { Description = "Chart title.", DefaultValueFactory = _ => "echo-load results" };
 
     public Option<string> Host { get; } = new("--host") { Description = "Server address or name.", DefaultValueFactory = _ => Defaults.Host };
 
@@ -66,6 +82,15 @@ internal sealed class LoadCommand
 
     public Option<string?> Json { get; } = new("--json") { Description = "Also write the report as JSON to this file." };
 
+    public Option<string[]> Label { get; } = new("--label")
+    {
+        Description = "key=value copied into the JSON report (repeatable), e.g. --label pool=workers.",
+        AllowMultipleArgumentsPerToken = false,
+        Arity = ArgumentArity.ZeroOrMore,
+    };
+
+    public Option<int?> ServerPid { get; } = new("--server-pid") { Description = "Process id of a server on this machine: report its CPU time and peak memory during the run (Linux)." };
+
     public Option<Duration> Progress { get; } = DurationOption("--progress", null, "Interval of the progress line on stderr; 0 = none.", Defaults.ProgressInterval);
 
     public LoadOptions Bind(ParseResult r) => new()
@@ -83,6 +108,8 @@ internal sealed class LoadCommand
         ConnectTimeout = r.GetValue(ConnectTimeout).Value,
         ReplyTimeout = r.GetValue(ReplyTimeout).Value,
         JsonPath = r.GetValue(Json),
+        ServerPid = r.GetValue(ServerPid),
+        Labels = (r.GetValue(Label) ?? []).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : string.Empty),
         ProgressInterval = r.GetValue(Progress).Value,
     };
 

@@ -33,6 +33,12 @@ internal sealed record LoadOptions
     /// <summary>How long one message may take to come back before the connection counts as stalled.</summary>
     public TimeSpan ReplyTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Free-form key=value labels copied into the JSON report (e.g. pool=workers), for summaries.</summary>
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Process id of a local server whose CPU time and memory to sample during the run (Linux).</summary>
+    public int? ServerPid { get; init; }
+
     /// <summary>Where to write the JSON report, if anywhere.</summary>
     public string? JsonPath { get; init; }
 

@@ -35,6 +35,8 @@ internal sealed record LoadReport
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
     public required string Mode { get; init; }
 
     public required string Target { get; init; }
@@ -62,6 +64,18 @@ internal sealed record LoadReport
 
     public long? ConnectionsHeld { get; init; }
 
+    /// <summary>Connections that got at least one echo (in a saturated pool the others wait in its queue).</summary>
+    public long ConnectionsAnswered { get; init; }
+
+    /// <summary>Server CPU seconds per wall second during the run (1.0 = one core busy), with --server-pid.</summary>
+    public double? ServerCores { get; init; }
+
+    /// <summary>Server CPU microseconds per echoed message, with --server-pid.</summary>
+    public double? ServerCpuUsPerMessage { get; init; }
+
+    /// <summary>Server resident memory at its highest during the run, in MiB, with --server-pid.</summary>
+    public double? ServerPeakRssMiB { get; init; }
+
     /// <summary>Latency per message in microseconds (connect mode: per connect-echo-close cycle).</summary>
     public required LatencyReport LatencyUs { get; init; }
 
@@ -81,6 +95,7 @@ internal sealed record LoadReport
         var latency = LatencyReport.From(stats.Total());
         return new LoadReport
         {
+            Labels = options.Labels,
             Mode = options.Mode.ToString().ToLowerInvariant(),
             Target = endPoint.ToString(),
             Connections = options.Connections,
@@ -94,13 +109,23 @@ internal sealed record LoadReport
             MiBPerSecond = Math.Round(stats.Bytes / seconds / (1 << 20), 2),
             ConnectionsPerSecond = options.Mode == LoadMode.Connect ? Math.Round(stats.Connects / seconds, 1) : null,
             ConnectionsHeld = options.Mode == LoadMode.Hold ? stats.Connects : null,
+            ConnectionsAnswered = options.Mode == LoadMode.Connect ? stats.Connects : stats.AnsweredConnections,
             LatencyUs = latency,
             Errors = stats.Errors(),
             Interrupted = interrupted,
         };
     }
 
+    public LoadReport WithServerCost(double cpuSeconds, long peakRssBytes) => this with
+    {
+        ServerCores = Math.Round(cpuSeconds / Math.Max(Seconds, 1e-9), 2),
+        ServerCpuUsPerMessage = Messages > 0 ? Math.Round(cpuSeconds * 1e6 / Messages, 2) : null,
+        ServerPeakRssMiB = Math.Round(peakRssBytes / (double)(1 << 20), 1),
+    };
+
     public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static LoadReport? FromJson(string json) => JsonSerializer.Deserialize<LoadReport>(json, Json);
 
     public string ToText()
     {
@@ -109,6 +134,11 @@ internal sealed record LoadReport
         text.AppendLine(c, $"echo-load {Mode} against {Target}: {Connections} connections, {MessageSize} B messages, pipeline {Pipeline}{(TargetRate is { } r ? string.Create(c, $", target {r:N0} msg/s") : string.Empty)}{(Interrupted ? " (interrupted)" : string.Empty)}");
         text.AppendLine(c, $"  measured     {Seconds:F2} s");
         text.AppendLine(c, $"  messages     {Messages:N0} ({MessagesPerSecond:N0} msg/s)");
+        if (Mode == "echo")
+        {
+            text.AppendLine(c, $"  answered     {ConnectionsAnswered:N0} of {Connections:N0} connections got replies");
+        }
+
         text.AppendLine(c, $"  throughput   {MiBPerSecond:N2} MiB/s echoed and verified");
         if (ConnectionsPerSecond is { } cps)
         {
@@ -118,6 +148,11 @@ internal sealed record LoadReport
         if (ConnectionsHeld is { } held)
         {
             text.AppendLine(c, $"  held         {held:N0} of {Connections:N0} connections open and verified");
+        }
+
+        if (ServerCores is { } cores)
+        {
+            text.AppendLine(c, $"  server       {cores:F2} cores, {ServerCpuUsPerMessage?.ToString("F1", c) ?? "-"} µs CPU per message, peak RSS {ServerPeakRssMiB:F1} MiB");
         }
 
         var l = LatencyUs;

@@ -47,7 +47,9 @@ internal sealed class LoadRunner
             measureStart = Stopwatch.GetTimestamp();
         }
 
-        using var monitor = new ProgressMonitor(Stats, _options, stop, measureStart, progress);
+        var sampler = _options.ServerPid is { } pid && ServerSampler.IsSupported ? new ServerSampler(pid) : null;
+        sampler?.Start();
+        using var monitor = new ProgressMonitor(Stats, _options, stop, measureStart, progress, sampler);
         var monitoring = monitor.RunAsync();
         if (_options.Messages is null)
         {
@@ -60,10 +62,13 @@ internal sealed class LoadRunner
 
         var measured = Stopwatch.GetElapsedTime(measureStart);
         Stats.StopMeasuring();
+        sampler?.Sample();
+        double? serverCpu = sampler?.CpuSecondsSinceStart();
         await stop.CancelAsync();
         await all;
         await monitoring;
-        return LoadReport.Create(_options, _endPoint, Stats, measured, interrupted: cancellationToken.IsCancellationRequested);
+        var report = LoadReport.Create(_options, _endPoint, Stats, measured, interrupted: cancellationToken.IsCancellationRequested);
+        return sampler is null ? report : report.WithServerCost(serverCpu!.Value, sampler.PeakRssBytes);
     }
 
     private static async Task DelayOrEnd(Task work, TimeSpan delay, CancellationToken cancellationToken)
@@ -143,6 +148,7 @@ internal sealed class LoadRunner
     {
         int size = _options.MessageSize;
         long offset = 0;
+        bool answered = false;
         for (long sent = 0; sent < quota && !stop.IsCancellationRequested; sent++)
         {
             long start = Stopwatch.GetTimestamp();
@@ -157,7 +163,7 @@ internal sealed class LoadRunner
                 throw;
             }
 
-            Stats.RecordMessage(start, Stopwatch.GetTimestamp(), size);
+            Stats.RecordMessage(start, Stopwatch.GetTimestamp(), size, ref answered);
             offset += size;
         }
     }
@@ -180,6 +186,7 @@ internal sealed class LoadRunner
         long received = 0;
         long offset = 0;
         int partial = 0;
+        bool answered = false;
         try
         {
             while (received < quota)
@@ -197,7 +204,7 @@ internal sealed class LoadRunner
                 while (partial >= size)
                 {
                     partial -= size;
-                    Stats.RecordMessage(due[received % inFlight], now, size);
+                    Stats.RecordMessage(due[received % inFlight], now, size, ref answered);
                     received++;
                     credits.Release();
                 }
@@ -284,7 +291,8 @@ internal sealed class LoadRunner
         using var socket = await ConnectAsync(stop);
         await SendAsync(socket, phase, 0, _options.MessageSize, stop);
         await ReceiveAsync(socket, phase, 0, _options.MessageSize, buffer, stop);
-        Stats.RecordMessage(start, Stopwatch.GetTimestamp(), _options.MessageSize);
+        bool answered = false;
+        Stats.RecordMessage(start, Stopwatch.GetTimestamp(), _options.MessageSize, ref answered);
         Stats.RecordConnect();
 
         // Held open and quiet until the run ends; a server that drops it is noticed.

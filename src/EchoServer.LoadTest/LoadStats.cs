@@ -18,6 +18,7 @@ internal sealed class LoadStats
     private long _messages;
     private long _bytes;
     private long _connects;
+    private long _answered;
     private volatile bool _measuring;
 
     public bool Measuring => _measuring;
@@ -30,6 +31,21 @@ internal sealed class LoadStats
     /// <summary>Connections that completed their work (connect mode: connect, echo, close).</summary>
     public long Connects => Volatile.Read(ref _connects);
 
+    /// <summary>Connections that got at least one echo back (the others waited the whole run).</summary>
+    public long AnsweredConnections => Volatile.Read(ref _answered);
+
+    public void RecordAnswered() => Interlocked.Increment(ref _answered);
+
+    /// <summary>Counts <paramref name="answered"/>'s connection once, the first time one of its messages is counted.</summary>
+    public void RecordMessage(long startTimestamp, long endTimestamp, int bytes, ref bool answered)
+    {
+        if (RecordMessage(startTimestamp, endTimestamp, bytes) && !answered)
+        {
+            answered = true;
+            RecordAnswered();
+        }
+    }
+
     public long ErrorCount(ErrorKind kind) => Volatile.Read(ref _errors[(int)kind]);
 
     public long TotalErrors => _errors.Sum();
@@ -41,23 +57,26 @@ internal sealed class LoadStats
         Interlocked.Exchange(ref _messages, 0);
         Interlocked.Exchange(ref _bytes, 0);
         Interlocked.Exchange(ref _connects, 0);
+        Interlocked.Exchange(ref _answered, 0);
         _total.Reset();
         _measuring = true;
     }
 
     public void StopMeasuring() => _measuring = false;
 
-    public void RecordMessage(long startTimestamp, long endTimestamp, int bytes)
+    /// <summary>Records one echoed message while measuring; returns whether it was counted.</summary>
+    public bool RecordMessage(long startTimestamp, long endTimestamp, int bytes)
     {
         if (!_measuring)
         {
-            return;
+            return false;
         }
 
         long ns = (long)Stopwatch.GetElapsedTime(startTimestamp, endTimestamp).TotalNanoseconds;
         _recorder.RecordValue(Math.Clamp(ns, 1, HighestLatencyNs));
         Interlocked.Increment(ref _messages);
         Interlocked.Add(ref _bytes, bytes);
+        return true;
     }
 
     public void RecordConnect()

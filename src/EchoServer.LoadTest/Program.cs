@@ -12,14 +12,14 @@ internal static class Program
     public static async Task<int> Main(string[] args)
     {
         var command = new LoadCommand();
+        command.Root.SetAction((result, cancellationToken) => RunAsync(command.Bind(result), cancellationToken));
+        command.Summarize.SetAction((result, _) => SummarizeAsync(result.GetValue(command.SummarizeDirectory)!.FullName, result.GetValue(command.SummarizeTitle)!));
         var parseResult = command.Root.Parse(args);
         if (parseResult.Errors.Count > 0)
         {
             await Console.Error.WriteLineAsync($"{Name}: {OneLine(parseResult.Errors[0].Message)} See --help.");
             return LoadExitCodes.Usage;
         }
-
-        command.Root.SetAction((result, cancellationToken) => RunAsync(command.Bind(result), cancellationToken));
 
         // Ctrl+C cancels the token: the run stops early and still prints its report.
         return await parseResult.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(5) });
@@ -54,6 +54,22 @@ internal static class Program
         }
 
         return report.HasMismatch ? LoadExitCodes.Mismatch : report.ErrorTotal > 0 ? LoadExitCodes.Errors : LoadExitCodes.Ok;
+    }
+
+    private static async Task<int> SummarizeAsync(string directory, string title)
+    {
+        var summary = Summary.Load(directory);
+        if (summary.Series.Count == 0)
+        {
+            await Console.Error.WriteLineAsync($"{Name}: no JSON reports in {directory}");
+            return LoadExitCodes.Usage;
+        }
+
+        string markdown = summary.ToMarkdown();
+        await File.WriteAllTextAsync(Path.Combine(directory, "summary.md"), markdown);
+        await File.WriteAllTextAsync(Path.Combine(directory, "chart.svg"), summary.ToSvg(title));
+        Console.Write(markdown);
+        return LoadExitCodes.Ok;
     }
 
     private static async Task<IPEndPoint> ResolveAsync(string host, int port, CancellationToken cancellationToken)

@@ -14,15 +14,17 @@ internal sealed class ProgressMonitor : IDisposable
     private readonly long _start;
     private readonly Action<ProgressSample>? _report;
     private readonly PeriodicTimer _timer;
+    private readonly ServerSampler? _sampler;
 
-    public ProgressMonitor(LoadStats stats, LoadOptions options, CancellationTokenSource stop, long start, Action<ProgressSample>? report)
+    public ProgressMonitor(LoadStats stats, LoadOptions options, CancellationTokenSource stop, long start, Action<ProgressSample>? report, ServerSampler? sampler)
     {
+        _sampler = sampler;
         _stats = stats;
         _options = options;
         _stop = stop;
         _start = start;
         _report = report;
-        var interval = options.ProgressInterval > TimeSpan.Zero ? options.ProgressInterval : TimeSpan.FromSeconds(1);
+        var interval = options.ProgressInterval > TimeSpan.Zero ? options.ProgressInterval : TimeSpan.FromSeconds(sampler is null ? 1 : 0.25);
         _timer = new PeriodicTimer(interval);
     }
 
@@ -36,6 +38,7 @@ internal sealed class ProgressMonitor : IDisposable
             while (await _timer.WaitForNextTickAsync(_stop.Token))
             {
                 long now = Stopwatch.GetTimestamp();
+                _sampler?.Sample();
                 var interval = _stats.TakeInterval();
                 long messages = _stats.Messages;
                 double seconds = Stopwatch.GetElapsedTime(lastTick, now).TotalSeconds;

@@ -14,14 +14,13 @@ internal static class Program
     public static async Task<int> Main(string[] args)
     {
         var command = new ServerCommand();
+        command.Root.SetAction((result, cancellationToken) => RunAsync(command.Bind(result), cancellationToken));
         var parseResult = command.Root.Parse(args);
         if (parseResult.Errors.Count > 0)
         {
             await Console.Error.WriteLineAsync($"{Name}: {OneLine(parseResult.Errors[0].Message)} See --help.");
             return ExitCodes.Usage;
         }
-
-        command.Root.SetAction((result, cancellationToken) => RunAsync(command.Bind(result), cancellationToken));
 
         // The host owns Ctrl+C and SIGTERM (graceful drain); the command line must not handle them too.
         return await parseResult.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

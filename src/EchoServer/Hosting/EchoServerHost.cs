@@ -7,6 +7,12 @@ namespace EchoServer.Hosting;
 /// <summary>Builds the generic host the server runs in: console logging, console lifetime, the server service.</summary>
 internal static class EchoServerHost
 {
+    /// <summary>Connection, pool and accept events: filtered by --log-level.</summary>
+    public const string ConnectionsCategory = "EchoServer";
+
+    /// <summary>Start and stop lines ("Listening on …", the summary): logged at Information whatever --log-level says, unless None.</summary>
+    public const string LifecycleCategory = "EchoServer.Lifecycle";
+
     /// <summary>Category names whose Information chatter would push the "Listening on" line off the top.</summary>
     private const string HostingInternals = "Microsoft.Extensions.Hosting";
 
@@ -17,6 +23,9 @@ internal static class EchoServerHost
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(options.LogLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+
+        // Scripts read the port from the first line: a quieter --log-level must not hide it.
+        builder.Logging.AddFilter(LifecycleCategory, options.LogLevel == LogLevel.None ? LogLevel.None : (LogLevel)Math.Min((int)options.LogLevel, (int)LogLevel.Information));
 
         // Start-up failures are reported by the program as one line; the host would add a stack trace.
         builder.Logging.AddFilter(HostingInternals, LogLevel.None);

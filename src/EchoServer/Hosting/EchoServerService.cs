@@ -19,6 +19,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 {
     private readonly ServerOptions _options;
     private readonly ILogger _logger;
+    private readonly ILogger _lifecycle;
     private readonly ConnectionListener _listener;
     private readonly IWorkPool<ClientConnection> _pool;
     private readonly ConnectionRegistry _connections = new();
@@ -32,7 +33,8 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     public EchoServerService(ServerOptions options, ILoggerFactory loggerFactory)
     {
         _options = options;
-        _logger = loggerFactory.CreateLogger("EchoServer");
+        _logger = loggerFactory.CreateLogger(EchoServerHost.ConnectionsCategory);
+        _lifecycle = loggerFactory.CreateLogger(EchoServerHost.LifecycleCategory);
         _listener = new ConnectionListener(new IPEndPoint(options.Host, options.Port), options.Backlog, options.MaxConnections, _logger);
         _pool = SessionPoolFactory.Create(options, Refuse, _logger);
         _onClosed = OnClosed;
@@ -59,11 +61,11 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 
         _pool.Start();
         _listener.Bind();
-        ServerLog.Listening(_logger, FormatEndPoint(LocalEndPoint), _pool.Name, _pool.Settings.Workers, _pool.Settings.QueueCapacity, _options.MaxConnections);
-        ServerLog.DescriptorLimit(_logger, checks.DescriptorLimit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown", _options.MaxConnections);
+        ServerLog.Listening(_lifecycle, FormatEndPoint(LocalEndPoint), _pool.Name, _pool.Settings.Workers, _pool.Settings.QueueCapacity, _options.MaxConnections);
+        ServerLog.DescriptorLimit(_lifecycle, checks.DescriptorLimit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown", _options.MaxConnections);
         foreach (var warning in checks.Warnings)
         {
-            ServerLog.ConfigurationWarning(_logger, warning);
+            ServerLog.ConfigurationWarning(_lifecycle, warning);
         }
 
         _acceptLoop = Task.Run(() => _listener.RunAsync(HandOffAsync, _stopping.Token), CancellationToken.None);
@@ -76,19 +78,19 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         _listener.Dispose();
         await _acceptLoop;
 
-        ServerLog.Draining(_logger, _pool.Busy, _options.ShutdownTimeout.TotalSeconds, _pool.Name);
+        ServerLog.Draining(_lifecycle, _pool.Busy, _options.ShutdownTimeout.TotalSeconds, _pool.Name);
         _pool.Complete();
         if (!await CompletesWithin(_pool.Completion, _options.ShutdownTimeout, cancellationToken))
         {
-            ServerLog.DrainDeadline(_logger, _pool.Busy, _pool.Name);
+            ServerLog.DrainDeadline(_lifecycle, _pool.Busy, _pool.Name);
             _connections.AbortAll(CloseReason.Shutdown);
             if (!await CompletesWithin(_pool.Completion, TimeSpan.FromSeconds(5), CancellationToken.None))
             {
-                ServerLog.SessionsStuck(_logger, _pool.Busy, _pool.Name);
+                ServerLog.SessionsStuck(_lifecycle, _pool.Busy, _pool.Name);
             }
         }
 
-        ServerLog.Stopped(_logger, Stopwatch.GetElapsedTime(_startedAt).TotalSeconds, Counters.Served, Counters.Refused, Counters.BytesIn, Counters.BytesOut, _pool.Name);
+        ServerLog.Stopped(_lifecycle, Stopwatch.GetElapsedTime(_startedAt).TotalSeconds, Counters.Served, Counters.Refused, Counters.BytesIn, Counters.BytesOut, _pool.Name);
     }
 
     public void Dispose()

@@ -111,7 +111,7 @@ public sealed class ExecutableTests
         await Eventually.True(() => server.Stdout.Count >= 3, "the start-up lines");
 
         Assert.Contains("File descriptor limit 256 (max-connections=150)", server.Stdout[1], StringComparison.Ordinal);
-        Assert.Contains("warn: EchoServer[15] --max-connections 150 is below --workers 200", server.Stdout[2], StringComparison.Ordinal);
+        Assert.Contains("warn: EchoServer.Lifecycle[15] --max-connections 150 is below --workers 200", server.Stdout[2], StringComparison.Ordinal);
         server.Terminate();
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
     }

@@ -1,0 +1,49 @@
+# shellcheck shell=bash
+# Shared by the scripts in scripts/: build once, start a server on a free port, stop it cleanly.
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SERVER_DLL="$repo_root/src/EchoServer/bin/Release/net10.0/echo-server.dll"
+LOAD_DLL="$repo_root/src/EchoServer.LoadTest/bin/Release/net10.0/echo-load.dll"
+
+require_dotnet() {
+  command -v dotnet >/dev/null 2>&1 || { echo "$(basename "$0"): 'dotnet' is not on PATH; install the .NET 10 SDK." >&2; exit 127; }
+}
+
+build_release() {
+  require_dotnet
+  echo "building (Release)..." >&2
+  local log; log="$(mktemp)"
+  for project in src/EchoServer/EchoServer.csproj src/EchoServer.LoadTest/EchoServer.LoadTest.csproj; do
+    if ! dotnet build "$repo_root/$project" -c Release -nologo >"$log" 2>&1; then
+      cat "$log" >&2; rm -f "$log"; return 1
+    fi
+  done
+  rm -f "$log"
+}
+
+# start_server LOGFILE [server options...]: starts echo-server on a free port; sets SERVER_PID and SERVER_PORT.
+start_server() {
+  local log="$1"; shift
+  dotnet "$SERVER_DLL" --port 0 "$@" >"$log" 2>&1 &
+  SERVER_PID=$!
+  SERVER_PORT=""
+  for _ in $(seq 1 200); do
+    SERVER_PORT="$(grep -m1 -oE 'Listening on [^ ]+:[0-9]+' "$log" 2>/dev/null | grep -oE '[0-9]+$' || true)"
+    [ -n "$SERVER_PORT" ] && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "server did not start; its log ($log):" >&2
+  cat "$log" >&2
+  return 1
+}
+
+# stop_server: SIGTERM, then wait for the drain (the server exits by itself within its shutdown timeout).
+stop_server() {
+  [ -n "${SERVER_PID:-}" ] || return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Load-tests both pools across a few sizes and connection counts, one server start per pool configuration,
+# and writes results/<timestamp>/: one JSON report per run, summary.md (table) and chart.svg (+ chart.png
+# when rsvg-convert is installed).
+#   scripts/loadtest.sh [--quick] [--duration SECONDS] [--out DIR]
+# Full run: about 4 minutes. --quick: about 1 minute. All load goes to 127.0.0.1.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+quick=0; duration=""; out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --duration) duration="$2"; shift ;;
+    --out) out="$2"; shift ;;
+    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "loadtest.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ "$quick" = 1 ]; then
+  configs=("workers 128" "executor 128"); sizes=(64 16KiB); conns=(1 100 1000); duration="${duration:-2}"; warmup=0.5
+else
+  configs=("workers 128" "workers 1000" "executor 128" "executor 1000"); sizes=(64 1KiB 16KiB); conns=(1 100 1000); duration="${duration:-4}"; warmup=1
+fi
+
+out="${out:-$repo_root/results/$(date -u +%Y%m%dT%H%M%SZ)}"
+mkdir -p "$out"
+build_release
+trap stop_server EXIT
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+worst=0
+for config in "${configs[@]}"; do
+  read -r pool workers <<<"$config"
+  start_server "$out/server-$pool-$workers.log" --pool "$pool" --workers "$workers" --max-connections 1100 --log-level Warning
+  echo "== pool=$pool workers=$workers on port $SERVER_PORT" >&2
+  for size in "${sizes[@]}"; do
+    for c in "${conns[@]}"; do
+      name="$pool-w$workers-s$size-c$c"
+      set +e
+      dotnet "$LOAD_DLL" --port "$SERVER_PORT" -c "$c" -s "$size" -d "$duration" --warmup "$warmup" --progress 0 \
+        --server-pid "$SERVER_PID" --label pool="$pool" --label workers="$workers" --json "$out/$name.json" \
+        | sed -n '1p;3,4p;/latency/p;/errors/p' >&2
+      rc=${PIPESTATUS[0]}
+      set -e
+      [ "$rc" -gt "$worst" ] && worst=$rc
+    done
+  done
+  stop_server
+done
+
+dotnet "$LOAD_DLL" summarize "$out" --title "EchoServer load test ($(date -u +%Y-%m-%d), $(nproc) cores)" >/dev/null
+command -v rsvg-convert >/dev/null 2>&1 && rsvg-convert -b white "$out/chart.svg" -o "$out/chart.png"
+echo
+cat "$out/summary.md"
+echo
+echo "results: $out (summary.md, chart.svg$( [ -f "$out/chart.png" ] && echo ", chart.png"), one JSON per run, server logs)"
+[ "$worst" -ne 3 ] || { echo "loadtest.sh: some bytes came back wrong (see the reports)" >&2; exit 3; }
