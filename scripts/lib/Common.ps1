@@ -1,0 +1,46 @@
+# Shared by the PowerShell scripts in scripts/ (twins of lib/common.sh): build once, start a server on a
+# free port, stop it cleanly.
+$script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+$script:ServerDll = Join-Path $RepoRoot 'src/EchoServer/bin/Release/net10.0/echo-server.dll'
+$script:LoadDll = Join-Path $RepoRoot 'src/EchoServer.LoadTest/bin/Release/net10.0/echo-load.dll'
+
+function Assert-Dotnet {
+  if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) {
+    [Console]::Error.WriteLine("'dotnet' is not on PATH; install the .NET 10 SDK.")
+    exit 127
+  }
+}
+
+function Build-Release {
+  Assert-Dotnet
+  [Console]::Error.WriteLine('building (Release)...')
+  foreach ($project in 'src/EchoServer/EchoServer.csproj', 'src/EchoServer.LoadTest/EchoServer.LoadTest.csproj') {
+    $log = & dotnet build (Join-Path $RepoRoot $project) -c Release -nologo 2>&1
+    if ($LASTEXITCODE -ne 0) { $log | ForEach-Object { [Console]::Error.WriteLine($_) }; exit 1 }
+  }
+}
+
+# Starts echo-server on a free port with the given options; returns @{ Process; Port; Log }.
+function Start-EchoServer([string] $Log, [string[]] $Options) {
+  $errLog = "$Log.stderr"
+  $arguments = @($ServerDll, '--port', '0') + $Options
+  $process = Start-Process dotnet -ArgumentList $arguments -RedirectStandardOutput $Log -RedirectStandardError $errLog -PassThru -NoNewWindow
+  for ($i = 0; $i -lt 200; $i++) {
+    if (Test-Path $Log) {
+      $match = Select-String -Path $Log -Pattern 'Listening on \S+:(\d+)' | Select-Object -First 1
+      if ($match) { return @{ Process = $process; Port = [int]$match.Matches[0].Groups[1].Value; Log = $Log } }
+    }
+    if ($process.HasExited) { break }
+    Start-Sleep -Milliseconds 100
+  }
+  [Console]::Error.WriteLine("server did not start; its log ($Log):")
+  Get-Content $Log, $errLog -ErrorAction SilentlyContinue | ForEach-Object { [Console]::Error.WriteLine($_) }
+  exit 1
+}
+
+# SIGTERM on Unix (graceful drain), then wait for the exit.
+function Stop-EchoServer($Server) {
+  if (-not $Server -or $Server.Process.HasExited) { return }
+  if ($IsLinux -or $IsMacOS) { & kill -TERM $Server.Process.Id } else { Stop-Process -Id $Server.Process.Id }
+  $Server.Process.WaitForExit(60000) | Out-Null
+}
