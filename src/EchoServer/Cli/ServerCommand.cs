@@ -56,6 +56,12 @@ internal sealed class ServerCommand
         CustomParser = r => ParseSize(r, 1, 16L << 20),
     };
 
+    public Option<Duration> IdleTimeout { get; } = DurationOption("--idle-timeout", "Close a client that sends nothing for this long (frees workers pinned by silent clients); 0 = never.", Defaults.IdleTimeout);
+
+    public Option<Duration> SendTimeout { get; } = DurationOption("--send-timeout", "Close a client that does not read our echo for this long (a slow reader); 0 = never.", Defaults.SendTimeout);
+
+    public Option<int> MaxConnectionsPerIp { get; } = Ranged(new("--max-connections-per-ip") { Description = "Open connections allowed from one client address; the next is refused (per-ip-limit). 0 = no limit.", DefaultValueFactory = _ => Defaults.MaxConnectionsPerIp }, 0, 1_000_000);
+
     public Option<Duration> ShutdownTimeout { get; } = DurationOption("--shutdown-timeout", "On Ctrl+C/SIGTERM, how long active sessions may finish before they are closed.", Defaults.ShutdownTimeout);
 
     public Option<LogLevel> LogLevel { get; } = new("--log-level") { Description = "Lowest level logged.", DefaultValueFactory = _ => Defaults.LogLevel };
@@ -64,7 +70,7 @@ internal sealed class ServerCommand
 
     private IEnumerable<Option> All =>
     [
-        Host, Port, Backlog, MaxConnections, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, ShutdownTimeout, LogLevel, LogFormat,
+        Host, Port, Backlog, MaxConnections, MaxConnectionsPerIp, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, ShutdownTimeout, LogLevel, LogFormat,
     ];
 
     /// <summary>Maps a parse result without errors to options.</summary>
@@ -88,6 +94,9 @@ internal sealed class ServerCommand
             QueueTimeout = result.GetValue(QueueTimeout).Value,
         },
         BufferSize = (int)result.GetValue(BufferSize).Bytes,
+        IdleTimeout = result.GetValue(IdleTimeout).Value,
+        SendTimeout = result.GetValue(SendTimeout).Value,
+        MaxConnectionsPerIp = result.GetValue(MaxConnectionsPerIp),
         ShutdownTimeout = result.GetValue(ShutdownTimeout).Value,
         LogLevel = result.GetValue(LogLevel),
         LogFormat = result.GetValue(LogFormat) switch

@@ -20,7 +20,7 @@ internal static partial class ServerLog
     public static partial void Closed(ILogger logger, long connectionId, string reason, string worker, double queuedMs, long bytesIn, long bytesOut, double durationMs, string pool);
 
     [LoggerMessage(EventId = 4, EventName = "ConnectionRefused", Level = LogLevel.Warning,
-        Message = "Connection {ConnectionId} from {RemoteEndPoint} refused: {Reason} (pool={Pool}, workers={Workers}, queue={Queue}; {Suppressed} more refusals in the last second not logged)")]
+        Message = "Connection {ConnectionId} from {RemoteEndPoint} refused: {Reason} (pool={Pool}, workers={Workers}, queue={Queue}; {Suppressed} more refusals since the last such line not logged)")]
     public static partial void Refused(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string reason, string pool, int workers, int queue, long suppressed);
 
     [LoggerMessage(EventId = 5, EventName = "SessionStarted", Level = LogLevel.Debug,
@@ -36,7 +36,7 @@ internal static partial class ServerLog
     public static partial void PeerGone(ILogger logger, long connectionId, string pool);
 
     [LoggerMessage(EventId = 8, EventName = "AcceptFailed", Level = LogLevel.Warning,
-        Message = "Accept failed: {SocketError}; backing off {BackoffMs} ms and going on ({Suppressed} more accept failures in the last second not logged)")]
+        Message = "Accept failed: {SocketError}; backing off {BackoffMs} ms and going on ({Suppressed} more accept failures since the last such line not logged)")]
     public static partial void AcceptFailed(ILogger logger, SocketError socketError, int backoffMs, long suppressed);
 
     [LoggerMessage(EventId = 9, EventName = "Draining", Level = LogLevel.Information,
@@ -65,4 +65,12 @@ internal static partial class ServerLog
 
     [LoggerMessage(EventId = 15, EventName = "ConfigurationWarning", Level = LogLevel.Warning, Message = "{Warning}")]
     public static partial void ConfigurationWarning(ILogger logger, string warning);
+
+    [LoggerMessage(EventId = 16, EventName = "DescriptorsExhausted", Level = LogLevel.Warning,
+        Message = "File descriptors nearly exhausted (limit {Limit}): accepting slows to keep {Reserve} free for the runtime; waiting clients stay in the backlog")]
+    public static partial void DescriptorsExhausted(ILogger logger, string limit, int reserve);
+
+    [LoggerMessage(EventId = 17, EventName = "DescriptorsRecovered", Level = LogLevel.Information,
+        Message = "File descriptors available again: accepting at full speed")]
+    public static partial void DescriptorsRecovered(ILogger logger);
 }

@@ -18,6 +18,7 @@ internal static class AsyncEchoSession
         {
             while (true)
             {
+                connection.WaitingToReceive();
                 await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken);
                 byte[] buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
                 try
@@ -33,6 +34,7 @@ internal static class AsyncEchoSession
                         }
 
                         connection.AddBytesIn(received);
+                        connection.WaitingToSend();
                         int sent = 0;
                         while (sent < received)
                         {

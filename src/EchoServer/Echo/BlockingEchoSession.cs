@@ -16,6 +16,7 @@ internal static class BlockingEchoSession
         {
             while (true)
             {
+                connection.WaitingToReceive();
                 int received = socket.Receive(buffer, 0, buffer.Length, SocketFlags.None, out var error);
                 if (error != SocketError.Success)
                 {
@@ -30,6 +31,7 @@ internal static class BlockingEchoSession
                 }
 
                 connection.AddBytesIn(received);
+                connection.WaitingToSend();
                 int sent = 0;
                 while (sent < received)
                 {

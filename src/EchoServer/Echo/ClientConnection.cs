@@ -13,6 +13,8 @@ internal sealed class ClientConnection
     private readonly Action<ClientConnection> _onClosed;
     private CancellationTokenSource? _abort;
     private CloseReason? _abortReason;
+    private long _waitingSince;
+    private int _waitingFor;
     private long _bytesIn;
     private long _bytesOut;
     private int _closed;
@@ -47,6 +49,9 @@ internal sealed class ClientConnection
 
     public CloseReason Reason { get; private set; }
 
+    /// <summary>True when the per-address limiter counted this connection (and must be told when it closes).</summary>
+    public bool HoldsAddressSlot { get; set; }
+
     /// <summary>Set once <see cref="Abort"/> was called: the reason the session should end with.</summary>
     public CloseReason? AbortReason => _abortReason;
 
@@ -78,6 +83,23 @@ internal sealed class ClientConnection
 
     public TimeSpan Age => Stopwatch.GetElapsedTime(AcceptedAt);
 
+    /// <summary>What the session is blocked on now, and since when (read by the watchdog).</summary>
+    public (SessionWait Kind, long Since) Waiting
+    {
+        get
+        {
+            // Kind is written last and read first, so a fresh kind always comes with its own timestamp.
+            var kind = (SessionWait)Volatile.Read(ref _waitingFor);
+            return (kind, Volatile.Read(ref _waitingSince));
+        }
+    }
+
+    /// <summary>Marks the start of a wait for the client's bytes (idle-timeout applies).</summary>
+    public void WaitingToReceive() => SetWaiting(SessionWait.Receive);
+
+    /// <summary>Marks the start of a wait for the client to take our bytes (send-timeout applies).</summary>
+    public void WaitingToSend() => SetWaiting(SessionWait.Send);
+
     public void MarkStarted(string worker)
     {
         Worker = worker;
@@ -88,6 +110,12 @@ internal sealed class ClientConnection
     public void AddBytesIn(int count) => Volatile.Write(ref _bytesIn, _bytesIn + count);
 
     public void AddBytesOut(int count) => Volatile.Write(ref _bytesOut, _bytesOut + count);
+
+    private void SetWaiting(SessionWait kind)
+    {
+        Volatile.Write(ref _waitingSince, Stopwatch.GetTimestamp());
+        Volatile.Write(ref _waitingFor, (int)kind);
+    }
 
     /// <summary>
     /// Ends the session from outside (shutdown, timeouts): cancels its token and closes the socket, which

@@ -23,6 +23,15 @@ internal enum CloseReason
 
     /// <summary>Refused after waiting in the queue too long.</summary>
     QueueTimeout,
+
+    /// <summary>Sent nothing for longer than the idle timeout.</summary>
+    IdleTimeout,
+
+    /// <summary>Read nothing of what we sent for longer than the send timeout.</summary>
+    SendTimeout,
+
+    /// <summary>Refused: its address already held the per-address connection limit.</summary>
+    PerIpLimit,
 }
 
 /// <summary>Wire names of <see cref="CloseReason"/>.</summary>
@@ -31,6 +40,7 @@ internal static class CloseReasonNames
     private static readonly string[] Names =
     [
         "client-closed", "reset", "shutdown", "error", "pool-saturated", "dropped-oldest", "queue-timeout",
+        "idle-timeout", "send-timeout", "per-ip-limit",
     ];
 
     public static string ToName(this CloseReason reason) => Names[(int)reason];

@@ -24,6 +24,8 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     private readonly IWorkPool<ClientConnection> _pool;
     private readonly ConnectionRegistry _connections = new();
     private readonly LogRateLimiter _refusalLog = new(TimeSpan.FromSeconds(1));
+    private readonly PerAddressLimiter _perAddress;
+    private readonly ConnectionWatchdog _watchdog;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Action<ClientConnection> _onClosed;
     private readonly long _startedAt = Stopwatch.GetTimestamp();
@@ -36,7 +38,9 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         _logger = loggerFactory.CreateLogger(EchoServerHost.ConnectionsCategory);
         _lifecycle = loggerFactory.CreateLogger(EchoServerHost.LifecycleCategory);
         _listener = new ConnectionListener(new IPEndPoint(options.Host, options.Port), options.Backlog, options.MaxConnections, _logger);
-        _pool = SessionPoolFactory.Create(options, Refuse, _logger);
+        _pool = SessionPoolFactory.Create(options, Refuse, _logger, Hooks);
+        _perAddress = new PerAddressLimiter(options.MaxConnectionsPerIp);
+        _watchdog = new ConnectionWatchdog(_connections, options.IdleTimeout, options.SendTimeout);
         _onClosed = OnClosed;
     }
 
@@ -50,6 +54,12 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     public ConnectionListener Listener => _listener;
 
     public ConnectionRegistry Connections => _connections;
+
+    /// <summary>Refusals held back by the rate limiter since the last refusal line (it reports them with the next one).</summary>
+    internal long RefusalsNotYetLogged => _refusalLog.Suppressed;
+
+    /// <summary>Fault-injection seams for tests.</summary>
+    internal SessionHooks Hooks { get; } = new();
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -95,6 +105,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 
     public void Dispose()
     {
+        _watchdog.Dispose();
         _listener.Dispose();
         _pool.Dispose();
         _stopping.Dispose();
@@ -132,19 +143,30 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         _connections.Add(connection);
         Counters.OnAccepted();
         ServerLog.Accepted(_logger, connection.Id, connection.RemoteEndPoint, _pool.Name);
+        if (_perAddress.Limit > 0 && connection.RemoteEndPoint is { } remote)
+        {
+            if (!_perAddress.TryAcquire(remote.Address))
+            {
+                Refuse(connection, CloseReason.PerIpLimit);
+                return;
+            }
+
+            connection.HoldsAddressSlot = true;
+        }
+
         await _pool.SubmitAsync(connection, cancellationToken);
     }
 
-    private void Refuse(ClientConnection connection, PoolOutcome outcome)
+    private void Refuse(ClientConnection connection, PoolOutcome outcome) => Refuse(connection, outcome switch
     {
-        var reason = outcome switch
-        {
-            PoolOutcome.PoolSaturated => CloseReason.PoolSaturated,
-            PoolOutcome.DroppedOldest => CloseReason.DroppedOldest,
-            PoolOutcome.QueueTimeout => CloseReason.QueueTimeout,
-            _ => CloseReason.Shutdown,
-        };
+        PoolOutcome.PoolSaturated => CloseReason.PoolSaturated,
+        PoolOutcome.DroppedOldest => CloseReason.DroppedOldest,
+        PoolOutcome.QueueTimeout => CloseReason.QueueTimeout,
+        _ => CloseReason.Shutdown,
+    });
 
+    private void Refuse(ClientConnection connection, CloseReason reason)
+    {
         if (reason != CloseReason.Shutdown && _refusalLog.TryAcquire(out long suppressed))
         {
             ServerLog.Refused(_logger, connection.Id, connection.RemoteEndPoint, reason.ToName(), _pool.Name, _pool.Settings.Workers, _pool.Settings.QueueCapacity, suppressed);
@@ -156,6 +178,11 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     private void OnClosed(ClientConnection connection)
     {
         _connections.Remove(connection);
+        if (connection.HoldsAddressSlot)
+        {
+            _perAddress.Release(connection.RemoteEndPoint!.Address);
+        }
+
         Counters.OnClosed(connection.Worker is not null, connection.BytesIn, connection.BytesOut);
         ServerLog.Closed(
             _logger,

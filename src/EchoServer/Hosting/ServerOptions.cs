@@ -28,6 +28,15 @@ internal sealed record ServerOptions
     /// <summary>Receive buffer per worker (workers) or per busy session (executor). Defaults to 16 KiB.</summary>
     public int BufferSize { get; init; } = 16 * 1024;
 
+    /// <summary>A session whose client sends nothing for this long is closed (idle-timeout); zero for never. Defaults to 300 s.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>A send the client does not take for this long closes the session (send-timeout); zero for never. Defaults to 30 s.</summary>
+    public TimeSpan SendTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Open connections allowed from one client address; zero for no limit. Defaults to 0.</summary>
+    public int MaxConnectionsPerIp { get; init; }
+
     /// <summary>How long active sessions may go on after a stop is requested. Defaults to 10 s.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

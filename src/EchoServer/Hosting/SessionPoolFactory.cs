@@ -8,7 +8,7 @@ namespace EchoServer.Hosting;
 /// <summary>Builds the chosen pool with the echo session that runs on it.</summary>
 internal static class SessionPoolFactory
 {
-    public static IWorkPool<ClientConnection> Create(ServerOptions options, Action<ClientConnection, PoolOutcome> refuse, ILogger logger)
+    public static IWorkPool<ClientConnection> Create(ServerOptions options, Action<ClientConnection, PoolOutcome> refuse, ILogger logger, SessionHooks hooks)
     {
         string pool = options.PoolName;
         return options.Pool switch
@@ -16,24 +16,25 @@ internal static class SessionPoolFactory
             PoolKind.Workers => new WorkerThreadPool<ClientConnection>(
                 options.PoolSettings,
                 options.BufferSize,
-                (connection, worker) => Serve(connection, worker.Name, pool, logger, c => BlockingEchoSession.Run(c, worker.Buffer)),
+                (connection, worker) => Serve(connection, worker.Name, pool, logger, hooks, c => BlockingEchoSession.Run(c, worker.Buffer)),
                 refuse,
                 logger),
             PoolKind.Executor => new BoundedExecutor<ClientConnection>(
                 options.PoolSettings,
-                connection => ServeAsync(connection, options.BufferSize, pool, logger),
+                connection => ServeAsync(connection, options.BufferSize, pool, logger, hooks),
                 refuse,
                 logger),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Pool, "Unknown pool."),
         };
     }
 
-    private static void Serve(ClientConnection connection, string worker, string pool, ILogger logger, Func<ClientConnection, CloseReason> echo)
+    private static void Serve(ClientConnection connection, string worker, string pool, ILogger logger, SessionHooks hooks, Func<ClientConnection, CloseReason> echo)
     {
         Started(connection, worker, pool, logger);
         var reason = CloseReason.Error;
         try
         {
+            hooks.BeforeEcho?.Invoke(connection);
             reason = echo(connection);
         }
 #pragma warning disable CA1031 // One client's failure ends that client only.
@@ -48,13 +49,14 @@ internal static class SessionPoolFactory
         }
     }
 
-    private static async ValueTask ServeAsync(ClientConnection connection, int bufferSize, string pool, ILogger logger)
+    private static async ValueTask ServeAsync(ClientConnection connection, int bufferSize, string pool, ILogger logger, SessionHooks hooks)
     {
         const string worker = "executor";
         Started(connection, worker, pool, logger);
         var reason = CloseReason.Error;
         try
         {
+            hooks.BeforeEcho?.Invoke(connection);
             reason = await AsyncEchoSession.RunAsync(connection, bufferSize);
         }
 #pragma warning disable CA1031 // One client's failure ends that client only.

@@ -14,6 +14,9 @@ internal sealed class ConnectionListener : IDisposable
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
 
+    /// <summary>Descriptors kept free for the runtime when accept exhausts the process's limit.</summary>
+    private const int ReservedForRuntime = 16;
+
     private readonly IPEndPoint _endPoint;
     private readonly int _backlog;
 #pragma warning disable CA2213 // Connections still closing after Dispose release into it; it holds no wait handle.
@@ -21,6 +24,7 @@ internal sealed class ConnectionListener : IDisposable
 #pragma warning restore CA2213
     private readonly ILogger _logger;
     private readonly LogRateLimiter _acceptErrorLog = new(TimeSpan.FromSeconds(1));
+    private readonly DescriptorReserve _reserve = new(ReservedForRuntime);
     private Socket? _socket;
 
     public ConnectionListener(IPEndPoint endPoint, int backlog, int maxConnections, ILogger logger)
@@ -101,11 +105,35 @@ internal sealed class ConnectionListener : IDisposable
                 }
             }
 
+            bool wasUnderPressure = _reserve.UnderPressure;
+            bool mayAccept = _reserve.MayAccept();
+            if (wasUnderPressure && !_reserve.UnderPressure)
+            {
+                ServerLog.DescriptorsRecovered(_logger);
+            }
+
+            if (!mayAccept)
+            {
+                // Out of descriptors but for the reserve: clients wait in the backlog until some are freed.
+                _connectionSlots.Release();
+                backoff = NextBackoff(backoff, SocketError.TooManyOpenSockets);
+                if (!await DelayAsync(backoff, cancellationToken))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
             Socket client;
             try
             {
                 client = await Accept(socket, cancellationToken);
                 backoff = TimeSpan.Zero;
+                if (!_reserve.UnderPressure && _reserve.IsNearLimit(client.Handle))
+                {
+                    EnterDescriptorPressure();
+                }
             }
             catch (Exception ex) when (IsStop(ex, cancellationToken))
             {
@@ -115,6 +143,11 @@ internal sealed class ConnectionListener : IDisposable
             catch (SocketException ex)
             {
                 _connectionSlots.Release();
+                if (ex.SocketErrorCode == SocketError.TooManyOpenSockets && !_reserve.UnderPressure)
+                {
+                    EnterDescriptorPressure();
+                }
+
                 backoff = NextBackoff(backoff, ex.SocketErrorCode);
                 if (_acceptErrorLog.TryAcquire(out long suppressed))
                 {
@@ -134,7 +167,18 @@ internal sealed class ConnectionListener : IDisposable
     }
 
     /// <summary>Closes the listening socket: new connects are refused from here on. Slots stay countable.</summary>
-    public void Dispose() => _socket?.Dispose();
+    public void Dispose()
+    {
+        _socket?.Dispose();
+        _reserve.Dispose();
+    }
+
+    private void EnterDescriptorPressure()
+    {
+        _reserve.Release();
+        string limit = DescriptorLimit.Read()?.Soft.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown";
+        ServerLog.DescriptorsExhausted(_logger, limit, ReservedForRuntime);
+    }
 
     private static bool IsStop(Exception ex, CancellationToken cancellationToken) =>
         ex is OperationCanceledException or ObjectDisposedException

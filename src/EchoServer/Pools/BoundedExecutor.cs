@@ -28,7 +28,7 @@ internal sealed class BoundedExecutor<T> : IWorkPool<T>
         Settings = settings;
         _serve = serve;
         _logger = logger;
-        _queue = new PendingQueue<T>(settings, refuse, logger, Name);
+        _queue = new PendingQueue<T>(settings, 0, refuse, logger, Name);
         _runOnThreadPool = work => _ = RunAsync(work);
     }
 
@@ -36,7 +36,7 @@ internal sealed class BoundedExecutor<T> : IWorkPool<T>
 
     public PoolSettings Settings { get; }
 
-    public int QueueLength => _queue.Count;
+    public int QueueLength => _queue.Held;
 
     public int Busy => Volatile.Read(ref _running);
 
@@ -106,10 +106,11 @@ internal sealed class BoundedExecutor<T> : IWorkPool<T>
     /// <summary>Starts queued items while slots are free.</summary>
     private void Pump()
     {
-        while (_queue.Count > 0 && TryTakeSlot())
+        while (_queue.Held > 0 && TryTakeSlot())
         {
             if (_queue.TryTake(out var next))
             {
+                _queue.FreeSlot();
                 Dispatch(next);
             }
             else

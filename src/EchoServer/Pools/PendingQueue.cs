@@ -6,9 +6,11 @@ namespace EchoServer.Pools;
 
 /// <summary>
 /// The bounded queue both pools share: a <see cref="BlockingCollection{T}"/> holds the entries, and a
-/// semaphore of <c>capacity</c> slots bounds how many live entries it may hold. Keeping the bound in the
-/// semaphore (not in the collection) lets an entry that times out or is dropped give its slot back at once,
-/// while its husk stays in the collection until a taker skips it.
+/// semaphore of slots bounds them. Keeping the bound in the semaphore (not in the collection) lets an entry
+/// that times out or is dropped give its slot back at once, while its husk stays in the collection until a
+/// taker skips it; and it lets the owner decide when a taken entry frees its slot: the executor frees it
+/// on taking, the worker pool only when the run ends, so that its bound is "running plus queued" and a
+/// client is never refused merely because idle workers have not woken up yet.
 /// </summary>
 internal sealed class PendingQueue<T> : IDisposable
     where T : class
@@ -26,12 +28,13 @@ internal sealed class PendingQueue<T> : IDisposable
     private int _disposed;
 
     /// <param name="settings">Capacity, overload policy and queue timeout.</param>
+    /// <param name="slotsHeldWhileRunning">Slots beyond the queue capacity, for taken entries that keep theirs until <see cref="FreeSlot"/>.</param>
     /// <param name="refuse">Called once for every item that will not be served, with the reason.</param>
     /// <param name="logger">Where a failing refuse callback is logged.</param>
     /// <param name="poolName">The owning pool's name, for logs.</param>
-    public PendingQueue(PoolSettings settings, Action<T, PoolOutcome> refuse, ILogger logger, string poolName)
+    public PendingQueue(PoolSettings settings, int slotsHeldWhileRunning, Action<T, PoolOutcome> refuse, ILogger logger, string poolName)
     {
-        Capacity = settings.QueueCapacity;
+        Capacity = settings.QueueCapacity + slotsHeldWhileRunning;
         _slots = new SemaphoreSlim(Capacity, Capacity);
         _refuse = refuse;
         _logger = logger;
@@ -47,10 +50,11 @@ internal sealed class PendingQueue<T> : IDisposable
         }
     }
 
+    /// <summary>Slots in all: queue capacity plus those that taken entries keep while they run.</summary>
     public int Capacity { get; }
 
-    /// <summary>Live entries waiting now.</summary>
-    public int Count => Capacity - _slots.CurrentCount;
+    /// <summary>Slots held now: live entries waiting, plus taken ones whose slot is not freed yet.</summary>
+    public int Held => Capacity - _slots.CurrentCount;
 
     public bool IsCompleted => _completed;
 
@@ -113,14 +117,16 @@ internal sealed class PendingQueue<T> : IDisposable
         };
     }
 
-    /// <summary>Takes the oldest live entry without waiting.</summary>
+    /// <summary>Gives back the slot of an entry taken with <see cref="TryTake"/> or <see cref="Take"/>.</summary>
+    public void FreeSlot() => _slots.Release();
+
+    /// <summary>Takes the oldest live entry without waiting; its slot stays held until <see cref="FreeSlot"/>.</summary>
     public bool TryTake(out PendingWork<T> work)
     {
         while (_entries.TryTake(out var entry))
         {
             if (entry.TryClaim())
             {
-                _slots.Release();
                 work = entry;
                 return true;
             }
@@ -130,14 +136,13 @@ internal sealed class PendingQueue<T> : IDisposable
         return false;
     }
 
-    /// <summary>Blocks until a live entry is there; returns false once the queue is completed and empty.</summary>
+    /// <summary>Blocks until a live entry is there (its slot stays held until <see cref="FreeSlot"/>); false once completed and empty.</summary>
     public bool Take(out PendingWork<T> work)
     {
         while (_entries.TryTake(out var entry, Timeout.Infinite))
         {
             if (entry.TryClaim())
             {
-                _slots.Release();
                 work = entry;
                 return true;
             }
@@ -237,7 +242,7 @@ internal sealed class PendingQueue<T> : IDisposable
 
     private void RefuseExpired()
     {
-        if (Count == 0 || _completed)
+        if (Held == 0 || _completed)
         {
             return;
         }

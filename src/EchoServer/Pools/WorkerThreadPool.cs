@@ -42,7 +42,7 @@ internal sealed class WorkerThreadPool<T> : IWorkPool<T>
         _bufferSize = bufferSize;
         _serve = serve;
         _logger = logger;
-        _queue = new PendingQueue<T>(settings, refuse, logger, Name);
+        _queue = new PendingQueue<T>(settings, settings.Workers, refuse, logger, Name);
         _threads = new Thread[settings.Workers];
         _contexts = new WorkerContext?[settings.Workers];
         for (int i = 0; i < _threads.Length; i++)
@@ -60,7 +60,8 @@ internal sealed class WorkerThreadPool<T> : IWorkPool<T>
 
     public PoolSettings Settings { get; }
 
-    public int QueueLength => _queue.Count;
+    // Slots are held by queued and running items alike (see PendingQueue); the queued ones are the rest.
+    public int QueueLength => Math.Max(0, _queue.Held - Busy);
 
     public int Busy => Volatile.Read(ref _busy);
 
@@ -132,7 +133,14 @@ internal sealed class WorkerThreadPool<T> : IWorkPool<T>
         {
             while (_queue.Take(out var work))
             {
-                Run(work, context);
+                try
+                {
+                    Run(work, context);
+                }
+                finally
+                {
+                    _queue.FreeSlot();
+                }
             }
         }
         finally

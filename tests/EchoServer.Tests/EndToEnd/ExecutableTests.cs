@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using EchoServer.Tests.Support;
+using EchoServer.TestSupport;
 
 namespace EchoServer.Tests.EndToEnd;
 
@@ -77,7 +77,7 @@ public sealed class ExecutableTests
 
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
         string help = string.Join('\n', server.Stdout);
-        foreach (var option in new[] { "--host", "--port", "--backlog", "--max-connections", "--pool", "--workers", "--queue", "--when-full", "--queue-timeout", "--buffer-size", "--shutdown-timeout", "--log-level", "--log-format" })
+        foreach (var option in new[] { "--host", "--port", "--backlog", "--max-connections", "--pool", "--workers", "--queue", "--when-full", "--queue-timeout", "--buffer-size", "--idle-timeout", "--send-timeout", "--max-connections-per-ip", "--shutdown-timeout", "--log-level", "--log-format" })
         {
             Assert.Matches($@"(?m)^\s+{option} .*\[default: [^\]]+\]", help);
         }

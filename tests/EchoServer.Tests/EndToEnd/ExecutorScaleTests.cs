@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using EchoServer.Diagnostics;
-using EchoServer.Tests.Support;
+using EchoServer.TestSupport;
 
 namespace EchoServer.Tests.EndToEnd;
 

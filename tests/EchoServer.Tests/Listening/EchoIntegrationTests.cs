@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using EchoServer.Pools;
-using EchoServer.Tests.Support;
+using EchoServer.TestSupport;
 using Microsoft.Extensions.Logging;
 
 namespace EchoServer.Tests.Listening;

@@ -6,7 +6,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using loadtest::EchoServer.LoadTest;
 using EchoServer.Pools;
-using EchoServer.Tests.Support;
+using EchoServer.TestSupport;
 
 namespace EchoServer.Tests.LoadTest;
 

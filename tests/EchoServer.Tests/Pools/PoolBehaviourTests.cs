@@ -1,5 +1,5 @@
 using EchoServer.Pools;
-using EchoServer.Tests.Support;
+using EchoServer.TestSupport;
 
 namespace EchoServer.Tests.Pools;
 

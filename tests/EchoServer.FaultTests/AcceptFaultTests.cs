@@ -1,12 +1,12 @@
 using System.Net.Sockets;
 using EchoServer.Pools;
-using EchoServer.Tests.Support;
+using EchoServer.TestSupport;
 using Microsoft.Extensions.Logging;
 
-namespace EchoServer.Tests.Listening;
+namespace EchoServer.FaultTests;
 
 /// <summary>The accept loop survives accept failures, through the listener's accept seam.</summary>
-public sealed class AcceptLoopTests
+public sealed class AcceptFaultTests
 {
     [Theory]
     [InlineData(PoolKind.Workers)]

@@ -1,13 +1,13 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace EchoServer.Tests.Support;
+namespace EchoServer.TestSupport;
 
 /// <summary>One captured log event.</summary>
-public sealed record LogEntry(LogLevel Level, EventId EventId, string Message, Exception? Exception);
+internal sealed record LogEntry(LogLevel Level, EventId EventId, string Message, Exception? Exception);
 
 /// <summary>Captures every log event in memory so tests can assert on connection logging.</summary>
-public sealed class TestLoggerProvider : ILoggerProvider
+internal sealed class TestLoggerProvider : ILoggerProvider
 {
     private readonly ConcurrentQueue<LogEntry> _entries = new();
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace EchoServer.Tests.Support;
+namespace EchoServer.TestSupport;
 
 /// <summary>A loopback client with the helpers echo tests need.</summary>
 internal sealed class EchoClient : IDisposable

@@ -1,10 +1,11 @@
+using Xunit;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
-namespace EchoServer.Tests.Support;
+namespace EchoServer.TestSupport;
 
 /// <summary>The real executable started as a child process, with its output captured line by line.</summary>
 internal sealed partial class ServerProcess : IDisposable

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace EchoServer.Tests.Support;
+namespace EchoServer.TestSupport;
 
 /// <summary>An in-process server on 127.0.0.1 with an ephemeral port and captured logs.</summary>
 internal sealed class TestServer : IAsyncDisposable

@@ -1,9 +1,10 @@
+using Xunit;
 using System.Diagnostics;
 
-namespace EchoServer.Tests.Support;
+namespace EchoServer.TestSupport;
 
 /// <summary>Waits for a condition with a deadline instead of sleeping; fails with a message saying what never happened.</summary>
-public static class Eventually
+internal static class Eventually
 {
     /// <summary>Generous bound for things that should happen "soon": a slow CI machine must not fail the test.</summary>
     public static readonly TimeSpan Soon = TimeSpan.FromSeconds(10);
