@@ -26,6 +26,8 @@ internal sealed class TestServer : IAsyncDisposable
 
     public IPEndPoint EndPoint => Service.LocalEndPoint;
 
+    public IServiceProvider Services => _host.Services;
+
     public static Task<TestServer> StartAsync(PoolKind pool, Func<ServerOptions, ServerOptions>? configure = null, Action<EchoServerService>? beforeStart = null) =>
         StartAsync((configure ?? (o => o))(new ServerOptions { Pool = pool, Port = 0, LogLevel = LogLevel.Debug }), beforeStart);
 

@@ -64,13 +64,17 @@ internal sealed class ServerCommand
 
     public Option<Duration> ShutdownTimeout { get; } = DurationOption("--shutdown-timeout", "On Ctrl+C/SIGTERM, how long active sessions may finish before they are closed.", Defaults.ShutdownTimeout);
 
+    public Option<Duration> StatsInterval { get; } = DurationOption("--stats-interval", "Log one stats line this often (connections/s, MiB/s, queue, busy workers, refused, p99 queue wait); 0 = off.", Defaults.StatsInterval);
+
+    public Option<int?> AdminPort { get; } = AdminPortOption();
+
     public Option<LogLevel> LogLevel { get; } = new("--log-level") { Description = "Lowest level logged.", DefaultValueFactory = _ => Defaults.LogLevel };
 
     public Option<string> LogFormat { get; } = Choice(new("--log-format") { Description = "Console log format.", DefaultValueFactory = _ => "simple" }, "simple", "json", "systemd");
 
     private IEnumerable<Option> All =>
     [
-        Host, Port, Backlog, MaxConnections, MaxConnectionsPerIp, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, ShutdownTimeout, LogLevel, LogFormat,
+        Host, Port, Backlog, MaxConnections, MaxConnectionsPerIp, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, ShutdownTimeout, StatsInterval, AdminPort, LogLevel, LogFormat,
     ];
 
     /// <summary>Maps a parse result without errors to options.</summary>
@@ -98,6 +102,8 @@ internal sealed class ServerCommand
         SendTimeout = result.GetValue(SendTimeout).Value,
         MaxConnectionsPerIp = result.GetValue(MaxConnectionsPerIp),
         ShutdownTimeout = result.GetValue(ShutdownTimeout).Value,
+        StatsInterval = result.GetValue(StatsInterval).Value,
+        AdminPort = result.GetValue(AdminPort),
         LogLevel = result.GetValue(LogLevel),
         LogFormat = result.GetValue(LogFormat) switch
         {
@@ -106,6 +112,22 @@ internal sealed class ServerCommand
             _ => Hosting.LogFormat.Simple,
         },
     };
+
+    private static Option<int?> AdminPortOption()
+    {
+        var option = new Option<int?>("--admin-port")
+        {
+            Description = "Serve /healthz, /ready, /snapshot and /metrics (Prometheus) over HTTP on 127.0.0.1 at this port (0 = any free port). Off unless given.",
+        };
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is { } port && (port < 0 || port > 65535))
+            {
+                r.AddError($"--admin-port must be between 0 and 65535 (got {port}).");
+            }
+        });
+        return option;
+    }
 
     private static Option<int> Ranged(Option<int> option, int min, int max)
     {

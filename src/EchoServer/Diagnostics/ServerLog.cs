@@ -73,4 +73,15 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 17, EventName = "DescriptorsRecovered", Level = LogLevel.Information,
         Message = "File descriptors available again: accepting at full speed")]
     public static partial void DescriptorsRecovered(ILogger logger);
+
+    [LoggerMessage(EventId = 18, EventName = "Stats", Level = LogLevel.Information,
+        Message = "Stats: {ConnectionsPerSecond:F1} conn/s, {MiBPerSecond:F2} MiB/s echoed, active {Active}, queue {Queue}, busy {Busy}/{Workers}, refused {Refused}, p99 queue wait {QueueWaitP99Ms:F2} ms (pool={Pool})")]
+    public static partial void Stats(ILogger logger, double connectionsPerSecond, double miBPerSecond, long active, int queue, int busy, int workers, long refused, double queueWaitP99Ms, string pool);
+
+    [LoggerMessage(EventId = 19, EventName = "PoolSnapshot", Level = LogLevel.Information, Message = "Snapshot: {Line}")]
+    public static partial void Snapshot(ILogger logger, string line);
+
+    [LoggerMessage(EventId = 20, EventName = "AdminListening", Level = LogLevel.Information,
+        Message = "Admin endpoint on http://{EndPoint} (/healthz, /ready, /snapshot, /metrics)")]
+    public static partial void AdminListening(ILogger logger, string endPoint);
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using EchoServer.Diagnostics;
 
 namespace EchoServer.Echo;
 
@@ -11,6 +12,7 @@ namespace EchoServer.Echo;
 internal sealed class ClientConnection
 {
     private readonly Action<ClientConnection> _onClosed;
+    private readonly ServerMetrics? _metrics;
     private CancellationTokenSource? _abort;
     private CloseReason? _abortReason;
     private long _waitingSince;
@@ -19,8 +21,9 @@ internal sealed class ClientConnection
     private long _bytesOut;
     private int _closed;
 
-    public ClientConnection(long id, Socket socket, Action<ClientConnection> onClosed)
+    public ClientConnection(long id, Socket socket, Action<ClientConnection> onClosed, ServerMetrics? metrics = null)
     {
+        _metrics = metrics;
         Id = id;
         Socket = socket;
         RemoteEndPoint = socket.RemoteEndPoint as IPEndPoint;
@@ -104,12 +107,21 @@ internal sealed class ClientConnection
     {
         Worker = worker;
         StartedAt = Stopwatch.GetTimestamp();
+        _metrics?.Started(QueuedFor);
     }
 
     // Each counter has one writer (the session); readers elsewhere only need a recent value.
-    public void AddBytesIn(int count) => Volatile.Write(ref _bytesIn, _bytesIn + count);
+    public void AddBytesIn(int count)
+    {
+        Volatile.Write(ref _bytesIn, _bytesIn + count);
+        _metrics?.BytesReceived(count);
+    }
 
-    public void AddBytesOut(int count) => Volatile.Write(ref _bytesOut, _bytesOut + count);
+    public void AddBytesOut(int count)
+    {
+        Volatile.Write(ref _bytesOut, _bytesOut + count);
+        _metrics?.BytesSent(count);
+    }
 
     private void SetWaiting(SessionWait kind)
     {

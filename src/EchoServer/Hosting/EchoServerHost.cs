@@ -42,9 +42,15 @@ internal static class EchoServerHost
 
         // The service enforces the drain deadline itself; the host must not cut it short.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(10));
+        builder.Services.AddMetrics();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<EchoServerService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EchoServerService>());
+        if (options.AdminPort is not null)
+        {
+            builder.Services.AddSingleton<AdminEndpoint>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<AdminEndpoint>());
+        }
         return builder.Build();
     }
 

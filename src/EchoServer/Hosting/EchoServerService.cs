@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using EchoServer.Diagnostics;
 using EchoServer.Echo;
 using EchoServer.Listening;
@@ -30,9 +32,11 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     private readonly Action<ClientConnection> _onClosed;
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private Task _acceptLoop = Task.CompletedTask;
+    private StatsReporter? _stats;
+    private PosixSignalRegistration? _snapshotSignal;
     private long _nextConnectionId;
 
-    public EchoServerService(ServerOptions options, ILoggerFactory loggerFactory)
+    public EchoServerService(ServerOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory)
     {
         _options = options;
         _logger = loggerFactory.CreateLogger(EchoServerHost.ConnectionsCategory);
@@ -41,6 +45,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         _pool = SessionPoolFactory.Create(options, Refuse, _logger, Hooks);
         _perAddress = new PerAddressLimiter(options.MaxConnectionsPerIp);
         _watchdog = new ConnectionWatchdog(_connections, options.IdleTimeout, options.SendTimeout);
+        Metrics = new ServerMetrics(meterFactory, _pool.Name, () => Counters.Active, () => _pool.QueueLength, () => _pool.Busy);
         _onClosed = OnClosed;
     }
 
@@ -48,6 +53,26 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
 
     public ServerCounters Counters { get; } = new();
+
+    public ServerMetrics Metrics { get; }
+
+    /// <summary>True from the moment a stop is requested: health checks report it.</summary>
+    public bool IsDraining { get; private set; }
+
+    /// <summary>True while a new client would not be served at once: every connection slot held, or the pool's queue full.</summary>
+    public bool IsSaturated => Counters.Active >= _options.MaxConnections || _pool.QueueLength >= _pool.Settings.QueueCapacity;
+
+    /// <summary>Logs the snapshot one line per log event, so that single-line log formats keep it readable.</summary>
+    public void LogSnapshot()
+    {
+        foreach (var line in Snapshot().Split('\n'))
+        {
+            ServerLog.Snapshot(_lifecycle, line);
+        }
+    }
+
+    /// <summary>Each worker's state, the queue and the totals, as text.</summary>
+    public string Snapshot() => PoolSnapshot.Render(_pool, _connections, Counters, _options.MaxConnections, IsDraining);
 
     public IWorkPool<ClientConnection> Pool => _pool;
 
@@ -79,11 +104,29 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         }
 
         _acceptLoop = Task.Run(() => _listener.RunAsync(HandOffAsync, _stopping.Token), CancellationToken.None);
+        if (_options.StatsInterval > TimeSpan.Zero)
+        {
+            _stats = new StatsReporter(_options.StatsInterval, Counters, Metrics, () => (_pool.QueueLength, _pool.Busy, _pool.Settings.Workers), _pool.Name, _lifecycle);
+        }
+
+        // SIGUSR1 logs a snapshot, like a thread dump: kill -USR1 <pid>.
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
+        {
+            var sigusr1 = (PosixSignal)(OperatingSystem.IsMacOS() ? 30 : 10);
+            _snapshotSignal = PosixSignalRegistration.Create(sigusr1, context =>
+            {
+                context.Cancel = true; // the default action of SIGUSR1 would end the process
+                LogSnapshot();
+            });
+        }
+
         return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        IsDraining = true;
+        _stats?.Dispose();
         await _stopping.CancelAsync();
         _listener.Dispose();
         await _acceptLoop;
@@ -105,7 +148,10 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 
     public void Dispose()
     {
+        _snapshotSignal?.Dispose();
+        _stats?.Dispose();
         _watchdog.Dispose();
+        Metrics.Dispose();
         _listener.Dispose();
         _pool.Dispose();
         _stopping.Dispose();
@@ -139,9 +185,10 @@ internal sealed class EchoServerService : IHostedService, IDisposable
             // Reset before we got to it; the session will see that and end.
         }
 
-        var connection = new ClientConnection(Interlocked.Increment(ref _nextConnectionId), socket, _onClosed);
+        var connection = new ClientConnection(Interlocked.Increment(ref _nextConnectionId), socket, _onClosed, Metrics);
         _connections.Add(connection);
         Counters.OnAccepted();
+        Metrics.Accepted();
         ServerLog.Accepted(_logger, connection.Id, connection.RemoteEndPoint, _pool.Name);
         if (_perAddress.Limit > 0 && connection.RemoteEndPoint is { } remote)
         {
@@ -167,6 +214,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 
     private void Refuse(ClientConnection connection, CloseReason reason)
     {
+        Metrics.Refused(reason.ToName());
         if (reason != CloseReason.Shutdown && _refusalLog.TryAcquire(out long suppressed))
         {
             ServerLog.Refused(_logger, connection.Id, connection.RemoteEndPoint, reason.ToName(), _pool.Name, _pool.Settings.Workers, _pool.Settings.QueueCapacity, suppressed);
@@ -184,6 +232,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         }
 
         Counters.OnClosed(connection.Worker is not null, connection.BytesIn, connection.BytesOut);
+        Metrics.Closed(connection.Reason.ToName(), connection.Worker is not null ? connection.Age : null);
         ServerLog.Closed(
             _logger,
             connection.Id,

@@ -40,6 +40,12 @@ internal sealed record ServerOptions
     /// <summary>How long active sessions may go on after a stop is requested. Defaults to 10 s.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Seconds between periodic stats lines; zero for none. Defaults to 0.</summary>
+    public TimeSpan StatsInterval { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Loopback port of the admin endpoint (health, readiness, snapshot, metrics); null for none, 0 for any free port.</summary>
+    public int? AdminPort { get; init; }
+
     /// <summary>Lowest level logged. Defaults to Information.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 

@@ -45,6 +45,9 @@ internal sealed class BoundedExecutor<T> : IWorkPool<T>
     /// <summary>Live queued items, oldest first, with when they were queued.</summary>
     public IEnumerable<PendingWork<T>> Queued => _queue.Snapshot();
 
+    /// <summary>No dedicated workers: running sessions are found through the connections themselves.</summary>
+    public IReadOnlyList<WorkerContext?>? Workers => null;
+
     public void Start() => PoolLog.Started(_logger, Name, Settings.Workers, Settings.QueueCapacity, Settings.WhenFull);
 
     public async ValueTask<Task<PoolOutcome>> SubmitAsync(T item, CancellationToken cancellationToken)

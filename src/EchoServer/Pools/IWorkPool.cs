@@ -19,6 +19,12 @@ internal interface IWorkPool<T> : IDisposable
     /// <summary>Items running now.</summary>
     int Busy { get; }
 
+    /// <summary>Live queued items, oldest first, for snapshots.</summary>
+    IEnumerable<PendingWork<T>> Queued { get; }
+
+    /// <summary>Each dedicated worker's state (index 0 is worker 1), or null for a pool without dedicated workers.</summary>
+    IReadOnlyList<WorkerContext?>? Workers { get; }
+
     /// <summary>Starts the workers; returns when every one is ready to take items.</summary>
     void Start();
 

@@ -68,7 +68,7 @@ internal sealed class WorkerThreadPool<T> : IWorkPool<T>
     public Task Completion => _completion.Task;
 
     /// <summary>The workers' contexts (index 0 is worker 1), for snapshots; null until a worker has started.</summary>
-    public IReadOnlyList<WorkerContext?> Workers => _contexts;
+    public IReadOnlyList<WorkerContext?>? Workers => _contexts;
 
     /// <summary>Live queued items, oldest first, with when they were queued.</summary>
     public IEnumerable<PendingWork<T>> Queued => _queue.Snapshot();

@@ -15,8 +15,8 @@ public sealed class WorkerThreadPoolTests
 
         Assert.Equal(
             ["echo-worker-1", "echo-worker-2", "echo-worker-3", "echo-worker-4", "echo-worker-5"],
-            pool.Workers.Select(w => w?.Name));
-        Assert.All(pool.Workers, w => Assert.True(w!.Buffer.Length >= 512));
+            pool.Workers!.Select(w => w?.Name));
+        Assert.All(pool.Workers!, w => Assert.True(w!.Buffer.Length >= 512));
     }
 
     [Fact]

@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace EchoServer.Diagnostics;
+
+/// <summary>Logs one line per interval with what changed since the last one: rates, queue, busy workers, refusals, p99 queue wait.</summary>
+internal sealed class StatsReporter : IDisposable
+{
+    private readonly ServerCounters _counters;
+    private readonly ServerMetrics _metrics;
+    private readonly Func<(int QueueLength, int Busy, int Workers)> _pool;
+    private readonly string _poolName;
+    private readonly ILogger _logger;
+    private readonly Timer _timer;
+    private long _lastAt = Stopwatch.GetTimestamp();
+    private long _lastAccepted;
+    private long _lastRefused;
+    private long _lastBytes;
+
+    public StatsReporter(TimeSpan interval, ServerCounters counters, ServerMetrics metrics, Func<(int QueueLength, int Busy, int Workers)> pool, string poolName, ILogger logger)
+    {
+        _counters = counters;
+        _metrics = metrics;
+        _pool = pool;
+        _poolName = poolName;
+        _logger = logger;
+        _timer = new Timer(static s => ((StatsReporter)s!).Report(), this, interval, interval);
+    }
+
+    public void Dispose() => _timer.Dispose();
+
+    internal void Report()
+    {
+        long now = Stopwatch.GetTimestamp();
+        double seconds = Math.Max(Stopwatch.GetElapsedTime(_lastAt, now).TotalSeconds, 1e-9);
+        long accepted = _counters.Accepted;
+        long refused = _counters.Refused;
+        long bytes = _counters.BytesOut;
+        var waits = _metrics.TakeQueueWaits();
+        var (queue, busy, workers) = _pool();
+        ServerLog.Stats(
+            _logger,
+            (accepted - _lastAccepted) / seconds,
+            (bytes - _lastBytes) / seconds / (1 << 20),
+            _counters.Active,
+            queue,
+            busy,
+            workers,
+            refused - _lastRefused,
+            waits.TotalCount == 0 ? 0 : waits.GetValueAtPercentile(99) / 1000.0,
+            _poolName);
+        _lastAt = now;
+        _lastAccepted = accepted;
+        _lastRefused = refused;
+        _lastBytes = bytes;
+    }
+}

@@ -1,0 +1,75 @@
+using System.Net;
+using EchoServer.Diagnostics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+
+namespace EchoServer.Hosting;
+
+/// <summary>
+/// The optional admin endpoint: plain HTTP on Kestrel, bound to 127.0.0.1 only. HTTP (rather than a raw text
+/// protocol) because the things that call it, load balancers' health checks and Prometheus, speak HTTP; and
+/// Kestrel because it is the framework's own hardened server, with OpenTelemetry's Prometheus exporter made
+/// for it. It starts after the echo service (whose "Listening on" line comes first) and stops only once every
+/// service has stopped, so that it reports the drain while the echo service drains.
+/// </summary>
+internal sealed class AdminEndpoint(ServerOptions options, EchoServerService server, ILoggerFactory loggerFactory) : IHostedLifecycleService, IAsyncDisposable
+{
+    private WebApplication? _app;
+
+    /// <summary>The bound port (the real one when 0 was asked for).</summary>
+    public int Port { get; private set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, options.AdminPort ?? 0));
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(ServerMetrics.MeterName).AddPrometheusExporter());
+
+        var app = builder.Build();
+        app.MapGet("/healthz", () => server.IsDraining
+            ? Results.Text("draining\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Text("ok\n"));
+        app.MapGet("/ready", () => server.IsDraining
+            ? Results.Text("draining\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : server.IsSaturated
+                ? Results.Text("saturated\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Text("ready\n"));
+        app.MapGet("/snapshot", () => Results.Text(server.Snapshot() + "\n"));
+        app.MapPrometheusScrapingEndpoint();
+
+        await app.StartAsync(cancellationToken);
+        _app = app;
+        Port = new Uri(app.Urls.First()).Port;
+        ServerLog.AdminListening(loggerFactory.CreateLogger(EchoServerHost.LifecycleCategory), $"127.0.0.1:{Port}");
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppedAsync(CancellationToken cancellationToken)
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync(cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
+}

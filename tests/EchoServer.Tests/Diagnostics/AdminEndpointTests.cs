@@ -1,0 +1,78 @@
+using EchoServer.Hosting;
+using EchoServer.Pools;
+using EchoServer.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EchoServer.Tests.Diagnostics;
+
+/// <summary>The admin endpoint over loopback: health, readiness, snapshot and Prometheus metrics.</summary>
+public sealed class AdminEndpointTests
+{
+    [Theory]
+    [InlineData(PoolKind.Workers)]
+    [InlineData(PoolKind.Executor)]
+    internal async Task Health_ready_snapshot_and_metrics_answer_and_ready_turns_503_while_the_pool_is_saturated(PoolKind pool)
+    {
+        await using var server = await TestServer.StartAsync(pool, o => o with { PoolSettings = TestServer.Pool(1, 1), AdminPort = 0 });
+        using var http = AdminClient(server);
+
+        Assert.Equal((200, "ok\n"), await GetAsync(http, "/healthz"));
+        Assert.Equal((200, "ready\n"), await GetAsync(http, "/ready"));
+
+        using var served = await EchoClient.ConnectAsync(server.EndPoint);
+        await served.RoundTripAsync([1, 2, 3]);
+        using var queued = await EchoClient.ConnectAsync(server.EndPoint);
+        await Eventually.True(() => server.Service.Pool.QueueLength == 1, "the second client to fill the queue");
+
+        Assert.Equal((503, "saturated\n"), await GetAsync(http, "/ready"));
+        Assert.Equal((200, "ok\n"), await GetAsync(http, "/healthz"));
+
+        var (status, snapshot) = await GetAsync(http, "/snapshot");
+        Assert.Equal(200, status);
+        Assert.Contains("busy=1 queue=1/1", snapshot, StringComparison.Ordinal);
+        Assert.Matches(@"#1 127\.0\.0\.1:\d+ since \d+\.\d+ s, in 3 B, out 3 B", snapshot);
+        Assert.Matches(@"queue, oldest first \(1\):\n  #2 127\.0\.0\.1:\d+ waiting \d+\.\d+ s", snapshot);
+        if (pool == PoolKind.Workers)
+        {
+            Assert.Contains("echo-worker-1  serving #1", snapshot, StringComparison.Ordinal);
+        }
+
+        var (metricsStatus, metrics) = await GetAsync(http, "/metrics");
+        Assert.Equal(200, metricsStatus);
+        string name = pool == PoolKind.Workers ? "workers" : "executor";
+        Assert.Contains($"echo_connections_accepted_total{{otel_scope_name=\"EchoServer\",pool=\"{name}\"}}", metrics, StringComparison.Ordinal);
+        Assert.Contains("echo_pool_queue_wait_milliseconds_bucket", metrics, StringComparison.Ordinal);
+        Assert.Contains("echo_bytes_received_bytes_total", metrics, StringComparison.Ordinal);
+
+        served.Dispose();
+        await Eventually.True(() => server.Service.Pool.QueueLength == 0, "the queued client to be served");
+        Assert.Equal((200, "ready\n"), await GetAsync(http, "/ready"));
+    }
+
+    [Fact]
+    internal async Task Healthz_and_ready_answer_503_while_the_server_drains()
+    {
+        var server = await TestServer.StartAsync(PoolKind.Workers, o => o with { AdminPort = 0, ShutdownTimeout = TimeSpan.FromSeconds(20) });
+        await using var _ = server;
+        using var http = AdminClient(server);
+        using var client = await EchoClient.ConnectAsync(server.EndPoint);
+        await client.RoundTripAsync([1]);
+
+        var stopping = server.StopAsync();
+        await Eventually.True(() => server.Service.IsDraining, "the drain to start");
+
+        Assert.Equal((503, "draining\n"), await GetAsync(http, "/healthz"));
+        Assert.Equal((503, "draining\n"), await GetAsync(http, "/ready"));
+        client.Dispose();
+        await Eventually.Completes(stopping, "the drain to end once the client left");
+    }
+
+    private static HttpClient AdminClient(TestServer server) =>
+        new() { BaseAddress = new Uri($"http://127.0.0.1:{server.Services.GetRequiredService<AdminEndpoint>().Port}"), Timeout = Eventually.Soon };
+
+    private static async Task<(int Status, string Body)> GetAsync(HttpClient http, string path)
+    {
+        using var response = await http.GetAsync(new Uri(path, UriKind.Relative));
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+}

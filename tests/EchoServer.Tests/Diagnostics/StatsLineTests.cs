@@ -1,0 +1,33 @@
+using EchoServer.Pools;
+using EchoServer.TestSupport;
+using Microsoft.Extensions.Logging;
+
+namespace EchoServer.Tests.Diagnostics;
+
+public sealed class StatsLineTests
+{
+    [Theory]
+    [InlineData(PoolKind.Workers)]
+    [InlineData(PoolKind.Executor)]
+    internal async Task The_stats_line_reports_rates_queue_busy_workers_refusals_and_queue_wait(PoolKind pool)
+    {
+        await using var server = await TestServer.StartAsync(pool, o => o with { PoolSettings = TestServer.Pool(1, 1), StatsInterval = TimeSpan.FromMilliseconds(200) });
+        using var served = await EchoClient.ConnectAsync(server.EndPoint);
+        await served.RoundTripAsync(new byte[4096]);
+        using var queued = await EchoClient.ConnectAsync(server.EndPoint);
+        await Eventually.True(() => server.Service.Pool.QueueLength == 1, "the queue to fill");
+        using var refused = await EchoClient.ConnectAsync(server.EndPoint);
+        Assert.True(await refused.IsClosedByServerAsync());
+
+        string name = pool == PoolKind.Workers ? "workers" : "executor";
+        await Eventually.True(
+            () => server.Logs.Named("Stats").Any(e => e.Message.Contains($"active 2, queue 1, busy 1/1, refused 0,", StringComparison.Ordinal)),
+            "a stats line with the steady state");
+        var lines = server.Logs.Named("Stats").ToList();
+        Assert.All(lines, l => Assert.Equal(LogLevel.Information, l.Level));
+        Assert.All(lines, l => Assert.Matches(@"^Stats: \d+\.\d conn/s, \d+\.\d\d MiB/s echoed, active \d+, queue \d+, busy \d+/1, refused \d+, p99 queue wait \d+\.\d\d ms \(pool=" + name + @"\)$", l.Message));
+
+        // Across the lines, the deltas add up to what happened.
+        Assert.Equal(1, lines.Sum(l => int.Parse(l.Message.Split("refused ")[1].Split(',')[0], System.Globalization.CultureInfo.InvariantCulture)));
+    }
+}
