@@ -16,5 +16,8 @@ if ($args.Count -gt 0 -and $args[0] -eq 'test') {
 
 $buildLog = & dotnet build (Join-Path $root 'src/EchoServer/EchoServer.csproj') -c Release -nologo 2>&1
 if ($LASTEXITCODE -ne 0) { $buildLog | ForEach-Object { [Console]::Error.WriteLine($_) }; exit 1 }
-& dotnet (Join-Path $root 'src/EchoServer/bin/Release/net10.0/echo-server.dll') @args
+# The native launcher names the process echo-server (for dotnet-counters -n, ps, top); fall back to the dll.
+$out = Join-Path $root 'src/EchoServer/bin/Release/net10.0'
+$launcher = @('echo-server.exe', 'echo-server') | ForEach-Object { Join-Path $out $_ } | Where-Object { Test-Path $_ -PathType Leaf } | Select-Object -First 1
+if ($launcher) { & $launcher @args } else { & dotnet (Join-Path $out 'echo-server.dll') @args }
 exit $LASTEXITCODE

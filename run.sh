@@ -19,4 +19,7 @@ if ! dotnet build "$root/src/EchoServer/EchoServer.csproj" -c Release -nologo >"
   cat "$build_log" >&2; rm -f "$build_log"; exit 1
 fi
 rm -f "$build_log"
-exec dotnet "$root/src/EchoServer/bin/Release/net10.0/echo-server.dll" "$@"
+# The native launcher names the process echo-server (for dotnet-counters -n, ps, top); fall back to the dll.
+out="$root/src/EchoServer/bin/Release/net10.0"
+if [ -x "$out/echo-server" ]; then exec "$out/echo-server" "$@"; fi
+exec dotnet "$out/echo-server.dll" "$@"

@@ -19,14 +19,18 @@ internal sealed class ServerMetrics : IDisposable
     private readonly Counter<long> _closed;
     private readonly Histogram<double> _queueWait;
     private readonly Histogram<double> _sessionDuration;
-    private readonly Counter<long> _bytesReceived;
-    private readonly Counter<long> _bytesSent;
     private readonly KeyValuePair<string, object?> _pool;
     private readonly Recorder _queueWaits = HistogramFactory.With64BitBucketSize()
         .WithValuesFrom(1).WithValuesUpTo(HighestQueueWaitUs).WithPrecisionOf(2)
         .WithThreadSafeWrites().WithThreadSafeReads().Create();
 
-    public ServerMetrics(IMeterFactory meterFactory, string pool, Func<long> active, Func<int> queueLength, Func<int> busyWorkers)
+    /// <param name="meterFactory">Creates the meter (one per host, so that tests can tell servers apart).</param>
+    /// <param name="pool">The pool's name, the tag on every instrument.</param>
+    /// <param name="active">Open connections now.</param>
+    /// <param name="queueLength">Clients waiting for a worker now.</param>
+    /// <param name="busyWorkers">Workers serving now.</param>
+    /// <param name="bytes">Bytes received and sent since start, counted when read: the echo loop records nothing per message.</param>
+    public ServerMetrics(IMeterFactory meterFactory, string pool, Func<long> active, Func<int> queueLength, Func<int> busyWorkers, Func<(long Received, long Sent)> bytes)
     {
         Meter = meterFactory.Create(MeterName);
         _pool = new KeyValuePair<string, object?>("pool", pool);
@@ -38,8 +42,8 @@ internal sealed class ServerMetrics : IDisposable
         Meter.CreateObservableGauge("echo.pool.busy_workers", () => new Measurement<int>(busyWorkers(), _pool), "{worker}", "Workers serving a client now.");
         _queueWait = Meter.CreateHistogram<double>("echo.pool.queue.wait", "ms", "Time from accept until a worker took the client.");
         _sessionDuration = Meter.CreateHistogram<double>("echo.session.duration", "ms", "Time from accept to close of a served connection.");
-        _bytesReceived = Meter.CreateCounter<long>("echo.bytes.received", "By", "Bytes received from clients.");
-        _bytesSent = Meter.CreateCounter<long>("echo.bytes.sent", "By", "Bytes echoed to clients.");
+        Meter.CreateObservableCounter("echo.bytes.received", () => new Measurement<long>(bytes().Received, _pool), "By", "Bytes received from clients.");
+        Meter.CreateObservableCounter("echo.bytes.sent", () => new Measurement<long>(bytes().Sent, _pool), "By", "Bytes echoed to clients.");
     }
 
     public Meter Meter { get; }
@@ -61,23 +65,6 @@ internal sealed class ServerMetrics : IDisposable
     {
         _queueWait.Record(queueWait.TotalMilliseconds, _pool);
         _queueWaits.RecordValue(Math.Clamp((long)queueWait.TotalMicroseconds, 1, HighestQueueWaitUs));
-    }
-
-    // Per message: check the flag first so that an unobserved counter costs one load.
-    public void BytesReceived(int count)
-    {
-        if (_bytesReceived.Enabled)
-        {
-            _bytesReceived.Add(count, _pool);
-        }
-    }
-
-    public void BytesSent(int count)
-    {
-        if (_bytesSent.Enabled)
-        {
-            _bytesSent.Add(count, _pool);
-        }
     }
 
     /// <summary>Queue waits since the last call, for the periodic stats line.</summary>

@@ -111,17 +111,9 @@ internal sealed class ClientConnection
     }
 
     // Each counter has one writer (the session); readers elsewhere only need a recent value.
-    public void AddBytesIn(int count)
-    {
-        Volatile.Write(ref _bytesIn, _bytesIn + count);
-        _metrics?.BytesReceived(count);
-    }
+    public void AddBytesIn(int count) => Volatile.Write(ref _bytesIn, _bytesIn + count);
 
-    public void AddBytesOut(int count)
-    {
-        Volatile.Write(ref _bytesOut, _bytesOut + count);
-        _metrics?.BytesSent(count);
-    }
+    public void AddBytesOut(int count) => Volatile.Write(ref _bytesOut, _bytesOut + count);
 
     private void SetWaiting(SessionWait kind)
     {

@@ -35,6 +35,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     private StatsReporter? _stats;
     private PosixSignalRegistration? _snapshotSignal;
     private long _nextConnectionId;
+    private readonly long[] _bytesReported = new long[2];
 
     public EchoServerService(ServerOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory)
     {
@@ -45,7 +46,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         _pool = SessionPoolFactory.Create(options, Refuse, _logger, Hooks);
         _perAddress = new PerAddressLimiter(options.MaxConnectionsPerIp);
         _watchdog = new ConnectionWatchdog(_connections, options.IdleTimeout, options.SendTimeout);
-        Metrics = new ServerMetrics(meterFactory, _pool.Name, () => Counters.Active, () => _pool.QueueLength, () => _pool.Busy);
+        Metrics = new ServerMetrics(meterFactory, _pool.Name, () => Counters.Active, () => _pool.QueueLength, () => _pool.Busy, BytesSoFar);
         _onClosed = OnClosed;
     }
 
@@ -221,6 +222,28 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         }
 
         connection.Close(reason);
+    }
+
+    /// <summary>
+    /// Bytes since start: closed connections' totals plus what open ones have moved so far. A connection that
+    /// closes while this sums could be counted twice or not at all for a moment, so the result never goes back.
+    /// </summary>
+    private (long Received, long Sent) BytesSoFar()
+    {
+        long received = Counters.BytesIn;
+        long sent = Counters.BytesOut;
+        foreach (var connection in _connections.Snapshot())
+        {
+            received += connection.BytesIn;
+            sent += connection.BytesOut;
+        }
+
+        lock (_bytesReported)
+        {
+            _bytesReported[0] = Math.Max(_bytesReported[0], received);
+            _bytesReported[1] = Math.Max(_bytesReported[1], sent);
+            return (_bytesReported[0], _bytesReported[1]);
+        }
     }
 
     private void OnClosed(ClientConnection connection)
