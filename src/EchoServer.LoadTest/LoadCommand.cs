@@ -20,6 +20,8 @@ internal sealed class LoadCommand
         Summarize.Arguments.Add(SummarizeDirectory);
         Summarize.Options.Add(SummarizeTitle);
         Root.Subcommands.Add(Summarize);
+        Compare.Arguments.Add(CompareDirectory);
+        Root.Subcommands.Add(Compare);
 
         Root.Validators.Add(r =>
         {
@@ -46,6 +48,11 @@ internal sealed class LoadCommand
     public Command Summarize { get; } = new("summarize", "Write summary.md (a table) and chart.svg (throughput and p99 per configuration) from the JSON reports in a folder.");
 
     public Argument<DirectoryInfo> SummarizeDirectory { get; } = new Argument<DirectoryInfo>("directory") { Description = "Folder holding the JSON reports." }.AcceptExistingOnly();
+
+    /// <summary><c>echo-load compare DIR</c>: the benchmark table (servers × workloads) and the targets, from reports labelled server= and workload=.</summary>
+    public Command Compare { get; } = new("compare", "Print the benchmark table (servers × workloads, with server CPU) and each target as a ratio to its reference server, from JSON reports labelled server= and workload=; writes bench.md.");
+
+    public Argument<DirectoryInfo> CompareDirectory { get; } = new Argument<DirectoryInfo>("directory") { Description = "Folder holding the JSON reports." }.AcceptExistingOnly();
 
     public Option<string> SummarizeTitle { get; } = new("--title") { Description = "Chart title.", DefaultValueFactory = _ => "echo-load results" };
 

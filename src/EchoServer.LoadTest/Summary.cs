@@ -22,6 +22,8 @@ internal sealed class Summary
             .Select(f => LoadReport.FromJson(File.ReadAllText(f)))
             .OfType<LoadReport>());
 
+    public IReadOnlyList<LoadReport> Reports => _reports;
+
     public IReadOnlyList<string> Series => _reports.Select(SeriesOf).Distinct().ToList();
 
     public IReadOnlyList<string> Scenarios => _reports.OrderBy(r => r.MessageSize).ThenBy(r => r.Connections).Select(ScenarioOf).Distinct().ToList();

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Benchmarks both pools against the reference servers in ../shared/peers (when that folder is there; without
+# it, the two pools alone), one server at a time on a free port, every workload driven by echo-load, each
+# server's CPU and peak RSS sampled. Prints one Markdown table of absolute figures and the target ratios, and
+# writes results/bench-<timestamp>/ (JSON per run, bench.md).
+#   scripts/bench.sh [--quick] [--out DIR] [--servers "c-epoll kestrel go py-executor py-queue workers executor"]
+# Full: under 10 minutes. --quick: under 3 (2 s per run, 2,000 idle connections, C epoll and Kestrel peers).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+quick=0; out=""; servers=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --out) out="$2"; shift ;;
+    --servers) servers="$2"; shift ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+peers_dir="$repo_root/../shared/peers"
+if [ "$quick" = 1 ]; then
+  duration=2; warmup=0.5; idle=2000; default_peers="c-epoll kestrel"
+else
+  duration=5; warmup=1; idle=10000; default_peers="c-epoll kestrel go py-executor py-queue"
+fi
+if [ -z "$servers" ]; then
+  servers="workers executor"
+  if [ -x "$peers_dir/run-peer.sh" ] || [ -f "$peers_dir/run-peer.sh" ]; then
+    servers="$default_peers $servers"
+  else
+    echo "bench.sh: no reference servers at $peers_dir; comparing the two pools only" >&2
+  fi
+fi
+command -v go >/dev/null 2>&1 || servers="${servers//go /}"
+
+out="${out:-$repo_root/results/bench-$(date -u +%Y%m%dT%H%M%SZ)}"
+mkdir -p "$out"
+build_release
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+trap stop_server EXIT
+
+free_port() {
+  local port
+  while :; do
+    port=$((10000 + RANDOM % 20000)) # below the ephemeral range, where clients' own ports live
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+  done
+}
+
+# start NAME WORKLOAD: our pools with the options each workload calls for, or a reference server.
+start() {
+  local name="$1" workload="$2" log="$out/server-$1-$2.log"
+  case "$name" in
+    workers|executor)
+      local opts=(--pool "$name")
+      case "$workload" in
+        1000c-1KiB) opts+=(--workers 1000 --max-connections 1100) ;;
+        10k-idle) opts+=(--workers "$idle" --max-connections "$((idle + 100))" --queue "$idle" --when-full wait --backlog 4096) ;;
+      esac
+      start_server "$log" "${opts[@]}" ;;
+    *)
+      SERVER_PORT="$(free_port)"
+      bash "$peers_dir/run-peer.sh" "$name" "$SERVER_PORT" >"$log" 2>&1 &
+      SERVER_PID=$!
+      for _ in $(seq 1 1200); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$SERVER_PORT") 2>/dev/null && return 0
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+      done
+      echo "bench.sh: reference server $name did not start; its log ($log):" >&2; cat "$log" >&2; return 1 ;;
+  esac
+}
+
+workloads=(1c-64B 100c-64B 100c-16KiB 1000c-1KiB connect-50c 10k-idle)
+args_for() {
+  case "$1" in
+    1c-64B) echo "-c 1 -s 64" ;;
+    100c-64B) echo "-c 100 -s 64" ;;
+    100c-16KiB) echo "-c 100 -s 16KiB" ;;
+    1000c-1KiB) echo "-c 1000 -s 1KiB" ;;
+    connect-50c) echo "--mode connect -c 50 -s 64" ;;
+    10k-idle) echo "--mode hold -c $idle -s 64" ;;
+  esac
+}
+
+started=$(date +%s)
+for name in $servers; do
+  for workload in "${workloads[@]}"; do
+    # A pool of 128 Python threads cannot hold thousands of idle clients: it is not asked to.
+    if [ "$workload" = 10k-idle ] && [[ "$name" == py-* ]]; then continue; fi
+    start "$name" "$workload"
+    warm="--warmup $warmup"; [ "$workload" = 10k-idle ] && warm=""
+    # shellcheck disable=SC2046
+    dotnet "$LOAD_DLL" --port "$SERVER_PORT" $(args_for "$workload") -d "$duration" $warm --progress 0 \
+      --server-pid "$SERVER_PID" --label server="$name" --label workload="$workload" --json "$out/$name-$workload.json" \
+      | sed -n '1p;/msg\/s)/p;/connections  /p;/held/p;/server /p;/latency/p;/errors/p' >&2 || true
+    if [[ "$name" == workers || "$name" == executor ]]; then stop_server; else kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi
+  done
+done
+
+echo >&2
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); dotnet $(dotnet --version); $(( $(date +%s) - started )) s" | tee "$out/machine.txt"
+echo
+dotnet "$LOAD_DLL" compare "$out"
+echo
+echo "results: $out (bench.md, one JSON per run, server logs)"

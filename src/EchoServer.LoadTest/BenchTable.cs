@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Text;
+
+namespace EchoServer.LoadTest;
+
+/// <summary>
+/// The benchmark's verdict: one table of absolute figures (server × workload, each with the server's CPU),
+/// then each target as a ratio of the project's pools to a reference server, measured in the same run.
+/// Reports are matched by their labels: <c>server</c> and <c>workload</c>.
+/// </summary>
+internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
+{
+    private static readonly CultureInfo C = CultureInfo.InvariantCulture;
+
+    private static readonly (string Id, string Title, string Measure, Func<LoadReport, double?> Value, bool HigherIsBetter)[] Workloads =
+    [
+        ("1c-64B", "1 connection, 64 B ping-pong", "p99 µs", r => r.LatencyUs.P99, false),
+        ("100c-64B", "100 connections, 64 B ping-pong", "msg/s", r => r.MessagesPerSecond, true),
+        ("100c-64B", "100 connections, 64 B ping-pong", "server µs CPU/msg", r => r.ServerCpuUsPerMessage, false),
+        ("100c-16KiB", "100 connections, 16 KiB ping-pong", "MiB/s", r => r.MiBPerSecond, true),
+        ("1000c-1KiB", "1,000 connections, 1 KiB ping-pong (--workers 1000)", "msg/s", r => r.MessagesPerSecond, true),
+        ("connect-50c", "connect, echo 64 B, close; 50 at a time (logging on)", "conn/s", r => r.ConnectionsPerSecond, true),
+        ("10k-idle", "idle connections held (10,000; 2,000 with --quick)", "peak RSS MiB", r => r.ServerPeakRssMiB, false),
+    ];
+
+    // (workload, measure, our server, peer, ratio bound, "≤" or "≥").
+    private static readonly (string Workload, string Measure, string Ours, string Peer, double Bound, bool AtMost)[] Targets =
+    [
+        ("1c-64B", "p99 µs", "executor", "kestrel", 1.0, true),
+        ("1c-64B", "p99 µs", "workers", "c-epoll", 1.0, true),
+        ("100c-64B", "msg/s", "executor", "c-epoll", 0.95, false),
+        ("100c-64B", "msg/s", "workers", "c-epoll", 0.8, false),
+        ("100c-16KiB", "MiB/s", "executor", "c-epoll", 0.95, false),
+        ("100c-16KiB", "MiB/s", "workers", "c-epoll", 0.95, false),
+        ("1000c-1KiB", "msg/s", "executor", "c-epoll", 0.95, false),
+        ("1000c-1KiB", "msg/s", "workers", "kestrel", 1.0, false),
+        ("connect-50c", "conn/s", "best pool", "c-epoll", 0.9, false),
+        ("10k-idle", "peak RSS MiB", "executor", "go", 0.7, true),
+        ("100c-64B", "server µs CPU/msg", "executor", "c-epoll", 1.5, true),
+        ("100c-64B", "server µs CPU/msg", "workers", "c-epoll", 1.5, true),
+    ];
+
+    private static readonly string[] ServerOrder = ["c-epoll", "kestrel", "go", "py-executor", "py-queue", "workers", "executor"];
+
+    public static BenchTable Load(string directory) => new(Summary.Load(directory).Reports);
+
+    public string ToMarkdown()
+    {
+        var servers = reports.Select(r => r.Labels.GetValueOrDefault("server")).OfType<string>().Distinct()
+            .OrderBy(s => Array.IndexOf(ServerOrder, s) is var i && i < 0 ? int.MaxValue : i).ThenBy(s => s, StringComparer.Ordinal).ToList();
+        var md = new StringBuilder();
+        md.AppendLine(C, $"| workload | measure | {string.Join(" | ", servers)} |");
+        md.AppendLine(C, $"|---|---|{string.Concat(servers.Select(_ => "--:|"))}");
+        foreach (var (id, title, measure, value, _) in Workloads)
+        {
+            if (!reports.Any(r => Workload(r) == id))
+            {
+                continue;
+            }
+
+            var cells = servers.Select(s => Find(s, id) is { } r && value(r) is { } v
+                ? string.Create(C, $"{Format(v)}{(r.ServerCores is { } cores && measure != "server µs CPU/msg" ? $" ({cores:F2} cores)" : string.Empty)}{(r.ErrorTotal > 0 ? " ⚠" : string.Empty)}")
+                : "–");
+            md.AppendLine(C, $"| {title} | {measure} | {string.Join(" | ", cells)} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("| target | project | reference | ratio | met |");
+        md.AppendLine("|---|--:|--:|--:|:-:|");
+        foreach (var (workload, measure, ours, peer, bound, atMost) in Targets)
+        {
+            var get = Workloads.First(w => w.Id == workload && w.Measure == measure).Value;
+            double? mine = ours == "best pool"
+                ? new[] { "workers", "executor" }.Select(s => Find(s, workload) is { } r ? get(r) : null).Max()
+                : Find(ours, workload) is { } o ? get(o) : null;
+            double? theirs = Find(peer, workload) is { } p ? get(p) : null;
+            string label = string.Create(C, $"{ours} {measure} {(atMost ? "≤" : "≥")} {bound:0.##}× {peer} ({Workloads.First(w => w.Id == workload).Title})");
+            if (mine is not { } m || theirs is not { } t || t == 0)
+            {
+                md.AppendLine(C, $"| {label} | {Format(mine)} | {Format(theirs)} | – | not measured |");
+                continue;
+            }
+
+            double ratio = m / t;
+            bool met = atMost ? ratio <= bound : ratio >= bound;
+            md.AppendLine(C, $"| {label} | {Format(m)} | {Format(t)} | {ratio:F2}× | {(met ? "yes" : "**no**")} |");
+        }
+
+        var faulty = reports.Where(r => r.ErrorTotal > 0).ToList();
+        md.AppendLine();
+        md.AppendLine(faulty.Count == 0
+            ? "Every run: zero errors, zero mismatched bytes."
+            : "Runs with errors (⚠): " + string.Join("; ", faulty.Select(r => $"{r.Labels.GetValueOrDefault("server")} {Workload(r)}: {string.Join(", ", r.Errors.Select(e => $"{e.Key} {e.Value}"))}")));
+        return md.ToString();
+    }
+
+    private static string? Workload(LoadReport r) => r.Labels.GetValueOrDefault("workload");
+
+    private static string Format(double? v) => v switch
+    {
+        null => "–",
+        >= 1000 => v.Value.ToString("N0", C),
+        >= 10 => v.Value.ToString("F1", C),
+        _ => v.Value.ToString("F2", C),
+    };
+
+    private LoadReport? Find(string server, string workload) =>
+        reports.FirstOrDefault(r => r.Labels.GetValueOrDefault("server") == server && Workload(r) == workload);
+}
