@@ -3,7 +3,8 @@
 # it, the two pools alone), one server at a time on a free port, every workload driven by echo-load, each
 # server's CPU and peak RSS sampled. Prints one Markdown table of absolute figures and the target ratios, and
 # writes results/bench-<timestamp>/ (JSON per run, bench.md).
-#   scripts/bench.sh [--quick] [--out DIR] [--servers "c-epoll kestrel go py-executor py-queue workers executor"]
+#   scripts/bench.sh [--quick] [--out DIR] [--servers "c-epoll kestrel go py-executor py-queue workers executor executor-inline"]
+# executor-inline is the executor with --inline-completions.
 # Full: under 10 minutes. --quick: under 3 (2 s per run, 2,000 idle connections, C epoll and Kestrel peers).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -27,7 +28,7 @@ else
   duration=5; warmup=1; idle=10000; default_peers="c-epoll kestrel go py-executor py-queue"
 fi
 if [ -z "$servers" ]; then
-  servers="workers executor"
+  servers="workers executor executor-inline"
   if [ -x "$peers_dir/run-peer.sh" ] || [ -f "$peers_dir/run-peer.sh" ]; then
     servers="$default_peers $servers"
   else
@@ -54,8 +55,9 @@ free_port() {
 start() {
   local name="$1" workload="$2" log="$out/server-$1-$2.log"
   case "$name" in
-    workers|executor)
-      local opts=(--pool "$name")
+    workers|executor|executor-inline)
+      local opts=(--pool "${name%-inline}")
+      [ "$name" = executor-inline ] && opts+=(--inline-completions)
       case "$workload" in
         1000c-1KiB) opts+=(--workers 1000 --max-connections 1100) ;;
         10k-idle) opts+=(--workers "$idle" --max-connections "$((idle + 100))" --queue "$idle" --when-full wait --backlog 4096) ;;
@@ -97,7 +99,7 @@ for name in $servers; do
     dotnet "$LOAD_DLL" --port "$SERVER_PORT" $(args_for "$workload") -d "$duration" $warm --progress 0 \
       --server-pid "$SERVER_PID" --label server="$name" --label workload="$workload" --json "$out/$name-$workload.json" \
       | sed -n '1p;/msg\/s)/p;/connections  /p;/held/p;/server /p;/latency/p;/errors/p' >&2 || true
-    if [[ "$name" == workers || "$name" == executor ]]; then stop_server; else kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi
+    if [[ "$name" == workers || "$name" == executor* ]]; then stop_server; else kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi
   done
 done
 

@@ -31,6 +31,12 @@ internal static class Program
 
     private static async Task<int> RunAsync(ServerOptions options, CancellationToken cancellationToken)
     {
+        // The runtime's socket engine reads this variable once, when it starts: before the first socket exists.
+        if (options.InlineCompletions)
+        {
+            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+        }
+
         using var host = EchoServerHost.Create(options);
         try
         {

@@ -64,6 +64,11 @@ internal sealed class ServerCommand
 
     public Option<Duration> ShutdownTimeout { get; } = DurationOption("--shutdown-timeout", "On Ctrl+C/SIGTERM, how long active sessions may finish before they are closed.", Defaults.ShutdownTimeout);
 
+    public Option<bool> InlineCompletions { get; } = new("--inline-completions")
+    {
+        Description = "Executor: run socket completions on the runtime's I/O threads instead of queueing them to the thread pool. Much more throughput with many connections; worse latency with one.",
+    };
+
     public Option<Duration> StatsInterval { get; } = DurationOption("--stats-interval", "Log one stats line this often (connections/s, MiB/s, queue, busy workers, refused, p99 queue wait); 0 = off.", Defaults.StatsInterval);
 
     public Option<int?> AdminPort { get; } = AdminPortOption();
@@ -74,7 +79,7 @@ internal sealed class ServerCommand
 
     private IEnumerable<Option> All =>
     [
-        Host, Port, Backlog, MaxConnections, MaxConnectionsPerIp, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, ShutdownTimeout, StatsInterval, AdminPort, LogLevel, LogFormat,
+        Host, Port, Backlog, MaxConnections, MaxConnectionsPerIp, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, ShutdownTimeout, StatsInterval, AdminPort, LogLevel, LogFormat,
     ];
 
     /// <summary>Maps a parse result without errors to options.</summary>
@@ -103,6 +108,7 @@ internal sealed class ServerCommand
         MaxConnectionsPerIp = result.GetValue(MaxConnectionsPerIp),
         ShutdownTimeout = result.GetValue(ShutdownTimeout).Value,
         StatsInterval = result.GetValue(StatsInterval).Value,
+        InlineCompletions = result.GetValue(InlineCompletions),
         AdminPort = result.GetValue(AdminPort),
         LogLevel = result.GetValue(LogLevel),
         LogFormat = result.GetValue(LogFormat) switch

@@ -29,7 +29,7 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, options.AdminPort ?? 0));
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(ServerMetrics.MeterName, "System.Runtime").AddPrometheusExporter());
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(ServerMetrics.MeterName).AddPrometheusExporter());
 
         var app = builder.Build();
         app.MapGet("/healthz", () => server.IsDraining

@@ -27,6 +27,8 @@ public sealed class ServerCommandTests
             "--host", "::", "--port", "0", "--backlog", "64", "--max-connections", "50", "--pool", "executor",
             "--workers", "10", "--queue", "5", "--when-full", "drop-oldest", "--queue-timeout", "250ms",
             "--buffer-size", "4KiB", "--shutdown-timeout", "3s", "--log-level", "Debug", "--log-format", "json",
+            "--idle-timeout", "1m", "--send-timeout", "5s", "--max-connections-per-ip", "8", "--inline-completions",
+            "--stats-interval", "2s", "--admin-port", "9100",
         ]);
 
         Assert.Empty(result.Errors);
@@ -41,6 +43,12 @@ public sealed class ServerCommandTests
         Assert.Equal(TimeSpan.FromSeconds(3), options.ShutdownTimeout);
         Assert.Equal(LogLevel.Debug, options.LogLevel);
         Assert.Equal(LogFormat.Json, options.LogFormat);
+        Assert.Equal(TimeSpan.FromMinutes(1), options.IdleTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.SendTimeout);
+        Assert.Equal(8, options.MaxConnectionsPerIp);
+        Assert.True(options.InlineCompletions);
+        Assert.Equal(TimeSpan.FromSeconds(2), options.StatsInterval);
+        Assert.Equal(9100, options.AdminPort);
     }
 
     [Theory]

@@ -10,14 +10,15 @@ public sealed class ExecutableTests
     [Theory]
     [InlineData("workers")]
     [InlineData("executor")]
-    public async Task Starts_on_an_ephemeral_port_echoes_and_exits_0_on_SIGTERM_with_a_summary(string pool)
+    [InlineData("executor", "--inline-completions")]
+    public async Task Starts_on_an_ephemeral_port_echoes_and_exits_0_on_SIGTERM_with_a_summary(string pool, string extra = "--log-format=simple")
     {
         if (OperatingSystem.IsWindows())
         {
             return; // SIGTERM is a Unix signal; Windows has no equivalent to send a console process.
         }
 
-        using var server = ServerProcess.Start("--port", "0", "--pool", pool);
+        using var server = ServerProcess.Start("--port", "0", "--pool", pool, extra);
         var endPoint = await server.WaitForListeningAsync();
         Assert.Contains("Listening on 127.0.0.1:", server.Stdout[0], StringComparison.Ordinal);
         Assert.EndsWith($"(pool={pool}, workers=128, queue=1024, max-connections=1000)", server.Stdout[0], StringComparison.Ordinal);
