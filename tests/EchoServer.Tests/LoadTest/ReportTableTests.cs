@@ -1,0 +1,83 @@
+extern alias loadtest;
+
+using loadtest::EchoServer.LoadTest;
+
+namespace EchoServer.Tests.LoadTest;
+
+/// <summary>The summary table, the chart and the benchmark verdicts, from hand-made reports.</summary>
+public sealed class ReportTableTests
+{
+    [Fact]
+    public void The_summary_has_a_row_per_run_and_the_chart_a_bar_per_run_in_both_panels()
+    {
+        var summary = new Summary(
+        [
+            Report(("pool", "workers")) with { MessagesPerSecond = 50_000, LatencyUs = Latency(p99: 120) },
+            Report(("pool", "executor")) with { MessagesPerSecond = 60_000, LatencyUs = Latency(p99: 90) },
+        ]);
+
+        string markdown = summary.ToMarkdown();
+        Assert.Contains("| pool=workers | 64 B × 100 conn | 50,000 |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| pool=executor | 64 B × 100 conn | 60,000 |", markdown, StringComparison.Ordinal);
+
+        string svg = summary.ToSvg("title");
+        Assert.StartsWith("<svg", svg, StringComparison.Ordinal);
+        Assert.Equal(4, svg.Split("<rect x=").Length - 1 - 2); // two legend swatches, then one bar per run per panel
+        Assert.Contains("pool=executor, 64 B × 100 conn: 60k", svg, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Targets_are_ratios_to_the_reference_server_with_the_right_direction()
+    {
+        var table = new BenchTable(
+        [
+            Report(("server", "c-epoll"), ("workload", "100c-64B")) with { MessagesPerSecond = 100_000, ServerCpuUsPerMessage = 6 },
+            Report(("server", "workers"), ("workload", "100c-64B")) with { MessagesPerSecond = 85_000, ServerCpuUsPerMessage = 12 },
+            Report(("server", "executor"), ("workload", "100c-64B")) with { MessagesPerSecond = 90_000, ServerCpuUsPerMessage = 8 },
+            Report(("server", "go"), ("workload", "10k-idle")) with { ServerPeakRssMiB = 100 },
+            Report(("server", "executor"), ("workload", "10k-idle")) with { ServerPeakRssMiB = 50 },
+        ]);
+
+        string markdown = table.ToMarkdown();
+        Assert.Contains("| workers msg/s ≥ 0.8× c-epoll (100 connections, 64 B ping-pong) | 85,000 | 100,000 | 0.85× | yes |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| executor msg/s ≥ 0.95× c-epoll (100 connections, 64 B ping-pong) | 90,000 | 100,000 | 0.90× | **no** |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| workers server µs CPU/msg ≤ 1.5× c-epoll (100 connections, 64 B ping-pong) | 12.0 | 6.00 | 2.00× | **no** |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| executor server µs CPU/msg ≤ 1.5× c-epoll (100 connections, 64 B ping-pong) | 8.00 | 6.00 | 1.33× | yes |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| executor peak RSS MiB ≤ 0.7× go", markdown, StringComparison.Ordinal);
+        Assert.Contains("| 50.0 | 100.0 | 0.50× | yes |", markdown, StringComparison.Ordinal);
+        Assert.Contains("Every run: zero errors, zero mismatched bytes.", markdown, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_run_with_errors_is_flagged_in_the_table()
+    {
+        var table = new BenchTable(
+        [
+            Report(("server", "workers"), ("workload", "100c-64B")) with { Errors = new Dictionary<string, long> { ["reset"] = 3 } },
+        ]);
+
+        string markdown = table.ToMarkdown();
+        Assert.Contains("⚠", markdown, StringComparison.Ordinal);
+        Assert.Contains("workers 100c-64B: reset 3", markdown, StringComparison.Ordinal);
+    }
+
+    private static LatencyReport Latency(double p99) => new(1000, p99 / 2, p99 * 0.8, p99, p99 * 1.5, p99 * 3, p99 / 2);
+
+    private static LoadReport Report(params (string Key, string Value)[] labels) => new()
+    {
+        Labels = labels.ToDictionary(l => l.Key, l => l.Value),
+        Mode = "echo",
+        Target = "127.0.0.1:7007",
+        Connections = 100,
+        MessageSize = 64,
+        Pipeline = 1,
+        Seconds = 5,
+        Messages = 1000,
+        Bytes = 64_000,
+        MessagesPerSecond = 200,
+        MiBPerSecond = 0.01,
+        LatencyUs = Latency(100),
+        Errors = new Dictionary<string, long>(),
+        Interrupted = false,
+    };
+}
