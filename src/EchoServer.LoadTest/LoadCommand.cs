@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using EchoServer.Cli;
 
 namespace EchoServer.LoadTest;
@@ -58,34 +57,34 @@ internal sealed class LoadCommand
 
     public Option<string> Host { get; } = new("--host") { Description = "Server address or name.", DefaultValueFactory = _ => Defaults.Host };
 
-    public Option<int> Port { get; } = Ranged(new("--port") { Description = "Server port.", DefaultValueFactory = _ => Defaults.Port }, 1, 65535);
+    public Option<int> Port { get; } = OptionFactory.Ranged(new("--port") { Description = "Server port.", DefaultValueFactory = _ => Defaults.Port }, 1, 65535);
 
-    public Option<string> Mode { get; } = Choice(
+    public Option<string> Mode { get; } = OptionFactory.Choice(
         new("--mode") { Description = "echo: messages on open connections; connect: connect, echo one message, close, repeat; hold: open the connections, echo once each, keep them open.", DefaultValueFactory = _ => "echo" },
         "echo", "connect", "hold");
 
-    public Option<int> Connections { get; } = Ranged(new("--connections", "-c") { Description = "Concurrent connections.", DefaultValueFactory = _ => Defaults.Connections }, 1, 1_000_000);
+    public Option<int> Connections { get; } = OptionFactory.Ranged(new("--connections", "-c") { Description = "Concurrent connections.", DefaultValueFactory = _ => Defaults.Connections }, 1, 1_000_000);
 
     public Option<ByteSize> MessageSize { get; } = new("--message-size", "-s")
     {
         Description = "Bytes per message: 64, 1KiB, 16KiB, 1MiB.",
         DefaultValueFactory = _ => new ByteSize(Defaults.MessageSize),
-        CustomParser = r => ParseSize(r, 1, 64L << 20),
+        CustomParser = r => OptionFactory.ParseSize(r, 1, 64L << 20, "64, 1KiB or 16KiB"),
     };
 
-    public Option<Duration> Duration { get; } = DurationOption("--duration", "-d", "How long to measure (10, 500ms, 30s, 2m).", Defaults.Duration);
+    public Option<Duration> Duration { get; } = OptionFactory.Duration("--duration", "How long to measure (10, 500ms, 30s, 2m).", Defaults.Duration, alias: "-d");
 
     public Option<long?> Messages { get; } = new("--messages", "-n") { Description = "Total messages to echo across all connections, instead of --duration." };
 
-    public Option<int> Pipeline { get; } = Ranged(new("--pipeline", "-p") { Description = "Messages in flight per connection; 1 = ping-pong.", DefaultValueFactory = _ => Defaults.Pipeline }, 1, 4096);
+    public Option<int> Pipeline { get; } = OptionFactory.Ranged(new("--pipeline", "-p") { Description = "Messages in flight per connection; 1 = ping-pong.", DefaultValueFactory = _ => Defaults.Pipeline }, 1, 4096);
 
     public Option<double?> Rate { get; } = new("--rate") { Description = "Target messages/s across all connections, sent on schedule (open loop); latency counts from when each message was due." };
 
-    public Option<Duration> Warmup { get; } = DurationOption("--warmup", null, "Load run first and not counted.", Defaults.Warmup);
+    public Option<Duration> Warmup { get; } = OptionFactory.Duration("--warmup", "Load run first and not counted.", Defaults.Warmup);
 
-    public Option<Duration> ConnectTimeout { get; } = DurationOption("--connect-timeout", null, "A connect slower than this counts as connect-timeout.", Defaults.ConnectTimeout);
+    public Option<Duration> ConnectTimeout { get; } = OptionFactory.Duration("--connect-timeout", "A connect slower than this counts as connect-timeout.", Defaults.ConnectTimeout);
 
-    public Option<Duration> ReplyTimeout { get; } = DurationOption("--reply-timeout", null, "A message unanswered this long counts as reply-timeout; a run with no progress this long ends.", Defaults.ReplyTimeout);
+    public Option<Duration> ReplyTimeout { get; } = OptionFactory.Duration("--reply-timeout", "A message unanswered this long counts as reply-timeout; a run with no progress this long ends.", Defaults.ReplyTimeout);
 
     public Option<string?> Json { get; } = new("--json") { Description = "Also write the report as JSON to this file." };
 
@@ -98,7 +97,7 @@ internal sealed class LoadCommand
 
     public Option<int?> ServerPid { get; } = new("--server-pid") { Description = "Process id of a server on this machine: report its CPU time and peak memory during the run (Linux)." };
 
-    public Option<Duration> Progress { get; } = DurationOption("--progress", null, "Interval of the progress line on stderr; 0 = none.", Defaults.ProgressInterval);
+    public Option<Duration> Progress { get; } = OptionFactory.Duration("--progress", "Interval of the progress line on stderr; 0 = none.", Defaults.ProgressInterval);
 
     public LoadOptions Bind(ParseResult r) => new()
     {
@@ -119,52 +118,4 @@ internal sealed class LoadCommand
         Labels = (r.GetValue(Label) ?? []).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : string.Empty),
         ProgressInterval = r.GetValue(Progress).Value,
     };
-
-    private static Option<int> Ranged(Option<int> option, int min, int max)
-    {
-        option.Validators.Add(r =>
-        {
-            int value = r.GetValueOrDefault<int>();
-            if (value < min || value > max)
-            {
-                r.AddError($"{option.Name} must be between {min} and {max} (got {value}).");
-            }
-        });
-        return option;
-    }
-
-    private static Option<string> Choice(Option<string> option, params string[] values)
-    {
-        option.AcceptOnlyFromAmong(values);
-        return option;
-    }
-
-    private static Option<Duration> DurationOption(string name, string? alias, string description, TimeSpan defaultValue)
-    {
-        var option = alias is null ? new Option<Duration>(name) : new Option<Duration>(name, alias);
-        option.Description = description;
-        option.DefaultValueFactory = _ => new Duration(defaultValue);
-        option.CustomParser = r =>
-        {
-            string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
-            if (!EchoServer.Cli.Duration.TryParse(token, out var duration))
-            {
-                r.AddError($"{name} takes a duration such as 10, 500ms, 2s or 1m (got '{token}').");
-            }
-
-            return duration;
-        };
-        return option;
-    }
-
-    private static ByteSize ParseSize(ArgumentResult r, long min, long max)
-    {
-        string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
-        if (!ByteSize.TryParse(token, out var size) || size.Bytes < min || size.Bytes > max)
-        {
-            r.AddError($"--message-size takes a size from {new ByteSize(min)} to {new ByteSize(max)} such as 64, 1KiB or 16KiB (got '{token}').");
-        }
-
-        return size;
-    }
 }

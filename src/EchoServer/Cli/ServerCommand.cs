@@ -33,49 +33,49 @@ internal sealed class ServerCommand
         CustomParser = ParseHost,
     };
 
-    public Option<int> Port { get; } = Ranged(new("--port") { Description = "TCP port; 0 picks a free one (read it from the first log line).", DefaultValueFactory = _ => Defaults.Port }, 0, 65535);
+    public Option<int> Port { get; } = OptionFactory.Ranged(new("--port") { Description = "TCP port; 0 picks a free one (read it from the first log line).", DefaultValueFactory = _ => Defaults.Port }, 0, 65535);
 
-    public Option<int> Backlog { get; } = Ranged(new("--backlog") { Description = "Kernel listen backlog: connects waiting to be accepted.", DefaultValueFactory = _ => Defaults.Backlog }, 1, 65535);
+    public Option<int> Backlog { get; } = OptionFactory.Ranged(new("--backlog") { Description = "Kernel listen backlog: connects waiting to be accepted.", DefaultValueFactory = _ => Defaults.Backlog }, 1, 65535);
 
-    public Option<int> MaxConnections { get; } = Ranged(new("--max-connections") { Description = "Connections held at once (queued + being echoed); at the limit, accepting pauses.", DefaultValueFactory = _ => Defaults.MaxConnections }, 1, 1_000_000);
+    public Option<int> MaxConnections { get; } = OptionFactory.Ranged(new("--max-connections") { Description = "Connections held at once (queued + being echoed); at the limit, accepting pauses.", DefaultValueFactory = _ => Defaults.MaxConnections }, 1, 1_000_000);
 
-    public Option<string> Pool { get; } = Choice(new("--pool") { Description = "Which pool serves clients.", DefaultValueFactory = _ => "workers" }, "workers", "executor");
+    public Option<string> Pool { get; } = OptionFactory.Choice(new("--pool") { Description = "Which pool serves clients.", DefaultValueFactory = _ => "workers" }, "workers", "executor");
 
-    public Option<int> Workers { get; } = Ranged(new("--workers") { Description = "Worker threads (workers) or concurrent sessions (executor).", DefaultValueFactory = _ => Defaults.PoolSettings.Workers }, 1, 100_000);
+    public Option<int> Workers { get; } = OptionFactory.Ranged(new("--workers") { Description = "Worker threads (workers) or concurrent sessions (executor).", DefaultValueFactory = _ => Defaults.PoolSettings.Workers }, 1, 100_000);
 
-    public Option<int> Queue { get; } = Ranged(new("--queue") { Description = "Accepted clients that may wait for a free worker.", DefaultValueFactory = _ => Defaults.PoolSettings.QueueCapacity }, 1, 1_000_000);
+    public Option<int> Queue { get; } = OptionFactory.Ranged(new("--queue") { Description = "Accepted clients that may wait for a free worker.", DefaultValueFactory = _ => Defaults.PoolSettings.QueueCapacity }, 1, 1_000_000);
 
-    public Option<string> WhenFull { get; } = Choice(new("--when-full") { Description = "When workers are busy and the queue is full: reject the new client, wait (stop accepting), or drop-oldest queued client.", DefaultValueFactory = _ => "reject" }, "reject", "wait", "drop-oldest");
+    public Option<string> WhenFull { get; } = OptionFactory.Choice(new("--when-full") { Description = "When workers are busy and the queue is full: reject the new client, wait (stop accepting), or drop-oldest queued client.", DefaultValueFactory = _ => "reject" }, "reject", "wait", "drop-oldest");
 
-    public Option<Duration> QueueTimeout { get; } = DurationOption("--queue-timeout", "Close a client that waited in the queue longer than this (seconds, or 500ms, 2s, 1m); 0 = no limit.", Defaults.PoolSettings.QueueTimeout);
+    public Option<Duration> QueueTimeout { get; } = OptionFactory.Duration("--queue-timeout", "Close a client that waited in the queue longer than this (seconds, or 500ms, 2s, 1m); 0 = no limit.", Defaults.PoolSettings.QueueTimeout);
 
     public Option<ByteSize> BufferSize { get; } = new("--buffer-size")
     {
         Description = "Receive buffer per worker (workers) or per busy session (executor): 16384, 16KiB, 64K, 1MiB.",
         DefaultValueFactory = _ => new ByteSize(Defaults.BufferSize),
-        CustomParser = r => ParseSize(r, 1, 16L << 20),
+        CustomParser = r => OptionFactory.ParseSize(r, 1, 16L << 20, "16384 or 16KiB"),
     };
 
-    public Option<Duration> IdleTimeout { get; } = DurationOption("--idle-timeout", "Close a client that sends nothing for this long (frees workers pinned by silent clients); 0 = never.", Defaults.IdleTimeout);
+    public Option<Duration> IdleTimeout { get; } = OptionFactory.Duration("--idle-timeout", "Close a client that sends nothing for this long (frees workers pinned by silent clients); 0 = never.", Defaults.IdleTimeout);
 
-    public Option<Duration> SendTimeout { get; } = DurationOption("--send-timeout", "Close a client that does not read our echo for this long (a slow reader); 0 = never.", Defaults.SendTimeout);
+    public Option<Duration> SendTimeout { get; } = OptionFactory.Duration("--send-timeout", "Close a client that does not read our echo for this long (a slow reader); 0 = never.", Defaults.SendTimeout);
 
-    public Option<int> MaxConnectionsPerIp { get; } = Ranged(new("--max-connections-per-ip") { Description = "Open connections allowed from one client address; the next is refused (per-ip-limit). 0 = no limit.", DefaultValueFactory = _ => Defaults.MaxConnectionsPerIp }, 0, 1_000_000);
+    public Option<int> MaxConnectionsPerIp { get; } = OptionFactory.Ranged(new("--max-connections-per-ip") { Description = "Open connections allowed from one client address; the next is refused (per-ip-limit). 0 = no limit.", DefaultValueFactory = _ => Defaults.MaxConnectionsPerIp }, 0, 1_000_000);
 
-    public Option<Duration> ShutdownTimeout { get; } = DurationOption("--shutdown-timeout", "On Ctrl+C/SIGTERM, how long active sessions may finish before they are closed.", Defaults.ShutdownTimeout);
+    public Option<Duration> ShutdownTimeout { get; } = OptionFactory.Duration("--shutdown-timeout", "On Ctrl+C/SIGTERM, how long active sessions may finish before they are closed.", Defaults.ShutdownTimeout);
 
     public Option<bool> InlineCompletions { get; } = new("--inline-completions")
     {
         Description = "Executor: run socket completions on the runtime's I/O threads instead of queueing them to the thread pool. Much more throughput with many connections; worse latency with one.",
     };
 
-    public Option<Duration> StatsInterval { get; } = DurationOption("--stats-interval", "Log one stats line this often (connections/s, MiB/s, queue, busy workers, refused, p99 queue wait); 0 = off.", Defaults.StatsInterval);
+    public Option<Duration> StatsInterval { get; } = OptionFactory.Duration("--stats-interval", "Log one stats line this often (connections/s, MiB/s, queue, busy workers, refused, p99 queue wait); 0 = off.", Defaults.StatsInterval);
 
     public Option<int?> AdminPort { get; } = AdminPortOption();
 
     public Option<LogLevel> LogLevel { get; } = new("--log-level") { Description = "Lowest level logged.", DefaultValueFactory = _ => Defaults.LogLevel };
 
-    public Option<string> LogFormat { get; } = Choice(new("--log-format") { Description = "Console log format.", DefaultValueFactory = _ => "simple" }, "simple", "json", "systemd");
+    public Option<string> LogFormat { get; } = OptionFactory.Choice(new("--log-format") { Description = "Console log format.", DefaultValueFactory = _ => "simple" }, "simple", "json", "systemd");
 
     private IEnumerable<Option> All =>
     [
@@ -133,53 +133,6 @@ internal sealed class ServerCommand
             }
         });
         return option;
-    }
-
-    private static Option<int> Ranged(Option<int> option, int min, int max)
-    {
-        option.Validators.Add(r =>
-        {
-            int value = r.GetValueOrDefault<int>();
-            if (value < min || value > max)
-            {
-                r.AddError($"{option.Name} must be between {min} and {max} (got {value}).");
-            }
-        });
-        return option;
-    }
-
-    private static Option<string> Choice(Option<string> option, params string[] values)
-    {
-        option.AcceptOnlyFromAmong(values);
-        return option;
-    }
-
-    private static Option<Duration> DurationOption(string name, string description, TimeSpan defaultValue) => new(name)
-    {
-        Description = description,
-        DefaultValueFactory = _ => new Duration(defaultValue),
-        CustomParser = r =>
-        {
-            string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
-            if (!Duration.TryParse(token, out var duration))
-            {
-                r.AddError($"{name} takes a duration such as 10, 500ms, 2s or 1m (got '{token}').");
-            }
-
-            return duration;
-        },
-    };
-
-    private static ByteSize ParseSize(ArgumentResult r, long min, long max)
-    {
-        string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
-        string name = (r.Parent as OptionResult)?.Option.Name ?? "size";
-        if (!ByteSize.TryParse(token, out var size) || size.Bytes < min || size.Bytes > max)
-        {
-            r.AddError($"{name} takes a size from {new ByteSize(min)} to {new ByteSize(max)} such as 16384 or 16KiB (got '{token}').");
-        }
-
-        return size;
     }
 
     private static IPAddress? ParseHost(ArgumentResult r)
