@@ -13,7 +13,7 @@ public sealed class StormRecoveryTests
         await using var server = await TestServer.StartAsync(Pools.Kind(pool), o => o with
         {
             PoolSettings = TestServer.Pool(64, 64),
-            IdleTimeout = TimeSpan.FromMilliseconds(300),
+            IdleTimeout = TimeSpan.FromSeconds(1), // long enough that a client starved of CPU mid-round-trip is not "idle"
             MaxConnectionsPerIp = 150,
             MaxConnections = 500,
         });
