@@ -2,7 +2,8 @@
 # ./run.sh [server options]   build (Release) and start the echo server with those options
 # ./run.sh test [test args]   build and run every test
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+script="${BASH_SOURCE[0]}"; dir="${script%/*}"; [ "$dir" = "$script" ] && dir=.
+root="$(cd "$dir" && pwd)" # builtins only, so that the dotnet check below runs even on a bare PATH
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "run.sh: 'dotnet' was not found on PATH; install the .NET 10 SDK (https://dot.net) and try again." >&2
