@@ -33,6 +33,19 @@ internal sealed partial class ServerProcess : IDisposable
 
     public static ServerProcess Start(params string[] args) => Start(descriptorLimit: null, args);
 
+    /// <summary>Starts another executable from the test output folder (e.g. echo-load.dll) the same way.</summary>
+    public static ServerProcess StartTool(string dll, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, dll));
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return new ServerProcess(Process.Start(info)!);
+    }
+
     /// <summary>Starts the server under <c>ulimit -n</c> <paramref name="descriptorLimit"/> (soft and hard) when given.</summary>
     public static ServerProcess Start(int? descriptorLimit, params string[] args)
     {
@@ -88,13 +101,18 @@ internal sealed partial class ServerProcess : IDisposable
     }
 
     /// <summary>Sends SIGTERM, as a service manager or <c>kill</c> would.</summary>
-    public void Terminate()
+    public void Terminate() => Signal(15);
+
+    /// <summary>Sends a signal by number (2 = SIGINT, 10 = SIGUSR1 on Linux, 15 = SIGTERM).</summary>
+    public void Signal(int signal)
     {
-        if (Kill(_process.Id, 15) != 0)
+        if (Kill(_process.Id, signal) != 0)
         {
             throw new InvalidOperationException($"kill failed: {Marshal.GetLastPInvokeError()}");
         }
     }
+
+    public bool HasExited => _process.HasExited;
 
     public void Dispose()
     {
