@@ -15,8 +15,8 @@ while [ $# -gt 0 ]; do
     --quick) quick=1 ;;
     --out) out="$2"; shift ;;
     --servers) servers="$2"; shift ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) bad_argument "$1" ;;
   esac
   shift
 done
@@ -39,9 +39,7 @@ command -v go >/dev/null 2>&1 || servers="${servers//go /}"
 
 out="${out:-$repo_root/results/bench-$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$out"
-build_release
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-trap stop_server EXIT
+prepare_run
 
 free_port() {
   local port

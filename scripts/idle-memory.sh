@@ -12,15 +12,13 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --connections) connections="$2"; shift ;;
     --hold) hold="$2"; shift ;;
-    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "idle-memory.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) bad_argument "$1" ;;
   esac
   shift
 done
 
-build_release
-trap stop_server EXIT
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+prepare_run
 out="$(mktemp -d)"
 
 printf '| pool | connections held | empty server RSS | RSS with all held (peak) | growth per idle connection |\n|---|--:|--:|--:|--:|\n' >"$out/table.md"

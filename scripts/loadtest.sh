@@ -13,8 +13,8 @@ while [ $# -gt 0 ]; do
     --quick) quick=1 ;;
     --duration) duration="$2"; shift ;;
     --out) out="$2"; shift ;;
-    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "loadtest.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) bad_argument "$1" ;;
   esac
   shift
 done
@@ -27,9 +27,7 @@ fi
 
 out="${out:-$repo_root/results/$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$out"
-build_release
-trap stop_server EXIT
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+prepare_run
 
 worst=0
 for config in "${configs[@]}"; do

@@ -13,14 +13,13 @@ while [ $# -gt 0 ]; do
     --rounds) rounds="$2"; shift ;;
     --duration) duration="$2"; shift ;;
     --connections) connections="$2"; shift ;;
-    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "metrics-overhead.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) bad_argument "$1" ;;
   esac
   shift
 done
 
-build_release
-trap stop_server EXIT
+prepare_run
 out="$(mktemp -d)"
 run() { # run LABEL [server options]: one measured run; prints messages/s
   local label="$1"; shift

@@ -5,6 +5,18 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 SERVER_DLL="$repo_root/src/EchoServer/bin/Release/net10.0/echo-server.dll"
 LOAD_DLL="$repo_root/src/EchoServer.LoadTest/bin/Release/net10.0/echo-load.dll"
 
+# usage: prints the calling script's header comment, which is its help.
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+
+bad_argument() { echo "$(basename "$0"): unknown argument '$1' (see --help)" >&2; exit 2; }
+
+# prepare_run: build, stop any server this script started when it exits, and allow many descriptors.
+prepare_run() {
+  build_release
+  trap stop_server EXIT
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+}
+
 require_dotnet() {
   command -v dotnet >/dev/null 2>&1 || { echo "$(basename "$0"): 'dotnet' is not on PATH; install the .NET 10 SDK." >&2; exit 127; }
 }
