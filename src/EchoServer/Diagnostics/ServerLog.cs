@@ -31,10 +31,6 @@ internal static partial class ServerLog
         Message = "Connection {ConnectionId} failed on {Worker} (pool={Pool})")]
     public static partial void SessionFailed(ILogger logger, Exception exception, long connectionId, string worker, string pool);
 
-    [LoggerMessage(EventId = 7, EventName = "SessionSocketError", Level = LogLevel.Debug,
-        Message = "Connection {ConnectionId} ended by the peer or the network (pool={Pool})")]
-    public static partial void PeerGone(ILogger logger, long connectionId, string pool);
-
     [LoggerMessage(EventId = 8, EventName = "AcceptFailed", Level = LogLevel.Warning,
         Message = "Accept failed: {SocketError}; backing off {BackoffMs} ms and going on ({Suppressed} more accept failures since the last such line not logged)")]
     public static partial void AcceptFailed(ILogger logger, SocketError socketError, int backoffMs, long suppressed);
