@@ -19,7 +19,8 @@ internal static class PoolSnapshot
         long now = Stopwatch.GetTimestamp();
         var text = new StringBuilder();
         text.AppendLine(C, $"pool={pool.Name} workers={pool.Settings.Workers} busy={pool.Busy} queue={pool.QueueLength}/{pool.Settings.QueueCapacity} when-full={pool.Settings.WhenFull.ToString().ToLowerInvariant()} state={(draining ? "draining" : "serving")}");
-        text.AppendLine(C, $"runtime: threads={System.Diagnostics.Process.GetCurrentProcess().Threads.Count} allocated={GC.GetTotalAllocatedBytes()} B gc={GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} heap={GC.GetTotalMemory(false)} B");
+        using var process = Process.GetCurrentProcess();
+        text.AppendLine(C, $"runtime: threads={process.Threads.Count} allocated={GC.GetTotalAllocatedBytes()} B gc={GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} heap={GC.GetTotalMemory(false)} B");
         text.AppendLine(C, $"connections: open={counters.Active}/{maxConnections} accepted={counters.Accepted} served={counters.Served} refused={counters.Refused} bytes-in={counters.BytesIn} bytes-out={counters.BytesOut}");
 
         if (pool.Workers is { } workers)

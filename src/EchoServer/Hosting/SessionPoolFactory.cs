@@ -16,7 +16,7 @@ internal static class SessionPoolFactory
             PoolKind.Workers => new WorkerThreadPool<ClientConnection>(
                 options.PoolSettings,
                 options.BufferSize,
-                (connection, worker) => Serve(connection, worker.Name, pool, logger, hooks, c => BlockingEchoSession.Run(c, worker.Buffer)),
+                (connection, worker) => Serve(connection, worker, pool, logger, hooks),
                 refuse,
                 logger),
             PoolKind.Executor => new BoundedExecutor<ClientConnection>(
@@ -28,20 +28,20 @@ internal static class SessionPoolFactory
         };
     }
 
-    private static void Serve(ClientConnection connection, string worker, string pool, ILogger logger, SessionHooks hooks, Func<ClientConnection, CloseReason> echo)
+    private static void Serve(ClientConnection connection, WorkerContext worker, string pool, ILogger logger, SessionHooks hooks)
     {
-        Started(connection, worker, pool, logger);
+        Started(connection, worker.Name, pool, logger);
         var reason = CloseReason.Error;
         try
         {
             hooks.BeforeEcho?.Invoke(connection);
-            reason = echo(connection);
+            reason = BlockingEchoSession.Run(connection, worker.Buffer);
         }
 #pragma warning disable CA1031 // One client's failure ends that client only.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            ServerLog.SessionFailed(logger, ex, connection.Id, worker, pool);
+            ServerLog.SessionFailed(logger, ex, connection.Id, worker.Name, pool);
         }
         finally
         {
