@@ -26,7 +26,7 @@ public sealed class AcceptFaultTests
 
         Assert.Equal([42], await client.RoundTripAsync([42]));
         Assert.True(Volatile.Read(ref faultsLeft) < 0, "every injected fault was raised");
-        Assert.Equal(1, server.Service.Counters.Accepted);
+        Assert.Equal(1, server.Service.Tracker.Counters.Accepted);
         var logged = server.Logs.Named("AcceptFailed").ToList();
         Assert.InRange(logged.Count, 1, 5); // rate-limited: one line per second with the count of the rest
         Assert.All(logged, e => Assert.Equal(LogLevel.Warning, e.Level));

@@ -44,7 +44,7 @@ public sealed class ConnectionFaultTests
         }
 
         Assert.Equal([9, 9], await bystander.RoundTripAsync([9, 9]));
-        await Eventually.True(() => server.Service.Counters.Active == 1, "every connection but the bystander to close");
+        await Eventually.True(() => server.Service.Tracker.Counters.Active == 1, "every connection but the bystander to close");
 
         var closes = server.Logs.Named("ConnectionClosed").Select(e => e.Message).ToList();
         Assert.Equal(4, closes.Count);
@@ -54,8 +54,8 @@ public sealed class ConnectionFaultTests
         Assert.Contains(closes, m => m.StartsWith("Connection 5 closed: reason=error", StringComparison.Ordinal));
         var failure = Assert.Single(server.Logs.Named("SessionFailed"));
         Assert.Equal("injected session fault", failure.Exception?.Message);
-        Assert.Equal(4, server.Service.Counters.Served);
-        Assert.Equal(0, server.Service.Counters.Refused);
+        Assert.Equal(4, server.Service.Tracker.Counters.Served);
+        Assert.Equal(0, server.Service.Tracker.Counters.Refused);
         Assert.DoesNotContain(server.Logs.Entries, e => e.Level >= LogLevel.Warning && e.EventId.Name != "SessionFailed");
     }
 
@@ -76,7 +76,7 @@ public sealed class ConnectionFaultTests
             }));
         }
 
-        await Eventually.True(() => server.Service.Counters.Accepted == 1000 && server.Service.Counters.Active == 0, "all 1000 connections to be closed");
+        await Eventually.True(() => server.Service.Tracker.Counters.Accepted == 1000 && server.Service.Tracker.Counters.Active == 0, "all 1000 connections to be closed");
         Assert.DoesNotContain(server.Logs.Entries, e => e.Level > LogLevel.Information);
         var reasons = server.Logs.Named("ConnectionClosed").Select(e => e.Message.Split("reason=")[1].Split(',')[0]).ToHashSet();
         Assert.Subset(new HashSet<string> { "reset", "client-closed" }, reasons);

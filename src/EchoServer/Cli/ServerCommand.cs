@@ -16,8 +16,9 @@ internal sealed class ServerCommand
     {
         Root = new RootCommand(
             "EchoServer: a TCP echo server (RFC 862) with pluggable thread pools. Every byte a client sends comes back " +
-            "unchanged. Pick --pool workers (dedicated threads, blocking I/O, one client per worker) or --pool executor " +
-            "(bounded asynchronous executor on the .NET thread pool).");
+            "unchanged. Pick --pool executor (the default: a bounded executor; a client takes one of --workers slots only " +
+            "while it has data to echo, so idle clients cost only memory) or --pool workers (the classic thread-per-client " +
+            "model: dedicated threads with blocking I/O, each holding one client for the client's whole life).");
         foreach (var option in All)
         {
             Root.Options.Add(option);
@@ -39,15 +40,15 @@ internal sealed class ServerCommand
 
     public Option<int> MaxConnections { get; } = OptionFactory.Ranged(new("--max-connections") { Description = "Connections held at once (queued + being echoed); at the limit, accepting pauses.", DefaultValueFactory = _ => Defaults.MaxConnections }, 1, 1_000_000);
 
-    public Option<string> Pool { get; } = OptionFactory.Choice(new("--pool") { Description = "Which pool serves clients.", DefaultValueFactory = _ => "workers" }, "workers", "executor");
+    public Option<string> Pool { get; } = OptionFactory.Choice(new("--pool") { Description = "Which pool serves clients: executor (slots bound echoes running at once; idle clients hold none) or workers (one dedicated thread per client, idle or not).", DefaultValueFactory = _ => Defaults.Pool.ToName() }, [.. PoolKindNames.All]);
 
-    public Option<int> Workers { get; } = OptionFactory.Ranged(new("--workers") { Description = "Worker threads (workers) or concurrent sessions (executor).", DefaultValueFactory = _ => Defaults.PoolSettings.Workers }, 1, 100_000);
+    public Option<int> Workers { get; } = OptionFactory.Ranged(new("--workers") { Description = "executor: echoes running at once (idle clients hold no slot). workers: dedicated threads, each holding one client for its whole life.", DefaultValueFactory = _ => Defaults.PoolSettings.Workers }, 1, 100_000);
 
-    public Option<int> Queue { get; } = OptionFactory.Ranged(new("--queue") { Description = "Accepted clients that may wait for a free worker.", DefaultValueFactory = _ => Defaults.PoolSettings.QueueCapacity }, 1, 1_000_000);
+    public Option<int> Queue { get; } = OptionFactory.Ranged(new("--queue") { Description = "Clients that may wait, oldest first, for a slot (executor: clients with data) or a worker (workers: new clients).", DefaultValueFactory = _ => Defaults.PoolSettings.QueueCapacity }, 1, 1_000_000);
 
-    public Option<string> WhenFull { get; } = OptionFactory.Choice(new("--when-full") { Description = "When workers are busy and the queue is full: reject the new client, wait (stop accepting), or drop-oldest queued client.", DefaultValueFactory = _ => "reject" }, "reject", "wait", "drop-oldest");
+    public Option<string> WhenFull { get; } = OptionFactory.Choice(new("--when-full") { Description = "When every slot is busy and the queue is full: reject the newcomer, wait (workers: stop accepting; executor: stop reading that client), or drop-oldest waiting client.", DefaultValueFactory = _ => Defaults.PoolSettings.WhenFull.ToName() }, [.. WhenFullNames.All]);
 
-    public Option<Duration> QueueTimeout { get; } = OptionFactory.Duration("--queue-timeout", "Close a client that waited in the queue longer than this (seconds, or 500ms, 2s, 1m); 0 = no limit.", Defaults.PoolSettings.QueueTimeout);
+    public Option<Duration> QueueTimeout { get; } = OptionFactory.Duration("--queue-timeout", "Close a client that waited in the queue longer than this (executor: a client whose data waited that long for a slot, even if served before); seconds, or 500ms, 2s, 1m; 0 = no limit.", Defaults.PoolSettings.QueueTimeout);
 
     public Option<ByteSize> BufferSize { get; } = new("--buffer-size")
     {
@@ -89,17 +90,12 @@ internal sealed class ServerCommand
         Port = result.GetValue(Port),
         Backlog = result.GetValue(Backlog),
         MaxConnections = result.GetValue(MaxConnections),
-        Pool = result.GetValue(Pool) == "executor" ? PoolKind.Executor : PoolKind.Workers,
+        Pool = PoolKindNames.Parse(result.GetValue(Pool)!),
         PoolSettings = new PoolSettings
         {
             Workers = result.GetValue(Workers),
             QueueCapacity = result.GetValue(Queue),
-            WhenFull = result.GetValue(WhenFull) switch
-            {
-                "wait" => Pools.WhenFull.Wait,
-                "drop-oldest" => Pools.WhenFull.DropOldest,
-                _ => Pools.WhenFull.Reject,
-            },
+            WhenFull = WhenFullNames.Parse(result.GetValue(WhenFull)!),
             QueueTimeout = result.GetValue(QueueTimeout).Value,
         },
         BufferSize = (int)result.GetValue(BufferSize).Bytes,

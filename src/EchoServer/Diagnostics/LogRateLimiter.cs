@@ -33,6 +33,24 @@ internal sealed class LogRateLimiter
         return false;
     }
 
+    /// <summary>
+    /// For the end of a storm: true when events were held back and the interval since the last one let through
+    /// has passed, with how many (they count as reported from here on).
+    /// </summary>
+    public bool TryFlush(out long suppressed)
+    {
+        suppressed = 0;
+        long now = _time.GetTimestamp();
+        long next = Volatile.Read(ref _nextAllowed);
+        if (Volatile.Read(ref _suppressed) == 0 || now < next || Interlocked.CompareExchange(ref _nextAllowed, now + _intervalTicks, next) != next)
+        {
+            return false;
+        }
+
+        suppressed = Interlocked.Exchange(ref _suppressed, 0);
+        return suppressed > 0;
+    }
+
     /// <summary>Events held back since the last one let through.</summary>
     public long Suppressed => Volatile.Read(ref _suppressed);
 }

@@ -15,9 +15,10 @@ internal static partial class ServerLog
         Message = "Connection {ConnectionId} accepted from {RemoteEndPoint} (pool={Pool})")]
     public static partial void Accepted(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string pool);
 
-    [LoggerMessage(EventId = 3, EventName = "ConnectionClosed", Level = LogLevel.Information,
+    /// <summary>Information for a connection that was served; Debug for a reset (clients leave that way by the thousand) and for one never served (refusals are summed up by <see cref="Refused"/>).</summary>
+    [LoggerMessage(EventId = 3, EventName = "ConnectionClosed",
         Message = "Connection {ConnectionId} closed: reason={Reason}, worker={Worker}, queued={QueuedMs:F1} ms, in={BytesIn} B, out={BytesOut} B, duration={DurationMs:F1} ms (pool={Pool})")]
-    public static partial void Closed(ILogger logger, long connectionId, string reason, string worker, double queuedMs, long bytesIn, long bytesOut, double durationMs, string pool);
+    public static partial void Closed(ILogger logger, LogLevel level, long connectionId, string reason, string worker, double queuedMs, long bytesIn, long bytesOut, double durationMs, string pool);
 
     [LoggerMessage(EventId = 4, EventName = "ConnectionRefused", Level = LogLevel.Warning,
         Message = "Connection {ConnectionId} from {RemoteEndPoint} refused: {Reason} (pool={Pool}, workers={Workers}, queue={Queue}; {Suppressed} more refusals since the last such line not logged)")]
@@ -47,12 +48,28 @@ internal static partial class ServerLog
         Message = "Stopped after {UptimeSeconds:F1} s: {Served} connections served, {Refused} refused, {BytesIn} bytes received, {BytesOut} bytes echoed (pool={Pool})")]
     public static partial void Stopped(ILogger logger, double uptimeSeconds, long served, long refused, long bytesIn, long bytesOut, string pool);
 
-    [LoggerMessage(EventId = 12, EventName = "ConnectionLimitReached", Level = LogLevel.Debug,
-        Message = "All {MaxConnections} connection slots are held; accepting pauses until one is freed")]
-    public static partial void ConnectionLimitReached(ILogger logger, int maxConnections);
+    [LoggerMessage(EventId = 12, EventName = "ConnectionLimitReached", Level = LogLevel.Warning,
+        Message = "All {MaxConnections} connection slots are held: accepting pauses until a connection closes; {Backlog} clients wait in the listen backlog ({Suppressed} more pauses since the last such line not logged)")]
+    public static partial void ConnectionLimitReached(ILogger logger, int maxConnections, string backlog, long suppressed);
+
+    [LoggerMessage(EventId = 21, EventName = "AcceptingResumed", Level = LogLevel.Information,
+        Message = "A connection slot is free again: accepting resumes after {PausedSeconds:F1} s")]
+    public static partial void AcceptingResumed(ILogger logger, double pausedSeconds);
+
+    [LoggerMessage(EventId = 22, EventName = "RefusalsSummary", Level = LogLevel.Warning,
+        Message = "{Suppressed} more refusals since the last refusal line not logged (pool={Pool})")]
+    public static partial void RefusalsSummary(ILogger logger, long suppressed, string pool);
+
+    [LoggerMessage(EventId = 23, EventName = "HandOffFailed", Level = LogLevel.Error,
+        Message = "Handing an accepted client to the pool failed; the client is closed and accepting goes on")]
+    public static partial void HandOffFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 24, EventName = "WorkersPinned", Level = LogLevel.Warning,
+        Message = "All {Workers} workers are held by clients and {Idle} of them have sent nothing for over {IdleSeconds:F0} s, while {Queued} clients wait: the worker pool is thread-per-client; --pool executor serves idle clients without holding a worker ({Suppressed} more such warnings not logged)")]
+    public static partial void WorkersPinned(ILogger logger, int workers, int idle, double idleSeconds, int queued, long suppressed);
 
     [LoggerMessage(EventId = 13, EventName = "SessionStopped", Level = LogLevel.Warning,
-        Message = "{Active} sessions did not end after being closed (pool={Pool})")]
+        Message = "{Active} sessions did not end when asked to stop: resetting them (pool={Pool})")]
     public static partial void SessionsStuck(ILogger logger, int active, string pool);
 
     [LoggerMessage(EventId = 14, EventName = "DescriptorLimit", Level = LogLevel.Information,

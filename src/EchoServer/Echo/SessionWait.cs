@@ -1,14 +1,28 @@
 namespace EchoServer.Echo;
 
-/// <summary>What a running session is blocked on.</summary>
+/// <summary>What a session is doing or waiting for now.</summary>
 internal enum SessionWait
 {
-    /// <summary>Not started, or between calls.</summary>
+    /// <summary>Not started yet, or ended.</summary>
     None,
 
-    /// <summary>Waiting for the client to send.</summary>
+    /// <summary>Waiting for the client to send (the idle timeout applies).</summary>
     Receive,
 
-    /// <summary>Waiting for the client to read what we sent.</summary>
+    /// <summary>Executor: data is there, waiting in the queue for a slot.</summary>
+    Slot,
+
+    /// <summary>Echoing what the client sent.</summary>
+    Echo,
+
+    /// <summary>Waiting for the client to take what we sent (the send timeout applies).</summary>
     Send,
+}
+
+/// <summary>The one spelling of each <see cref="SessionWait"/>, as snapshots print it.</summary>
+internal static class SessionWaitNames
+{
+    private static readonly string[] Names = ["none", "receiving", "queued", "echoing", "sending"];
+
+    public static string ToName(this SessionWait wait) => Names[(int)wait];
 }

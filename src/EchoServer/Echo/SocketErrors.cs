@@ -2,27 +2,16 @@ using System.Net.Sockets;
 
 namespace EchoServer.Echo;
 
-/// <summary>How socket errors map to close reasons.</summary>
+/// <summary>How socket errors map to close reasons, and the socket calls that may fail harmlessly.</summary>
 internal static class SocketErrors
 {
-    /// <summary>
-    /// A reset, abort or broken pipe is the client's normal way to leave; an error after an abort is the
-    /// abort itself; anything else is an error worth logging.
-    /// </summary>
-    public static CloseReason ToCloseReason(SocketError error, ClientConnection connection)
+    /// <summary>A reset, abort or broken pipe is the client's normal way to leave; anything else is an error worth logging.</summary>
+    public static CloseReason ToCloseReason(SocketError error) => error switch
     {
-        if (connection.AbortReason is { } aborted)
-        {
-            return aborted;
-        }
-
-        return error switch
-        {
-            SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown
-                or SocketError.NotConnected or SocketError.TimedOut => CloseReason.Reset,
-            _ => CloseReason.Error,
-        };
-    }
+        SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown
+            or SocketError.NotConnected or SocketError.TimedOut or SocketError.OperationAborted => CloseReason.Reset,
+        _ => CloseReason.Error,
+    };
 
     /// <summary>Sends FIN after the last echoed byte; the peer may already be gone.</summary>
     public static void TryShutdownSend(Socket socket)
@@ -31,7 +20,7 @@ internal static class SocketErrors
         {
             socket.Shutdown(SocketShutdown.Send);
         }
-        catch (SocketException)
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
             // The peer reset meanwhile; nothing left to deliver.
         }

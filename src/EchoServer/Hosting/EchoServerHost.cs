@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 
 namespace EchoServer.Hosting;
 
@@ -56,6 +57,9 @@ internal static class EchoServerHost
 
     private static void AddConsole(ILoggingBuilder logging, LogFormat format)
     {
+        // A stalled stdout (a full pipe nobody reads) must cost log lines, never the echo or the accept loop:
+        // when its queue is full the console logger drops, counts, and reports the count once it can write again.
+        logging.Services.Configure<ConsoleLoggerOptions>(o => o.QueueFullMode = ConsoleLoggerQueueFullMode.DropWrite);
         switch (format)
         {
             case LogFormat.Json:

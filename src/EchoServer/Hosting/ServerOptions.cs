@@ -16,11 +16,11 @@ internal sealed record ServerOptions
     /// <summary>Kernel listen backlog. Defaults to 512.</summary>
     public int Backlog { get; init; } = 512;
 
-    /// <summary>Connections held at once, queued or being echoed. Defaults to 1000.</summary>
-    public int MaxConnections { get; init; } = 1000;
+    /// <summary>Connections open at once, idle, queued or being echoed. Defaults to 10,000: idle clients are cheap in the executor.</summary>
+    public int MaxConnections { get; init; } = 10_000;
 
-    /// <summary>Which pool runs the sessions. Defaults to workers.</summary>
-    public PoolKind Pool { get; init; } = PoolKind.Workers;
+    /// <summary>Which pool runs the sessions. Defaults to the executor, which idle clients cannot shut others out of.</summary>
+    public PoolKind Pool { get; init; } = PoolKind.Executor;
 
     /// <summary>Pool size, queue and overload policy.</summary>
     public PoolSettings PoolSettings { get; init; } = new();
@@ -57,7 +57,4 @@ internal sealed record ServerOptions
 
     /// <summary>Console log format. Defaults to simple.</summary>
     public LogFormat LogFormat { get; init; } = LogFormat.Simple;
-
-    /// <summary>The pool's name as logs show it.</summary>
-    public string PoolName => Pool == PoolKind.Workers ? "workers" : "executor";
 }

@@ -24,8 +24,11 @@ internal sealed class ConnectionListener : IDisposable
 #pragma warning restore CA2213
     private readonly ILogger _logger;
     private readonly LogRateLimiter _acceptErrorLog = new(TimeSpan.FromSeconds(1));
+    private readonly LogRateLimiter _limitLog = new(TimeSpan.FromSeconds(10));
     private readonly DescriptorReserve _reserve = new(ReservedForRuntime);
     private Socket? _socket;
+    private int _reserveOwners = 1;
+    private int _disposed;
 
     public ConnectionListener(IPEndPoint endPoint, int backlog, int maxConnections, ILogger logger)
     {
@@ -50,33 +53,7 @@ internal sealed class ConnectionListener : IDisposable
     internal Func<Socket, CancellationToken, ValueTask<Socket>> Accept { get; set; } = static (s, ct) => s.AcceptAsync(ct);
 
     /// <summary>Binds and listens; throws <see cref="SocketException"/> when the address is taken.</summary>
-    public void Bind()
-    {
-        var socket = new Socket(_endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            if (_endPoint.Address.Equals(IPAddress.IPv6Any))
-            {
-                socket.DualMode = true;
-            }
-
-            // Lets a restarted server bind while old connections sit in TIME_WAIT (Unix semantics only).
-            if (!OperatingSystem.IsWindows())
-            {
-                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            }
-
-            socket.Bind(_endPoint);
-            socket.Listen(_backlog);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
-        _socket = socket;
-    }
+    public void Bind() => _socket = ListenSocket.Bind(_endPoint, _backlog);
 
     /// <summary>Gives back the slot of a connection that has closed.</summary>
     public void ReleaseSlot() => _connectionSlots.Release();
@@ -89,20 +66,46 @@ internal sealed class ConnectionListener : IDisposable
     public async Task RunAsync(Func<Socket, CancellationToken, ValueTask> handOff, CancellationToken cancellationToken)
     {
         var socket = _socket ?? throw new InvalidOperationException("Bind first.");
+        Interlocked.Increment(ref _reserveOwners);
+        try
+        {
+            await AcceptLoopAsync(socket, handOff, cancellationToken);
+        }
+        finally
+        {
+            ReleaseReserve();
+        }
+    }
+
+    /// <summary>Closes the listening socket: new connects are refused from here on, and the accept loop ends.</summary>
+    public void Close() => _socket?.Dispose();
+
+    /// <summary>Closes the listening socket; the descriptor reserve goes once the accept loop, if running, has ended.</summary>
+    public void Dispose()
+    {
+        Close();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            ReleaseReserve();
+        }
+    }
+
+    private void ReleaseReserve()
+    {
+        if (Interlocked.Decrement(ref _reserveOwners) == 0)
+        {
+            _reserve.Dispose();
+        }
+    }
+
+    private async Task AcceptLoopAsync(Socket socket, Func<Socket, CancellationToken, ValueTask> handOff, CancellationToken cancellationToken)
+    {
         var backoff = TimeSpan.Zero;
         while (!cancellationToken.IsCancellationRequested)
         {
-            if (!_connectionSlots.Wait(0))
+            if (!_connectionSlots.Wait(0) && !await WaitForConnectionSlotAsync(socket, cancellationToken))
             {
-                ServerLog.ConnectionLimitReached(_logger, MaxConnections);
-                try
-                {
-                    await _connectionSlots.WaitAsync(cancellationToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
+                return;
             }
 
             bool wasUnderPressure = _reserve.UnderPressure;
@@ -162,15 +165,49 @@ internal sealed class ConnectionListener : IDisposable
                 continue;
             }
 
-            await handOff(client, cancellationToken);
+            try
+            {
+                await handOff(client, cancellationToken);
+            }
+#pragma warning disable CA1031 // A fault in one hand-off must not stop accepting: it is logged, the loop goes on.
+            catch (Exception ex) when (!IsStop(ex, cancellationToken))
+#pragma warning restore CA1031
+            {
+                ServerLog.HandOffFailed(_logger, ex);
+            }
+            catch (Exception ex) when (IsStop(ex, cancellationToken))
+            {
+                return;
+            }
         }
     }
 
-    /// <summary>Closes the listening socket: new connects are refused from here on. Slots stay countable.</summary>
-    public void Dispose()
+    // Every slot is held: warn (rate-limited) with how many clients queue in the kernel, and say when it ends.
+    private async ValueTask<bool> WaitForConnectionSlotAsync(Socket socket, CancellationToken cancellationToken)
     {
-        _socket?.Dispose();
-        _reserve.Dispose();
+        long pausedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        bool warned = _limitLog.TryAcquire(out long suppressed);
+        if (warned)
+        {
+            string backlog = ListenSocket.Backlog(socket)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown";
+            ServerLog.ConnectionLimitReached(_logger, MaxConnections, backlog, suppressed);
+        }
+
+        try
+        {
+            await _connectionSlots.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+
+        if (warned)
+        {
+            ServerLog.AcceptingResumed(_logger, System.Diagnostics.Stopwatch.GetElapsedTime(pausedAt).TotalSeconds);
+        }
+
+        return true;
     }
 
     private void EnterDescriptorPressure()

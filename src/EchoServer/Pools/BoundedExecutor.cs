@@ -1,87 +1,84 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using Microsoft.Extensions.Logging;
 
 namespace EchoServer.Pools;
 
 /// <summary>
-/// A bounded executor in the manner of Java's ThreadPoolExecutor: at most <c>Workers</c> items run at once
-/// as asynchronous tasks on the .NET thread pool, at most <c>QueueCapacity</c> wait, and the overload policy
-/// decides the rest. No thread is held by a waiting or idle item, so tens of thousands of slots are sane.
+/// A bounded executor that bounds work, not items: every submitted item (a client) runs as an asynchronous
+/// session on the .NET thread pool and holds nothing while it waits; whenever it has work (data to echo) it
+/// takes one of <c>Workers</c> slots through its <see cref="ISlotGate"/>, FIFO with every other session and
+/// under the overload policy, does a bounded amount of work, and gives the slot back. So <c>Workers</c> is
+/// "work running at once", and idle items cost only their own memory. <see cref="Complete"/> refuses new
+/// items; sessions already running go on (and keep taking slots) until they end.
 /// </summary>
 internal sealed class BoundedExecutor<T> : IWorkPool<T>
     where T : class
 {
-    private readonly Func<T, ValueTask> _serve;
+    private readonly Func<T, ISlotGate, ValueTask> _serve;
+    private readonly Action<T, CloseReason> _refuse;
     private readonly ILogger _logger;
-    private readonly PendingQueue<T> _queue;
-    private readonly Action<PendingWork<T>> _runOnThreadPool;
+    private readonly AdmissionQueue<Session> _queue;
+    private readonly Action<Session> _runOnThreadPool;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _running;
-    private volatile bool _completed;
+    private int _sessions;
+    private int _completed;
 
-    /// <param name="settings">Sizing and overload policy.</param>
-    /// <param name="serve">Runs one item asynchronously; it should not block its thread.</param>
-    /// <param name="refuse">Called once for each item that will not be served, with the reason.</param>
+    /// <param name="settings">Slots, queue and overload policy.</param>
+    /// <param name="serve">Runs one item's whole session; it takes a slot through the gate for each piece of work.</param>
+    /// <param name="refuse">Called once for each item refused before its session starts (the session reports its own end).</param>
     /// <param name="logger">Where faults are logged.</param>
-    public BoundedExecutor(PoolSettings settings, Func<T, ValueTask> serve, Action<T, PoolOutcome> refuse, ILogger logger)
+    public BoundedExecutor(PoolSettings settings, Func<T, ISlotGate, ValueTask> serve, Action<T, CloseReason> refuse, ILogger logger)
     {
         settings.Validate();
         Settings = settings;
         _serve = serve;
+        _refuse = refuse;
         _logger = logger;
-        _queue = new PendingQueue<T>(settings, 0, refuse, logger, Name);
-        _runOnThreadPool = work => _ = RunAsync(work);
+        _queue = new AdmissionQueue<Session>(settings.Workers, settings, static s => s.Answer(null), static (s, reason) => s.Answer(reason));
+        _runOnThreadPool = session => _ = RunAsync(session);
     }
 
-    public string Name => "executor";
+    public PoolKind Kind => PoolKind.Executor;
 
     public PoolSettings Settings { get; }
 
-    public int QueueLength => _queue.Held;
-
-    public int Busy => Volatile.Read(ref _running);
+    public PoolLoad Load => new(_queue.Busy, _queue.Waiting);
 
     public Task Completion => _completion.Task;
 
-    /// <summary>Live queued items, oldest first, with when they were queued.</summary>
-    public IEnumerable<PendingWork<T>> Queued => _queue.Snapshot();
+    /// <summary>Sessions running now, holding a slot or not.</summary>
+    public int Sessions => Volatile.Read(ref _sessions);
 
-    /// <summary>No dedicated workers: running sessions are found through the connections themselves.</summary>
-    public IReadOnlyList<WorkerContext?>? Workers => null;
+    public void Start() => PoolLog.Started(_logger, Kind.ToName(), Settings.Workers, Settings.QueueCapacity, Settings.WhenFull.ToName());
 
-    public void Start() => PoolLog.Started(_logger, Name, Settings.Workers, Settings.QueueCapacity, Settings.WhenFull);
-
-    public async ValueTask<Task<PoolOutcome>> SubmitAsync(T item, CancellationToken cancellationToken)
+    public ValueTask SubmitAsync(T item, CancellationToken cancellationToken)
     {
-        var work = new PendingWork<T>(item);
-        if (_completed)
+        // Counted before the completed flag is read, and Complete sets the flag before it reads the count:
+        // whichever runs second sees the other, so no session starts unseen after completion.
+        Interlocked.Increment(ref _sessions);
+        if (Volatile.Read(ref _completed) != 0)
         {
-            _queue.Refuse(work, PoolOutcome.Shutdown);
-            return work.Completion;
+            EndSession();
+            Refusal.Deliver(_refuse, item, CloseReason.Shutdown, _logger, Kind);
+            return ValueTask.CompletedTask;
         }
 
-        if (TryTakeSlot())
-        {
-            work.TryClaim();
-            Dispatch(work);
-            return work.Completion;
-        }
-
-        await _queue.EnqueueOrRefuseAsync(work, cancellationToken);
-
-        // A slot may have been freed between TryTakeSlot and the enqueue: whoever publishes last pumps.
-        Pump();
-        return work.Completion;
+        // The submitter is the accept loop: never run a session's first synchronous part on it.
+        ThreadPool.UnsafeQueueUserWorkItem(_runOnThreadPool, new Session(this, item), preferLocal: false);
+        return ValueTask.CompletedTask;
     }
 
     public void Complete()
     {
-        _completed = true;
-        _queue.Complete();
-        if (Volatile.Read(ref _running) == 0)
+        Interlocked.Exchange(ref _completed, 1);
+        if (Volatile.Read(ref _sessions) == 0)
         {
             _completion.TrySetResult();
         }
     }
+
+    public PoolState<T> Snapshot() => new(Kind, Settings, Load, null, [.. _queue.Snapshot().Select(w => (w.Item.Item, w.Waited))]);
 
     public void Dispose()
     {
@@ -89,70 +86,99 @@ internal sealed class BoundedExecutor<T> : IWorkPool<T>
         _queue.Dispose();
     }
 
-    private bool TryTakeSlot()
-    {
-        int running = Volatile.Read(ref _running);
-        while (running < Settings.Workers)
-        {
-            int seen = Interlocked.CompareExchange(ref _running, running + 1, running);
-            if (seen == running)
-            {
-                return true;
-            }
-
-            running = seen;
-        }
-
-        return false;
-    }
-
-    /// <summary>Starts queued items while slots are free.</summary>
-    private void Pump()
-    {
-        while (_queue.Held > 0 && TryTakeSlot())
-        {
-            if (_queue.TryTake(out var next))
-            {
-                _queue.FreeSlot();
-                Dispatch(next);
-            }
-            else
-            {
-                ReleaseSlot();
-                return;
-            }
-        }
-    }
-
-    // The submitter is the accept loop: never run a session's first synchronous part on it.
-    private void Dispatch(PendingWork<T> work) => ThreadPool.UnsafeQueueUserWorkItem(_runOnThreadPool, work, preferLocal: false);
-
-    private async Task RunAsync(PendingWork<T> work)
+    private async Task RunAsync(Session session)
     {
         try
         {
-            await _serve(work.Item);
-            work.SetOutcome(PoolOutcome.Served);
+            await _serve(session.Item, session);
         }
-#pragma warning disable CA1031 // A faulting item must free its slot and leave the executor running.
+#pragma warning disable CA1031 // A faulting session must free its slot and leave the executor running.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            PoolLog.ItemFaulted(_logger, ex, Name, Name);
-            work.SetFault(ex);
+            PoolLog.ItemFaulted(_logger, ex, Kind.ToName(), Kind.ToName());
         }
         finally
         {
-            ReleaseSlot();
-            Pump();
+            session.Exit();
+            EndSession();
         }
     }
 
-    private void ReleaseSlot()
+    private void EndSession()
     {
-        if (Interlocked.Decrement(ref _running) == 0 && _completed)
+        if (Interlocked.Decrement(ref _sessions) == 0 && Volatile.Read(ref _completed) != 0)
         {
             _completion.TrySetResult();
+        }
+    }
+
+    /// <summary>One item's session: its gate to the slots, and the reusable promise a queued wait completes.</summary>
+    private sealed class Session(BoundedExecutor<T> executor, T item) : ISlotGate, IValueTaskSource<CloseReason?>
+    {
+        private ManualResetValueTaskSourceCore<CloseReason?> _answer = new() { RunContinuationsAsynchronously = true };
+        private object? _queued;
+        private bool _holdsSlot;
+
+        public T Item { get; } = item;
+
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+        public async ValueTask<CloseReason?> EnterAsync(CancellationToken cancellationToken)
+        {
+            if (_holdsSlot)
+            {
+                return null;
+            }
+
+            // Reset before arriving: once queued, a grant may answer from another thread at any moment.
+            _answer.Reset();
+            var admission = await executor._queue.ArriveAsync(this, cancellationToken);
+            CloseReason? refusal = admission.Kind switch
+            {
+                AdmissionKind.Granted => null,
+                AdmissionKind.Refused => admission.Reason,
+                _ => await WaitForAnswerAsync(admission.Handle!, cancellationToken),
+            };
+
+            _holdsSlot = refusal is null;
+            return refusal;
+        }
+
+        public void Exit()
+        {
+            if (_holdsSlot)
+            {
+                _holdsSlot = false;
+                executor._queue.Release();
+            }
+        }
+
+        public void Answer(CloseReason? refusal) => _answer.SetResult(refusal);
+
+        CloseReason? IValueTaskSource<CloseReason?>.GetResult(short token) => _answer.GetResult(token);
+
+        ValueTaskSourceStatus IValueTaskSource<CloseReason?>.GetStatus(short token) => _answer.GetStatus(token);
+
+        void IValueTaskSource<CloseReason?>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _answer.OnCompleted(continuation, state, token, flags);
+
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+        private async ValueTask<CloseReason?> WaitForAnswerAsync(object handle, CancellationToken cancellationToken)
+        {
+            _queued = handle;
+            using (cancellationToken.UnsafeRegister(static s => ((Session)s!).Withdraw(), this))
+            {
+                return await new ValueTask<CloseReason?>(this, _answer.Version);
+            }
+        }
+
+        // Aborted while queued: leave the queue unless a grant or refusal got there first (it answers then).
+        private void Withdraw()
+        {
+            if (_queued is { } handle && executor._queue.TryWithdraw(handle))
+            {
+                Answer(CloseReason.Shutdown);
+            }
         }
     }
 }

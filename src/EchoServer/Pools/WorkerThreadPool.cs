@@ -1,77 +1,60 @@
-using System.Buffers;
 using Microsoft.Extensions.Logging;
 
 namespace EchoServer.Pools;
 
 /// <summary>
-/// A fixed set of dedicated, named threads pulling items from one shared bounded queue. Each worker runs
-/// one item at a time, synchronously, with a buffer it keeps for life. A faulting item is logged and the
-/// worker takes the next one: workers never die.
+/// A fixed set of dedicated, named threads fed by one shared admission queue: the classic thread-per-client
+/// model. Each worker runs one item at a time, synchronously, for as long as the item lasts. A faulting item
+/// is logged and the worker takes the next one: workers never die. <see cref="Complete"/> refuses the items
+/// still queued and lets the running ones finish.
 /// </summary>
 internal sealed class WorkerThreadPool<T> : IWorkPool<T>
     where T : class
 {
-    private readonly Action<T, WorkerContext> _serve;
+    private readonly Action<T, string> _serve;
+    private readonly Action<T, CloseReason> _refuse;
     private readonly ILogger _logger;
-    private readonly int _bufferSize;
-    private readonly PendingQueue<T> _queue;
+    private readonly AdmissionQueue<T> _queue;
     private readonly Thread[] _threads;
-    private readonly WorkerContext?[] _contexts;
+    private readonly WorkerThread<T>[] _workers;
+
+    // Granted items on their way to a thread. It never holds more than the idle workers can take, so it needs
+    // no bound of its own; workers park on it with Monitor.Wait, which blocks without a spinning phase.
+    private readonly Queue<T> _granted = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _busy;
-    private int _running;
+    private bool _stopping;
+    private int _alive;
     private int _started;
 
     /// <param name="settings">Sizing and overload policy.</param>
-    /// <param name="bufferSize">Bytes of the buffer each worker rents once and reuses.</param>
-    /// <param name="serve">Runs one item on a worker thread; may block.</param>
+    /// <param name="serve">Runs one item on a worker thread (given the worker's name); may block.</param>
     /// <param name="refuse">Called once for each item that will not be served, with the reason.</param>
     /// <param name="logger">Where faults are logged.</param>
     /// <param name="threadNamePrefix">Worker threads are named prefix-1, prefix-2, …</param>
-    public WorkerThreadPool(
-        PoolSettings settings,
-        int bufferSize,
-        Action<T, WorkerContext> serve,
-        Action<T, PoolOutcome> refuse,
-        ILogger logger,
-        string threadNamePrefix = "echo-worker")
+    public WorkerThreadPool(PoolSettings settings, Action<T, string> serve, Action<T, CloseReason> refuse, ILogger logger, string threadNamePrefix = "echo-worker")
     {
         settings.Validate();
-        ArgumentOutOfRangeException.ThrowIfLessThan(bufferSize, 1);
         Settings = settings;
-        _bufferSize = bufferSize;
         _serve = serve;
+        _refuse = refuse;
         _logger = logger;
-        _queue = new PendingQueue<T>(settings, settings.Workers, refuse, logger, Name);
+        _queue = new AdmissionQueue<T>(settings.Workers, settings, HandOff, SafeRefuse);
         _threads = new Thread[settings.Workers];
-        _contexts = new WorkerContext?[settings.Workers];
+        _workers = new WorkerThread<T>[settings.Workers];
         for (int i = 0; i < _threads.Length; i++)
         {
-            int index = i + 1;
-            _threads[i] = new Thread(Work, maxStackSize: 256 * 1024)
-            {
-                IsBackground = true,
-                Name = $"{threadNamePrefix}-{index}",
-            };
+            _workers[i] = new WorkerThread<T>($"{threadNamePrefix}-{i + 1}");
+            _threads[i] = new Thread(Work, maxStackSize: 256 * 1024) { IsBackground = true, Name = _workers[i].Name };
         }
     }
 
-    public string Name => "workers";
+    public PoolKind Kind => PoolKind.Workers;
 
     public PoolSettings Settings { get; }
 
-    // Slots are held by queued and running items alike (see PendingQueue); the queued ones are the rest.
-    public int QueueLength => Math.Max(0, _queue.Held - Busy);
-
-    public int Busy => Volatile.Read(ref _busy);
+    public PoolLoad Load => new(_queue.Busy, _queue.Waiting);
 
     public Task Completion => _completion.Task;
-
-    /// <summary>The workers' contexts (index 0 is worker 1), for snapshots; null until a worker has started.</summary>
-    public IReadOnlyList<WorkerContext?>? Workers => _contexts;
-
-    /// <summary>Live queued items, oldest first, with when they were queued.</summary>
-    public IEnumerable<PendingWork<T>> Queued => _queue.Snapshot();
 
     public void Start()
     {
@@ -80,99 +63,127 @@ internal sealed class WorkerThreadPool<T> : IWorkPool<T>
             throw new InvalidOperationException("The pool is already started.");
         }
 
-        _running = _threads.Length;
+        _alive = _threads.Length;
         using var ready = new CountdownEvent(_threads.Length);
         for (int i = 0; i < _threads.Length; i++)
         {
-            _threads[i].Start((i, ready));
+            _threads[i].Start((_workers[i], ready));
         }
 
         ready.Wait();
-        PoolLog.Started(_logger, Name, Settings.Workers, Settings.QueueCapacity, Settings.WhenFull);
+        PoolLog.Started(_logger, Kind.ToName(), Settings.Workers, Settings.QueueCapacity, Settings.WhenFull.ToName());
     }
 
-    public async ValueTask<Task<PoolOutcome>> SubmitAsync(T item, CancellationToken cancellationToken)
+    public async ValueTask SubmitAsync(T item, CancellationToken cancellationToken)
     {
-        var work = new PendingWork<T>(item);
-        await _queue.EnqueueOrRefuseAsync(work, cancellationToken);
-        return work.Completion;
+        var admission = await _queue.ArriveAsync(item, cancellationToken);
+        if (admission.Kind == AdmissionKind.Granted)
+        {
+            HandOff(item);
+        }
+        else if (admission.Kind == AdmissionKind.Refused)
+        {
+            SafeRefuse(item, admission.Reason);
+        }
     }
 
     public void Complete()
     {
-        if (Volatile.Read(ref _started) == 0)
+        _queue.Complete();
+        lock (_granted)
         {
-            Interlocked.Exchange(ref _started, 1);
-            _queue.Complete();
-            _completion.TrySetResult();
-            return;
+            _stopping = true;
+            Monitor.PulseAll(_granted);
         }
 
-        _queue.Complete();
+        if (Interlocked.Exchange(ref _started, 1) == 0)
+        {
+            _completion.TrySetResult(); // never started: no worker will report the end
+        }
     }
+
+    public PoolState<T> Snapshot() => new(
+        Kind,
+        Settings,
+        Load,
+        [.. _workers.Select(w => w.Current)],
+        _queue.Snapshot());
 
     public void Dispose()
     {
         Complete();
+        _queue.Dispose();
+    }
 
-        // A worker still inside a session would touch the queue on its way out.
-        if (Completion.IsCompleted)
+    private void HandOff(T item)
+    {
+        lock (_granted)
         {
-            _queue.Dispose();
+            if (!_stopping)
+            {
+                _granted.Enqueue(item);
+                Monitor.Pulse(_granted);
+                return;
+            }
+        }
+
+        // Granted in the instant the pool completed: no worker may be left to take it.
+        _queue.Release();
+        SafeRefuse(item, CloseReason.Shutdown);
+    }
+
+    private bool TryTake(out T item)
+    {
+        lock (_granted)
+        {
+            while (!_granted.TryDequeue(out item!))
+            {
+                if (_stopping)
+                {
+                    return false;
+                }
+
+                Monitor.Wait(_granted);
+            }
+
+            return true;
         }
     }
 
     private void Work(object? state)
     {
-        var (i, ready) = ((int, CountdownEvent))state!;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(_bufferSize);
-        var context = new WorkerContext(i + 1, Thread.CurrentThread.Name!, buffer);
-        Volatile.Write(ref _contexts[i], context);
+        var (worker, ready) = ((WorkerThread<T>, CountdownEvent))state!;
         ready.Signal();
         try
         {
-            while (_queue.Take(out var work))
+            while (TryTake(out var item))
             {
+                worker.Current = item;
                 try
                 {
-                    Run(work, context);
+                    _serve(item, worker.Name);
+                }
+#pragma warning disable CA1031 // A worker must survive whatever an item throws.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    PoolLog.ItemFaulted(_logger, ex, worker.Name, Kind.ToName());
                 }
                 finally
                 {
-                    _queue.FreeSlot();
+                    worker.Current = null;
+                    _queue.Release();
                 }
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
-            if (Interlocked.Decrement(ref _running) == 0)
+            if (Interlocked.Decrement(ref _alive) == 0)
             {
                 _completion.TrySetResult();
             }
         }
     }
 
-    private void Run(PendingWork<T> work, WorkerContext context)
-    {
-        Interlocked.Increment(ref _busy);
-        context.Current = work.Item;
-        try
-        {
-            _serve(work.Item, context);
-            work.SetOutcome(PoolOutcome.Served);
-        }
-#pragma warning disable CA1031 // A worker must survive whatever an item throws.
-        catch (Exception ex)
-#pragma warning restore CA1031
-        {
-            PoolLog.ItemFaulted(_logger, ex, context.Name, Name);
-            work.SetFault(ex);
-        }
-        finally
-        {
-            context.Current = null;
-            Interlocked.Decrement(ref _busy);
-        }
-    }
+    private void SafeRefuse(T item, CloseReason reason) => Refusal.Deliver(_refuse, item, reason, _logger, Kind);
 }

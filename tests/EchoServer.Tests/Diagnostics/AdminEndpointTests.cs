@@ -10,7 +10,6 @@ public sealed class AdminEndpointTests
 {
     [Theory]
     [InlineData(PoolKind.Workers)]
-    [InlineData(PoolKind.Executor)]
     internal async Task Health_ready_snapshot_and_metrics_answer_and_ready_turns_503_while_the_pool_is_saturated(PoolKind pool)
     {
         await using var server = await TestServer.StartAsync(pool, o => o with { PoolSettings = TestServer.Pool(1, 1), AdminPort = 0 });
@@ -22,7 +21,7 @@ public sealed class AdminEndpointTests
         using var served = await EchoClient.ConnectAsync(server.EndPoint);
         await served.RoundTripAsync([1, 2, 3]);
         using var queued = await EchoClient.ConnectAsync(server.EndPoint);
-        await Eventually.True(() => server.Service.Pool.QueueLength == 1, "the second client to fill the queue");
+        await Eventually.True(() => server.Service.Pool.Load.Queued == 1, "the second client to fill the queue");
 
         Assert.Equal((503, "saturated\n"), await GetAsync(http, "/ready"));
         Assert.Equal((200, "ok\n"), await GetAsync(http, "/healthz"));
@@ -45,7 +44,7 @@ public sealed class AdminEndpointTests
         Assert.Contains("echo_bytes_received_bytes_total", metrics, StringComparison.Ordinal);
 
         served.Dispose();
-        await Eventually.True(() => server.Service.Pool.QueueLength == 0, "the queued client to be served");
+        await Eventually.True(() => server.Service.Pool.Load.Queued == 0, "the queued client to be served");
         Assert.Equal((200, "ready\n"), await GetAsync(http, "/ready"));
     }
 

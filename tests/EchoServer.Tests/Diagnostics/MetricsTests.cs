@@ -10,7 +10,6 @@ public sealed class MetricsTests
 {
     [Theory]
     [InlineData(PoolKind.Workers)]
-    [InlineData(PoolKind.Executor)]
     internal async Task Three_accepted_one_refused_and_the_echoed_bytes_show_on_every_instrument_with_its_tags(PoolKind pool)
     {
         await using var server = await TestServer.StartAsync(pool, o => o with { PoolSettings = TestServer.Pool(2, 1) });
@@ -23,10 +22,10 @@ public sealed class MetricsTests
         await first.RoundTripAsync(new byte[1000]);
         await second.RoundTripAsync(new byte[234]);
         using var third = await EchoClient.ConnectAsync(server.EndPoint);
-        await Eventually.True(() => server.Service.Pool.QueueLength == 1, "the third client to be queued");
+        await Eventually.True(() => server.Service.Pool.Load.Queued == 1, "the third client to be queued");
         using var fourth = await EchoClient.ConnectAsync(server.EndPoint);
         Assert.True(await fourth.IsClosedByServerAsync());
-        await Eventually.True(() => server.Service.Counters.Refused == 1, "the refusal to be counted");
+        await Eventually.True(() => server.Service.Tracker.Counters.Refused == 1, "the refusal to be counted");
 
         recorded.Observe();
         Assert.Equal(4, recorded.Sum("echo.connections.accepted", ("pool", poolName)));

@@ -8,14 +8,13 @@ public sealed class StatsLineTests
 {
     [Theory]
     [InlineData(PoolKind.Workers)]
-    [InlineData(PoolKind.Executor)]
     internal async Task The_stats_line_reports_rates_queue_busy_workers_refusals_and_queue_wait(PoolKind pool)
     {
         await using var server = await TestServer.StartAsync(pool, o => o with { PoolSettings = TestServer.Pool(1, 1), StatsInterval = TimeSpan.FromMilliseconds(200) });
         using var served = await EchoClient.ConnectAsync(server.EndPoint);
         await served.RoundTripAsync(new byte[4096]);
         using var queued = await EchoClient.ConnectAsync(server.EndPoint);
-        await Eventually.True(() => server.Service.Pool.QueueLength == 1, "the queue to fill");
+        await Eventually.True(() => server.Service.Pool.Load.Queued == 1, "the queue to fill");
         using var refused = await EchoClient.ConnectAsync(server.EndPoint);
         Assert.True(await refused.IsClosedByServerAsync());
 

@@ -21,7 +21,7 @@ public sealed class ExecutableTests
         using var server = ServerProcess.Start("--port", "0", "--pool", pool, extra);
         var endPoint = await server.WaitForListeningAsync();
         Assert.Contains("Listening on 127.0.0.1:", server.Stdout[0], StringComparison.Ordinal);
-        Assert.EndsWith($"(pool={pool}, workers=128, queue=1024, max-connections=1000)", server.Stdout[0], StringComparison.Ordinal);
+        Assert.EndsWith($"(pool={pool}, workers=128, queue=1024, max-connections=10000)", server.Stdout[0], StringComparison.Ordinal);
 
         using (var client = await EchoClient.ConnectAsync(endPoint))
         {

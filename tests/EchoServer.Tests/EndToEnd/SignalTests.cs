@@ -14,7 +14,7 @@ public sealed class SignalTests
             return; // SIGUSR1 is 10 on Linux only
         }
 
-        using var server = ServerProcess.Start("--port", "0", "--workers", "4");
+        using var server = ServerProcess.Start("--port", "0", "--pool", "workers", "--workers", "4");
         var endPoint = await server.WaitForListeningAsync();
         using var client = await EchoClient.ConnectAsync(endPoint);
         await client.RoundTripAsync([1, 2]);

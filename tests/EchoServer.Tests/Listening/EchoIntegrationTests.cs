@@ -10,6 +10,9 @@ public sealed class EchoIntegrationTests
 {
     public static TheoryData<string> Pools => new() { "workers", "executor" };
 
+    /// <summary>Tests where a connected client holds a slot for its life: the worker pool's model (the executor's own are in ExecutorIntegrationTests).</summary>
+    public static TheoryData<string> ThreadPerClient => new() { "workers" };
+
     [Theory]
     [MemberData(nameof(Pools))]
     public async Task Echoes_random_payloads_byte_exact_whatever_the_chunking(string pool)
@@ -60,7 +63,7 @@ public sealed class EchoIntegrationTests
                 return payload.AsSpan().SequenceEqual(echoed);
             }));
             Assert.All(results, Assert.True);
-            Assert.Equal(200, server.Service.Counters.Active);
+            Assert.Equal(200, server.Service.Tracker.Counters.Active);
         }
         finally
         {
@@ -70,12 +73,12 @@ public sealed class EchoIntegrationTests
             }
         }
 
-        await Eventually.True(() => server.Service.Counters.Active == 0, "every connection to be closed");
-        Assert.Equal(200, server.Service.Counters.Served);
+        await Eventually.True(() => server.Service.Tracker.Counters.Active == 0, "every connection to be closed");
+        Assert.Equal(200, server.Service.Tracker.Counters.Served);
     }
 
     [Theory]
-    [MemberData(nameof(Pools))]
+    [MemberData(nameof(ThreadPerClient))]
     public async Task With_two_workers_and_a_queue_of_one_the_fourth_concurrent_client_is_refused(string pool)
     {
         await using var server = await TestServer.StartAsync(Kind(pool), o => o with { PoolSettings = TestServer.Pool(2, 1) });
@@ -84,7 +87,7 @@ public sealed class EchoIntegrationTests
         await first.RoundTripAsync([1]);
         await second.RoundTripAsync([2]);
         using var third = await EchoClient.ConnectAsync(server.EndPoint);
-        await Eventually.True(() => server.Service.Pool.QueueLength == 1, "the third client to be queued");
+        await Eventually.True(() => server.Service.Pool.Load.Queued == 1, "the third client to be queued");
 
         using var fourth = await EchoClient.ConnectAsync(server.EndPoint);
 
@@ -116,12 +119,12 @@ public sealed class EchoIntegrationTests
         var echo = third.RoundTripAsync([3], TimeSpan.FromSeconds(20));
         await Task.Delay(300); // an expected wait: no echo may arrive while both slots are held
         Assert.False(echo.IsCompleted, "a third client must not be served while two hold every slot");
-        Assert.Equal(2, server.Service.Counters.Accepted);
+        Assert.Equal(2, server.Service.Tracker.Counters.Accepted);
 
         first.Dispose();
 
         Assert.Equal([3], await Eventually.Completes(echo, "the third client to be served once a slot frees"));
-        Assert.Equal(3, server.Service.Counters.Accepted);
+        Assert.Equal(3, server.Service.Tracker.Counters.Accepted);
     }
 
     [Theory]
@@ -184,7 +187,9 @@ public sealed class EchoIntegrationTests
         }
 
         await Eventually.True(() => server.Logs.Named("ConnectionClosed").Any(), "the close line");
-        Assert.Contains("reason=reset", Assert.Single(server.Logs.Named("ConnectionClosed")).Message, StringComparison.Ordinal);
+        var closed = Assert.Single(server.Logs.Named("ConnectionClosed"));
+        Assert.Contains("reason=reset", closed.Message, StringComparison.Ordinal);
+        Assert.Equal(LogLevel.Debug, closed.Level); // a reset storm must not flood an Information log
         Assert.DoesNotContain(server.Logs.Entries, e => e.Level >= LogLevel.Warning);
 
         // The worker that saw the reset serves the next client.
@@ -193,7 +198,7 @@ public sealed class EchoIntegrationTests
     }
 
     [Theory]
-    [MemberData(nameof(Pools))]
+    [MemberData(nameof(ThreadPerClient))]
     public async Task Stop_refuses_new_connects_closes_queued_clients_and_drains_then_closes_active_ones(string pool)
     {
         var server = await TestServer.StartAsync(Kind(pool), o => o with { PoolSettings = TestServer.Pool(1, 4), ShutdownTimeout = TimeSpan.FromMilliseconds(300) });
@@ -202,7 +207,7 @@ public sealed class EchoIntegrationTests
         using var active = await EchoClient.ConnectAsync(endPoint);
         await active.RoundTripAsync([1]);
         using var queued = await EchoClient.ConnectAsync(endPoint);
-        await Eventually.True(() => server.Service.Pool.QueueLength == 1, "the second client to be queued");
+        await Eventually.True(() => server.Service.Pool.Load.Queued == 1, "the second client to be queued");
 
         await Eventually.Completes(server.StopAsync(), "the server to stop");
 
@@ -214,7 +219,7 @@ public sealed class EchoIntegrationTests
         Assert.All(closes, m => Assert.Contains("reason=shutdown", m, StringComparison.Ordinal));
         Assert.Single(server.Logs.Named("DrainDeadline"));
         Assert.Matches(@"^Stopped after \d+\.\d s: 1 connections served, 1 refused, 1 bytes received, 1 bytes echoed", Assert.Single(server.Logs.Named("Stopped")).Message);
-        Assert.Equal(0, server.Service.Counters.Active);
+        Assert.Equal(0, server.Service.Tracker.Counters.Active);
     }
 
     [Theory]

@@ -11,68 +11,94 @@ public sealed class PoolBehaviourTests
     public async Task Runs_at_most_N_items_at_once_and_queues_the_rest(string kind)
     {
         using var harness = new PoolHarness(kind, new PoolSettings { Workers = 3, QueueCapacity = 10 });
-        var items = new List<(GatedItem Item, Task<PoolOutcome> Done)>();
+        var items = new List<GatedItem>();
         for (int i = 0; i < 8; i++)
         {
             items.Add(await harness.SubmitAsync($"item-{i}"));
         }
 
-        await Eventually.True(() => harness.Running == 3, "three items running");
-        Assert.Equal(3, harness.Pool.Busy);
-        Assert.Equal(5, harness.Pool.QueueLength);
+        await Eventually.True(() => harness.Running == 3 && harness.Pool.Load.Queued == 5, "three items running and five queued");
+        Assert.Equal(3, harness.Pool.Load.Busy);
 
-        foreach (var (item, _) in items)
+        items.ForEach(i => i.Release());
+        var outcomes = await Eventually.Completes(Task.WhenAll(items.Select(i => i.Done)), "every item to finish");
+        Assert.All(outcomes, o => Assert.Null(o));
+        Assert.Equal(3, harness.Peak);
+        Assert.Empty(harness.Refused);
+        Assert.Equal(new PoolLoad(0, 0), harness.Pool.Load);
+    }
+
+    [Theory]
+    [MemberData(nameof(PoolHarness.Kinds), MemberType = typeof(PoolHarness))]
+    public async Task Items_get_slots_in_arrival_order(string kind)
+    {
+        using var harness = new PoolHarness(kind, new PoolSettings { Workers = 1, QueueCapacity = 10 });
+        var items = new List<GatedItem>();
+        for (int i = 0; i < 6; i++)
         {
+            items.Add(await harness.SubmitAsync($"item-{i}"));
+            if (i == 0)
+            {
+                await Eventually.Completes(items[0].Started, "the first item to start"); // the rest queue behind it
+            }
+        }
+
+        await Eventually.True(() => harness.Pool.Load.Queued == 5, "five items queued");
+        foreach (var item in items)
+        {
+            await Eventually.Completes(item.Started, $"{item.Name} to start");
             item.Release();
         }
 
-        var outcomes = await Eventually.Completes(Task.WhenAll(items.Select(i => i.Done)), "every item to finish");
-        Assert.All(outcomes, o => Assert.Equal(PoolOutcome.Served, o));
-        Assert.Equal(3, harness.Peak);
-        Assert.Empty(harness.Refused);
+        Assert.Equal(items.Select(i => i.Name), harness.StartOrder);
     }
 
     [Theory]
     [MemberData(nameof(PoolHarness.Kinds), MemberType = typeof(PoolHarness))]
-    public async Task Reject_refuses_the_new_item_when_workers_are_busy_and_the_queue_is_full(string kind)
+    public async Task Reject_refuses_the_new_item_when_every_slot_is_busy_and_the_queue_is_full(string kind)
     {
         using var harness = new PoolHarness(kind, new PoolSettings { Workers = 1, QueueCapacity = 2 });
         var running = await harness.SubmitAsync("running");
-        await Eventually.Completes(running.Item.Started, "the first item to start");
+        await Eventually.Completes(running.Started, "the first item to start");
         var queued1 = await harness.SubmitAsync("queued-1");
         var queued2 = await harness.SubmitAsync("queued-2");
+        await Eventually.True(() => harness.Pool.Load.Queued == 2, "two items queued");
 
         var refused = await harness.SubmitAsync("refused");
 
-        Assert.Equal(PoolOutcome.PoolSaturated, await Eventually.Completes(refused.Done, "the refusal"));
-        Assert.Equal([("refused", PoolOutcome.PoolSaturated)], harness.Refused.Select(r => (r.Item.Name, r.Outcome)));
-        Assert.Equal(2, harness.Pool.QueueLength);
-        Assert.False(queued1.Item.Started.IsCompleted);
+        Assert.Equal(CloseReason.PoolSaturated, await Eventually.Completes(refused.Done, "the refusal"));
+        Assert.Equal([("refused", CloseReason.PoolSaturated)], harness.Refused.Select(r => (r.Item.Name, r.Reason)));
+        Assert.Equal(2, harness.Pool.Load.Queued);
+        Assert.False(queued1.Started.IsCompleted);
 
-        running.Item.Release();
-        queued1.Item.Release();
-        queued2.Item.Release();
-        Assert.Equal(PoolOutcome.Served, await Eventually.Completes(queued2.Done, "the last queued item"));
+        running.Release();
+        queued1.Release();
+        queued2.Release();
+        Assert.Null(await Eventually.Completes(queued2.Done, "the last queued item"));
     }
 
     [Theory]
     [MemberData(nameof(PoolHarness.Kinds), MemberType = typeof(PoolHarness))]
-    public async Task Wait_holds_the_submitter_until_the_queue_has_room(string kind)
+    public async Task Wait_holds_a_newcomer_until_the_queue_has_room_then_serves_it_in_order(string kind)
     {
         using var harness = new PoolHarness(kind, new PoolSettings { Workers = 1, QueueCapacity = 1, WhenFull = WhenFull.Wait });
         var running = await harness.SubmitAsync("running");
-        await Eventually.Completes(running.Item.Started, "the first item to start");
+        await Eventually.Completes(running.Started, "the first item to start");
         var queued = await harness.SubmitAsync("queued");
+        await Eventually.True(() => harness.Pool.Load.Queued == 1, "one item queued");
 
-        var blocked = harness.SubmitAsync("waiting");
-        await Task.Delay(100); // an expected wait: the submission must still be pending after it
-        Assert.False(blocked.IsCompleted, "a full queue under 'wait' must hold the submitter");
+        var held = harness.SubmitAsync("held");
+        await Task.Delay(100); // an expected wait: nothing may happen to the held item during it
+        Assert.Empty(harness.Refused);
+        Assert.Equal(["running"], harness.StartOrder);
 
-        running.Item.Release();
-        var waiting = await Eventually.Completes(blocked, "the waiting submission to be admitted");
-        queued.Item.Release();
-        waiting.Item.Release();
-        Assert.Equal(PoolOutcome.Served, await Eventually.Completes(waiting.Done, "the waiting item to run"));
+        running.Release();
+        var waiting = await Eventually.Completes(held, "the held item to be admitted");
+        await Eventually.Completes(queued.Started, "the queued item to start");
+        queued.Release();
+        waiting.Release();
+        Assert.Null(await Eventually.Completes(waiting.Done, "the held item to run"));
+        Assert.Equal(["running", "queued", "held"], harness.StartOrder);
         Assert.Empty(harness.Refused);
     }
 
@@ -82,24 +108,25 @@ public sealed class PoolBehaviourTests
     {
         using var harness = new PoolHarness(kind, new PoolSettings { Workers = 1, QueueCapacity = 2, WhenFull = WhenFull.DropOldest });
         var running = await harness.SubmitAsync("running");
-        await Eventually.Completes(running.Item.Started, "the first item to start");
+        await Eventually.Completes(running.Started, "the first item to start");
         var oldest = await harness.SubmitAsync("oldest");
         var younger = await harness.SubmitAsync("younger");
+        await Eventually.True(() => harness.Pool.Load.Queued == 2, "two items queued");
 
         var newest = await harness.SubmitAsync("newest");
 
-        Assert.Equal(PoolOutcome.DroppedOldest, await Eventually.Completes(oldest.Done, "the oldest to be dropped"));
-        Assert.Equal([("oldest", PoolOutcome.DroppedOldest)], harness.Refused.Select(r => (r.Item.Name, r.Outcome)));
-        Assert.Equal(2, harness.Pool.QueueLength);
+        Assert.Equal(CloseReason.DroppedOldest, await Eventually.Completes(oldest.Done, "the oldest to be dropped"));
+        Assert.Equal([("oldest", CloseReason.DroppedOldest)], harness.Refused.Select(r => (r.Item.Name, r.Reason)));
+        await Eventually.True(() => harness.Pool.Load.Queued == 2, "the newest item queued in its place");
 
         foreach (var item in new[] { running, younger, newest })
         {
-            item.Item.Release();
+            item.Release();
         }
 
-        Assert.Equal(PoolOutcome.Served, await Eventually.Completes(younger.Done, "the younger item"));
-        Assert.Equal(PoolOutcome.Served, await Eventually.Completes(newest.Done, "the newest item"));
-        Assert.False(oldest.Item.Started.IsCompleted, "a dropped item never runs");
+        Assert.Null(await Eventually.Completes(younger.Done, "the younger item"));
+        Assert.Null(await Eventually.Completes(newest.Done, "the newest item"));
+        Assert.False(oldest.Started.IsCompleted, "a dropped item never runs");
     }
 
     [Theory]
@@ -108,43 +135,42 @@ public sealed class PoolBehaviourTests
     {
         using var harness = new PoolHarness(kind, new PoolSettings { Workers = 1, QueueCapacity = 4, QueueTimeout = TimeSpan.FromMilliseconds(100) });
         var running = await harness.SubmitAsync("running");
-        await Eventually.Completes(running.Item.Started, "the first item to start");
+        await Eventually.Completes(running.Started, "the first item to start");
         var waiting = await harness.SubmitAsync("waiting");
 
-        Assert.Equal(PoolOutcome.QueueTimeout, await Eventually.Completes(waiting.Done, "the queue timeout"));
-        Assert.Equal(0, harness.Pool.QueueLength);
+        Assert.Equal(CloseReason.QueueTimeout, await Eventually.Completes(waiting.Done, "the queue timeout"));
+        Assert.Equal(0, harness.Pool.Load.Queued);
 
-        // The freed slot is usable at once, and the worker goes on to newer items.
+        // The queue goes on with newer items, and times them out too.
         var next = await harness.SubmitAsync("next");
-        running.Item.Release();
-        next.Item.Release();
-        Assert.Equal(PoolOutcome.Served, await Eventually.Completes(next.Done, "the next item"));
-        Assert.False(waiting.Item.Started.IsCompleted, "a timed-out item never runs");
+        running.Release();
+        next.Release();
+        Assert.Null(await Eventually.Completes(next.Done, "the next item"));
+        Assert.False(waiting.Started.IsCompleted, "a timed-out item never runs");
     }
 
     [Theory]
     [MemberData(nameof(PoolHarness.Kinds), MemberType = typeof(PoolHarness))]
-    public async Task A_throwing_item_faults_its_task_frees_its_slot_and_the_pool_goes_on(string kind)
+    public async Task A_throwing_item_is_contained_frees_its_slot_and_the_pool_goes_on(string kind)
     {
         using var harness = new PoolHarness(kind, new PoolSettings { Workers = 1, QueueCapacity = 4 });
         var failing = await harness.SubmitAsync("failing", new InvalidOperationException("boom"));
         var next = await harness.SubmitAsync("next");
 
-        failing.Item.Release();
+        failing.Release();
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => Eventually.Completes(failing.Done, "the failing item"));
         Assert.Equal("boom", ex.Message);
 
-        next.Item.Release();
-        Assert.Equal(PoolOutcome.Served, await Eventually.Completes(next.Done, "the item after the failure"));
-        Assert.Equal(failing.Item.RanOnThread, next.Item.RanOnThread);
-        Assert.Equal(0, harness.Pool.Busy);
+        next.Release();
+        Assert.Null(await Eventually.Completes(next.Done, "the item after the failure"));
+        Assert.Equal(failing.RanOnThread, next.RanOnThread);
+        await Eventually.True(() => harness.Pool.Load.Busy == 0, "the slot freed");
     }
 
-    [Theory]
-    [MemberData(nameof(PoolHarness.Kinds), MemberType = typeof(PoolHarness))]
-    public async Task Complete_refuses_queued_items_lets_running_ones_finish_then_completes(string kind)
+    [Fact]
+    public async Task Worker_pool_Complete_refuses_queued_items_lets_running_ones_finish_then_completes()
     {
-        using var harness = new PoolHarness(kind, new PoolSettings { Workers = 2, QueueCapacity = 4 });
+        using var harness = new PoolHarness("workers", new PoolSettings { Workers = 2, QueueCapacity = 4 });
         var a = await harness.SubmitAsync("a");
         var b = await harness.SubmitAsync("b");
         await Eventually.True(() => harness.Running == 2, "two items running");
@@ -152,15 +178,35 @@ public sealed class PoolBehaviourTests
 
         harness.Pool.Complete();
 
-        Assert.Equal(PoolOutcome.Shutdown, await Eventually.Completes(queued.Done, "the queued item to be refused"));
+        Assert.Equal(CloseReason.Shutdown, await Eventually.Completes(queued.Done, "the queued item to be refused"));
         Assert.False(harness.Pool.Completion.IsCompleted, "running items hold completion back");
         var late = await harness.SubmitAsync("late");
-        Assert.Equal(PoolOutcome.Shutdown, await Eventually.Completes(late.Done, "a submission after Complete to be refused"));
+        Assert.Equal(CloseReason.Shutdown, await Eventually.Completes(late.Done, "a submission after Complete to be refused"));
 
-        a.Item.Release();
-        b.Item.Release();
+        a.Release();
+        b.Release();
         await Eventually.Completes(harness.Pool.Completion, "the pool to complete");
-        Assert.Equal(PoolOutcome.Served, await a.Done);
-        Assert.Equal(PoolOutcome.Served, await b.Done);
+        Assert.Null(await a.Done);
+        Assert.Null(await b.Done);
+    }
+
+    [Fact]
+    public async Task Executor_Complete_refuses_new_items_and_keeps_serving_open_sessions_until_they_end()
+    {
+        using var harness = new PoolHarness("executor", new PoolSettings { Workers = 1, QueueCapacity = 4 });
+        var a = await harness.SubmitAsync("a");
+        await Eventually.Completes(a.Started, "a to start");
+        var waiting = await harness.SubmitAsync("waiting");
+        await Eventually.True(() => harness.Pool.Load.Queued == 1, "an open session waiting for a slot");
+
+        harness.Pool.Complete();
+        var late = await harness.SubmitAsync("late");
+        Assert.Equal(CloseReason.Shutdown, await Eventually.Completes(late.Done, "a submission after Complete to be refused"));
+
+        a.Release();
+        await Eventually.Completes(waiting.Started, "the waiting session still to get its slot during the drain");
+        Assert.False(harness.Pool.Completion.IsCompleted, "an open session holds completion back");
+        waiting.Release();
+        await Eventually.Completes(harness.Pool.Completion, "the executor to complete");
     }
 }

@@ -4,11 +4,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EchoServer.Tests.Pools;
 
-/// <summary>A work item whose run is held open until the test releases it.</summary>
-public sealed class GatedItem(string name)
+/// <summary>A work item whose run is held open until the test releases it, and that tells how it ended.</summary>
+internal sealed class GatedItem(string name)
 {
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<CloseReason?> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public string Name { get; } = name;
 
@@ -16,7 +17,11 @@ public sealed class GatedItem(string name)
 
     public string? RanOnThread { get; set; }
 
+    /// <summary>Completes once the item holds a slot (a worker, or an executor slot).</summary>
     public Task Started => _started.Task;
+
+    /// <summary>Null once served to the end; the reason when refused; faulted with what its run threw.</summary>
+    public Task<CloseReason?> Done => _done.Task;
 
     public Task ReleaseSignal => _release.Task;
 
@@ -24,12 +29,20 @@ public sealed class GatedItem(string name)
 
     public void Release() => _release.TrySetResult();
 
+    internal void End(CloseReason? refusal) => _done.TrySetResult(refusal);
+
+    internal void Fail(Exception ex) => _done.TrySetException(ex);
+
     public override string ToString() => Name;
 }
 
-/// <summary>Builds either pool around <see cref="GatedItem"/>s and records what it runs and refuses.</summary>
+/// <summary>
+/// Builds either pool around <see cref="GatedItem"/>s and records what it runs and refuses. An executor item
+/// takes one slot through its gate, holds it until released, and gives it back: one burst of work.
+/// </summary>
 internal sealed class PoolHarness : IDisposable
 {
+    private readonly ConcurrentQueue<string> _startOrder = new();
     private int _running;
     private int _peak;
 
@@ -37,7 +50,7 @@ internal sealed class PoolHarness : IDisposable
     {
         Pool = kind switch
         {
-            "workers" => new WorkerThreadPool<GatedItem>(settings, 1024, (item, worker) => RunBlocking(item, worker), Refuse, NullLogger.Instance, "test-worker"),
+            "workers" => new WorkerThreadPool<GatedItem>(settings, RunBlocking, Refuse, NullLogger.Instance, "test-worker"),
             "executor" => new BoundedExecutor<GatedItem>(settings, RunAsync, Refuse, NullLogger.Instance),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
@@ -48,32 +61,66 @@ internal sealed class PoolHarness : IDisposable
 
     public IWorkPool<GatedItem> Pool { get; }
 
-    public ConcurrentQueue<(GatedItem Item, PoolOutcome Outcome)> Refused { get; } = new();
+    public ConcurrentQueue<(GatedItem Item, CloseReason Reason)> Refused { get; } = new();
+
+    /// <summary>Item names in the order they got a slot.</summary>
+    public IReadOnlyList<string> StartOrder => [.. _startOrder];
 
     public int Peak => Volatile.Read(ref _peak);
 
     public int Running => Volatile.Read(ref _running);
 
-    public async Task<(GatedItem Item, Task<PoolOutcome> Done)> SubmitAsync(string name, Exception? throwOnRun = null)
+    /// <summary>Submits a new item; the task completes once the pool admitted or refused it.</summary>
+    public async Task<GatedItem> SubmitAsync(string name, Exception? throwOnRun = null)
     {
         var item = new GatedItem(name) { ThrowOnRun = throwOnRun };
-        var done = await Pool.SubmitAsync(item, CancellationToken.None);
-        return (item, done);
+        await Pool.SubmitAsync(item, CancellationToken.None);
+        return item;
     }
 
     public void Dispose() => Pool.Dispose();
 
-    private void RunBlocking(GatedItem item, WorkerContext worker)
+    private void RunBlocking(GatedItem item, string worker)
     {
-        item.RanOnThread = worker.Name;
+        item.RanOnThread = worker;
+        Hold(item, () => item.ReleaseSignal.Wait()); // a dedicated worker thread may block: that is the pool's point
+    }
+
+    private async ValueTask RunAsync(GatedItem item, ISlotGate gate)
+    {
+        item.RanOnThread = "executor";
+        if (await gate.EnterAsync(CancellationToken.None) is { } refusal)
+        {
+            Refuse(item, refusal);
+            return;
+        }
+
+        try
+        {
+            Enter(item);
+            try
+            {
+                await item.ReleaseSignal;
+                Finish(item);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _running);
+            }
+        }
+        finally
+        {
+            gate.Exit();
+        }
+    }
+
+    private void Hold(GatedItem item, Action wait)
+    {
         Enter(item);
         try
         {
-            item.ReleaseSignal.Wait(); // a dedicated worker thread may block: that is the pool's point
-            if (item.ThrowOnRun is { } ex)
-            {
-                throw ex;
-            }
+            wait();
+            Finish(item);
         }
         finally
         {
@@ -81,22 +128,15 @@ internal sealed class PoolHarness : IDisposable
         }
     }
 
-    private async ValueTask RunAsync(GatedItem item)
+    private static void Finish(GatedItem item)
     {
-        item.RanOnThread = "executor";
-        Enter(item);
-        try
+        if (item.ThrowOnRun is { } ex)
         {
-            await item.ReleaseSignal;
-            if (item.ThrowOnRun is { } ex)
-            {
-                throw ex;
-            }
+            item.Fail(ex);
+            throw ex;
         }
-        finally
-        {
-            Interlocked.Decrement(ref _running);
-        }
+
+        item.End(null);
     }
 
     private void Enter(GatedItem item)
@@ -107,8 +147,13 @@ internal sealed class PoolHarness : IDisposable
         {
         }
 
+        _startOrder.Enqueue(item.Name);
         item.MarkStarted();
     }
 
-    private void Refuse(GatedItem item, PoolOutcome outcome) => Refused.Enqueue((item, outcome));
+    private void Refuse(GatedItem item, CloseReason reason)
+    {
+        Refused.Enqueue((item, reason));
+        item.End(reason);
+    }
 }

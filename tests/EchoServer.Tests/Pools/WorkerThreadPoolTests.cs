@@ -1,4 +1,5 @@
 using EchoServer.Pools;
+using EchoServer.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EchoServer.Tests.Pools;
@@ -7,39 +8,41 @@ namespace EchoServer.Tests.Pools;
 public sealed class WorkerThreadPoolTests
 {
     [Fact]
-    public void Start_returns_with_every_named_worker_ready()
+    public async Task Each_item_runs_on_its_own_named_worker_and_the_snapshot_shows_it()
     {
-        using var pool = new WorkerThreadPool<object>(new PoolSettings { Workers = 5, QueueCapacity = 1 }, 512, (_, _) => { }, (_, _) => { }, NullLogger.Instance);
+        using var harness = new PoolHarness("workers", new PoolSettings { Workers = 3, QueueCapacity = 1 });
+        var items = new List<GatedItem>();
+        for (int i = 0; i < 3; i++)
+        {
+            items.Add(await harness.SubmitAsync($"item-{i}"));
+        }
 
-        pool.Start();
+        await Eventually.Completes(Task.WhenAll(items.Select(i => i.Started)), "every item to start");
+        Assert.Equal(["test-worker-1", "test-worker-2", "test-worker-3"], items.Select(i => i.RanOnThread).Order());
+        var snapshot = harness.Pool.Snapshot();
+        Assert.Equal(items.Select(i => i.Name).Order(), snapshot.Workers!.Select(w => w!.Name).Order());
+        Assert.Empty(snapshot.Queue);
 
-        Assert.Equal(
-            ["echo-worker-1", "echo-worker-2", "echo-worker-3", "echo-worker-4", "echo-worker-5"],
-            pool.Workers!.Select(w => w?.Name));
-        Assert.All(pool.Workers!, w => Assert.True(w!.Buffer.Length >= 512));
+        items.ForEach(i => i.Release());
+        await Eventually.True(() => harness.Pool.Snapshot().Workers!.All(w => w is null), "every worker idle again");
     }
 
     [Fact]
-    public async Task Each_worker_reuses_one_buffer_for_every_item()
+    public async Task A_client_is_never_refused_while_a_worker_is_free()
     {
-        var buffers = new System.Collections.Concurrent.ConcurrentBag<byte[]>();
-        using var pool = new WorkerThreadPool<object>(new PoolSettings { Workers = 1, QueueCapacity = 8 }, 512, (_, w) => buffers.Add(w.Buffer), (_, _) => { }, NullLogger.Instance);
-        pool.Start();
+        // Many arrivals at once must not be refused merely because idle workers have not woken up yet.
+        using var harness = new PoolHarness("workers", new PoolSettings { Workers = 64, QueueCapacity = 1 });
+        var items = await Task.WhenAll(Enumerable.Range(0, 64).Select(i => harness.SubmitAsync($"item-{i}")));
 
-        var done = new List<Task<PoolOutcome>>();
-        for (int i = 0; i < 5; i++)
-        {
-            done.Add(await pool.SubmitAsync(new object(), CancellationToken.None));
-        }
-
-        await Task.WhenAll(done).WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Single(buffers.Distinct());
+        await Eventually.Completes(Task.WhenAll(items.Select(i => i.Started)), "all 64 items to start");
+        Assert.Empty(harness.Refused);
+        items.ToList().ForEach(i => i.Release());
     }
 
     [Fact]
     public void Constructor_rejects_impossible_settings()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerThreadPool<object>(new PoolSettings { Workers = 0 }, 512, (_, _) => { }, (_, _) => { }, NullLogger.Instance));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerThreadPool<object>(new PoolSettings { QueueCapacity = 0 }, 512, (_, _) => { }, (_, _) => { }, NullLogger.Instance));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerThreadPool<object>(new PoolSettings { Workers = 0 }, (_, _) => { }, (_, _) => { }, NullLogger.Instance));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerThreadPool<object>(new PoolSettings { QueueCapacity = 0 }, (_, _) => { }, (_, _) => { }, NullLogger.Instance));
     }
 }

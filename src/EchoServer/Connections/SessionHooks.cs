@@ -1,10 +1,8 @@
-using EchoServer.Echo;
-
-namespace EchoServer.Hosting;
+namespace EchoServer.Connections;
 
 /// <summary>Seams for fault-injection tests: called on the session's own thread, inside its error handling.</summary>
 internal sealed class SessionHooks
 {
-    /// <summary>Runs after a worker takes a connection and before the echo loop starts.</summary>
+    /// <summary>Runs after a session starts and before the echo loop does.</summary>
     public Action<ClientConnection>? BeforeEcho { get; set; }
 }

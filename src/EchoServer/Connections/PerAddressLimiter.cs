@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace EchoServer.Listening;
+namespace EchoServer.Connections;
 
 /// <summary>Counts open connections per client address, so that one address cannot take the whole pool.</summary>
 internal sealed class PerAddressLimiter(int limit)
@@ -41,18 +41,6 @@ internal sealed class PerAddressLimiter(int limit)
                 {
                     _open[address] = count - 1;
                 }
-            }
-        }
-    }
-
-    /// <summary>Addresses holding at least one connection.</summary>
-    public int Addresses
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _open.Count;
             }
         }
     }

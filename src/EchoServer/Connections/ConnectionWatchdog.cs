@@ -1,12 +1,13 @@
 using System.Diagnostics;
+using EchoServer.Echo;
 
-namespace EchoServer.Echo;
+namespace EchoServer.Connections;
 
 /// <summary>
 /// One timer for every connection instead of a timer per socket call: a few times per timeout it looks at
-/// what each running session is blocked on and since when, and aborts the ones past their limit. The abort
-/// closes the socket, which wakes a worker thread blocked in a receive or send just as it cancels an
-/// asynchronous one, so both pools get the same timeouts.
+/// what each session waits for and since when. A client silent past the idle timeout is stopped politely
+/// (what was echoed still reaches it, then a FIN); one that has not taken our bytes past the send timeout is
+/// reset, since what it has not read cannot be delivered anyway. Both pools get the same timeouts.
 /// </summary>
 internal sealed class ConnectionWatchdog : IDisposable
 {
@@ -36,28 +37,26 @@ internal sealed class ConnectionWatchdog : IDisposable
 
     public void Dispose() => _timer?.Dispose();
 
-    /// <summary>Aborts sessions blocked past their limit; returns how many.</summary>
+    /// <summary>Stops sessions waiting past their limit; returns how many.</summary>
     internal int Sweep()
     {
-        int aborted = 0;
+        int stopped = 0;
         long now = Stopwatch.GetTimestamp();
         foreach (var connection in _connections.Snapshot())
         {
-            var (kind, since) = connection.Waiting;
-            var limit = kind switch
+            var (kind, since) = connection.Progress.Waiting;
+            if (kind == SessionWait.Receive && _idleTimeout > TimeSpan.Zero && Stopwatch.GetElapsedTime(since, now) > _idleTimeout)
             {
-                SessionWait.Receive => _idleTimeout,
-                SessionWait.Send => _sendTimeout,
-                _ => TimeSpan.Zero,
-            };
-
-            if (limit > TimeSpan.Zero && Stopwatch.GetElapsedTime(since, now) > limit)
+                connection.Stop(CloseReason.IdleTimeout);
+                stopped++;
+            }
+            else if (kind == SessionWait.Send && _sendTimeout > TimeSpan.Zero && Stopwatch.GetElapsedTime(since, now) > _sendTimeout)
             {
-                connection.Abort(kind == SessionWait.Receive ? CloseReason.IdleTimeout : CloseReason.SendTimeout);
-                aborted++;
+                connection.Abort(CloseReason.SendTimeout);
+                stopped++;
             }
         }
 
-        return aborted;
+        return stopped;
     }
 }

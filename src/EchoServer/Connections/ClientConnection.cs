@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using EchoServer.Echo;
+
+namespace EchoServer.Connections;
+
+/// <summary>
+/// One accepted client from accept to close: its socket, its progress, how it is stopped from outside, and an
+/// idempotent close that reports the connection exactly once to the tracker.
+/// </summary>
+internal sealed class ClientConnection
+{
+    private const int NotAborted = -1;
+
+    private readonly Action<ClientConnection> _onClosed;
+    private CancellationTokenSource? _stopping;
+    private int _abortReason = NotAborted;
+    private int _hardAborted;
+    private int _closed;
+    private int _acceptLogged;
+
+    public ClientConnection(long id, Socket socket, Action<ClientConnection> onClosed)
+    {
+        Id = id;
+        Socket = socket;
+        RemoteEndPoint = socket.RemoteEndPoint as IPEndPoint;
+        AcceptedAt = Stopwatch.GetTimestamp();
+        _onClosed = onClosed;
+    }
+
+    public long Id { get; }
+
+    public Socket Socket { get; }
+
+    public IPEndPoint? RemoteEndPoint { get; }
+
+    /// <summary>Bytes, waits and the stop request, as the echo loop reports them.</summary>
+    public EchoProgress Progress { get; } = new();
+
+    /// <summary>Stopwatch timestamp of accept.</summary>
+    public long AcceptedAt { get; }
+
+    /// <summary>Stopwatch timestamp of the moment its session started; 0 while queued or if never served.</summary>
+    public long StartedAt { get; private set; }
+
+    /// <summary>Name of the worker that served it ("executor" for the executor), or null if none did.</summary>
+    public string? Worker { get; private set; }
+
+    public long BytesIn => Progress.BytesIn;
+
+    public long BytesOut => Progress.BytesOut;
+
+    /// <summary>Why it ended; meaningful once closed.</summary>
+    public CloseReason Reason { get; private set; }
+
+    /// <summary>True once the pool refused it (at arrival or later): it counts as refused, not served.</summary>
+    public bool Refused { get; set; }
+
+    /// <summary>True once its "accepted" line was logged: a connection refused on arrival gets none.</summary>
+    public bool AcceptLogged => Volatile.Read(ref _acceptLogged) != 0;
+
+    /// <summary>Claims the "accepted" line for the caller; true only the first time.</summary>
+    public bool TryMarkAcceptLogged() => Interlocked.Exchange(ref _acceptLogged, 1) == 0 && !IsClosed;
+
+    /// <summary>True when the per-address limiter counted this connection (and must be told when it closes).</summary>
+    public bool HoldsAddressSlot { get; set; }
+
+    /// <summary>The reason it was stopped from outside with, if it was.</summary>
+    public CloseReason? AbortReason => Volatile.Read(ref _abortReason) is var r && r != NotAborted ? (CloseReason)r : null;
+
+    /// <summary>Cancelled when the connection is stopped from outside; a session waiting for a slot watches it.</summary>
+    public CancellationToken Stopping
+    {
+        get
+        {
+            if (Volatile.Read(ref _stopping) is null)
+            {
+                var created = new CancellationTokenSource();
+                if (Interlocked.CompareExchange(ref _stopping, created, null) is not null)
+                {
+                    created.Dispose();
+                }
+                else if (AbortReason is not null)
+                {
+                    created.Cancel(); // stopped before anyone asked for the token
+                }
+            }
+
+            return _stopping!.Token;
+        }
+    }
+
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    public TimeSpan QueuedFor => StartedAt == 0 ? Stopwatch.GetElapsedTime(AcceptedAt) : Stopwatch.GetElapsedTime(AcceptedAt, StartedAt);
+
+    public TimeSpan Age => Stopwatch.GetElapsedTime(AcceptedAt);
+
+    public void MarkStarted(string worker)
+    {
+        Worker = worker;
+        StartedAt = Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>
+    /// Stops the session from outside, politely: it stops reading (shutting the receive side wakes a receive,
+    /// blocking or not), and <see cref="Close"/> then sends what was echoed, and a FIN after it. The first
+    /// reason given is the one reported.
+    /// </summary>
+    public void Stop(CloseReason reason)
+    {
+        if (!TrySetAbortReason(reason))
+        {
+            return;
+        }
+
+        Progress.RequestStop();
+        CancelStopping();
+        try
+        {
+            Socket.Shutdown(SocketShutdown.Receive);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Already gone: the session ends on its own.
+        }
+    }
+
+    /// <summary>
+    /// Stops the session from outside at once with a reset (a client that does not read, or one that did not
+    /// end after <see cref="Stop"/>). Bytes still in the send queue are lost, and no longer counted as echoed.
+    /// </summary>
+    public void Abort(CloseReason reason)
+    {
+        TrySetAbortReason(reason);
+        if (IsClosed || Interlocked.Exchange(ref _hardAborted, 1) != 0)
+        {
+            return;
+        }
+
+        Progress.RequestStop();
+        CancelStopping();
+        if (SendQueue.Unsent(Socket) is int unsent and > 0)
+        {
+            Progress.Undeliver(unsent);
+        }
+
+        Socket.Dispose(); // wakes a worker blocked in a send; the runtime resets the connection
+    }
+
+    /// <summary>
+    /// Closes the connection and reports it, once; later calls do nothing. Unless it was reset, the close is
+    /// graceful: a FIN after the last echoed byte, and unread input discarded first so that the kernel does not
+    /// answer it with a reset that would throw away echoed bytes the client has not read yet.
+    /// </summary>
+    public void Close(CloseReason reason)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        Reason = AbortReason ?? reason;
+        if (Volatile.Read(ref _hardAborted) == 0)
+        {
+            SocketErrors.TryShutdownSend(Socket);
+            DiscardInput(Socket);
+        }
+
+        Socket.Dispose();
+        Volatile.Read(ref _stopping)?.Dispose();
+        _onClosed(this);
+    }
+
+    private bool TrySetAbortReason(CloseReason reason) => Interlocked.CompareExchange(ref _abortReason, (int)reason, NotAborted) == NotAborted;
+
+    private void CancelStopping()
+    {
+        try
+        {
+            Volatile.Read(ref _stopping)?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed meanwhile.
+        }
+    }
+
+    private static void DiscardInput(Socket socket)
+    {
+        Span<byte> scratch = stackalloc byte[4096];
+        try
+        {
+            // Bounded: a client still streaming at us gets its reset; one that paused gets a clean close.
+            for (int i = 0; i < 64 && socket.Available > 0; i++)
+            {
+                if (socket.Receive(scratch, SocketFlags.None, out _) <= 0)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Nothing left to read from a socket that failed.
+        }
+    }
+}

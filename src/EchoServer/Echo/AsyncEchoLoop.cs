@@ -1,0 +1,112 @@
+using System.Buffers;
+using System.Net.Sockets;
+using EchoServer.Pools;
+
+namespace EchoServer.Echo;
+
+/// <summary>
+/// The echo loop for the executor. While the client is quiet it holds no slot and no buffer: it waits with a
+/// zero-byte receive. Once data is there it takes a slot through the gate (FIFO with every other session),
+/// rents a buffer, echoes what is readable for at most <see cref="ReadsPerTurn"/> reads, then gives both back,
+/// so one fast client cannot keep a slot while others wait.
+/// </summary>
+internal static class AsyncEchoLoop
+{
+    /// <summary>Reads echoed per slot turn before the slot goes back to the queue (Netty's default for a read loop).</summary>
+    public const int ReadsPerTurn = 16;
+
+    /// <summary>Echoes until the client closes, the connection fails, a slot is refused, or the owner asks it to stop; returns why it ended.</summary>
+    /// <param name="socket">The client's socket.</param>
+    /// <param name="progress">Where bytes and waits are reported.</param>
+    /// <param name="gate">The executor's slots.</param>
+    /// <param name="bufferSize">Bytes read at a time.</param>
+    /// <param name="stopping">Cancelled when the owner stops the session; only the wait for a slot watches it (a stop closes or shuts the socket, which ends socket calls).</param>
+    public static async ValueTask<CloseReason> RunAsync(Socket socket, EchoProgress progress, ISlotGate gate, int bufferSize, CancellationToken stopping)
+    {
+        try
+        {
+            while (!progress.StopRequested)
+            {
+                progress.Set(SessionWait.Receive);
+                await WaitForDataAsync(socket);
+                if (progress.StopRequested)
+                {
+                    break;
+                }
+
+                progress.Set(SessionWait.Slot);
+                if (await gate.EnterAsync(stopping) is { } refusal)
+                {
+                    return refusal;
+                }
+
+                progress.Set(SessionWait.Echo);
+                byte[] buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
+                try
+                {
+                    for (int reads = 0; reads < ReadsPerTurn; reads++)
+                    {
+                        int received = await socket.ReceiveAsync(buffer.AsMemory(0, bufferSize), SocketFlags.None);
+                        if (received == 0)
+                        {
+                            if (progress.StopRequested)
+                            {
+                                return CloseReason.Shutdown;
+                            }
+
+                            SocketErrors.TryShutdownSend(socket);
+                            return CloseReason.ClientClosed;
+                        }
+
+                        progress.AddBytesIn(received);
+                        progress.Set(SessionWait.Send);
+                        int sent = 0;
+                        while (sent < received)
+                        {
+                            sent += await socket.SendAsync(buffer.AsMemory(sent, received - sent), SocketFlags.None);
+                        }
+
+                        progress.AddBytesOut(received);
+                        progress.Set(SessionWait.Echo);
+                        if (socket.Available == 0)
+                        {
+                            break;
+                        }
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    gate.Exit();
+                }
+            }
+
+            return CloseReason.Shutdown; // asked to stop: the owner's reason is the one reported
+        }
+        catch (SocketException ex)
+        {
+            return SocketErrors.ToCloseReason(ex.SocketErrorCode);
+        }
+        catch (ObjectDisposedException) when (progress.StopRequested)
+        {
+            return CloseReason.Shutdown;
+        }
+    }
+
+    /// <summary>
+    /// Waits until a receive would not block: data, the end of the stream, or an error. A zero-byte receive can
+    /// complete when nothing is readable yet (right after a turn that read the socket empty); the session would
+    /// then wait in its first real receive holding a slot, so such a wake-up waits again.
+    /// </summary>
+    private static async ValueTask WaitForDataAsync(Socket socket)
+    {
+        while (true)
+        {
+            await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+            if (socket.Available > 0 || socket.Poll(0, SelectMode.SelectRead))
+            {
+                return; // readable: data, or a FIN or error that the next receive reports
+            }
+        }
+    }
+}

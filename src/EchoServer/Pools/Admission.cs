@@ -1,0 +1,22 @@
+namespace EchoServer.Pools;
+
+/// <summary>What the admission queue did with an arrival.</summary>
+internal enum AdmissionKind
+{
+    /// <summary>A slot was free and nobody waited: the arrival runs now, on the caller's side.</summary>
+    Granted,
+
+    /// <summary>The arrival waits in the queue; the grant or refuse callback tells how it goes on.</summary>
+    Queued,
+
+    /// <summary>The arrival was refused; no callback is called for it.</summary>
+    Refused,
+}
+
+/// <summary>The answer to one arrival: its kind, the reason when refused, and a handle to withdraw it while queued.</summary>
+internal readonly record struct Admission(AdmissionKind Kind, CloseReason Reason = CloseReason.Shutdown, object? Handle = null)
+{
+    public static Admission Granted { get; } = new(AdmissionKind.Granted);
+
+    public static Admission Refused(CloseReason reason) => new(AdmissionKind.Refused, reason);
+}
