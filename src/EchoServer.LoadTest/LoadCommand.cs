@@ -86,7 +86,7 @@ internal sealed class LoadCommand
 
     public Option<Duration> ReplyTimeout { get; } = OptionFactory.Duration("--reply-timeout", "A message unanswered this long counts as reply-timeout; a run with no progress this long ends.", Defaults.ReplyTimeout);
 
-    public Option<string?> Json { get; } = new("--json") { Description = "Also write the report as JSON to this file." };
+    public Option<string?> Json { get; } = new("--json") { Description = "Also write the report as JSON to this file; - writes it to stdout (and the text report to stderr)." };
 
     public Option<string[]> Label { get; } = new("--label")
     {

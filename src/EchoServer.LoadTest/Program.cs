@@ -42,8 +42,15 @@ internal static class Program
         var progress = new ProgressPrinter(Console.Error, interactive: !Console.IsErrorRedirected);
         var report = await new LoadRunner(options, endPoint).RunAsync(progress.Print, cancellationToken);
         progress.Finish();
-        Console.WriteLine(report.ToText());
-        if (options.JsonPath is { } path)
+
+        // --json -: the JSON alone on stdout (for a pipe), and the human report on stderr.
+        bool jsonToStdout = options.JsonPath == "-";
+        await (jsonToStdout ? Console.Error : Console.Out).WriteLineAsync(report.ToText());
+        if (jsonToStdout)
+        {
+            await Console.Out.WriteLineAsync(report.ToJson());
+        }
+        else if (options.JsonPath is { } path)
         {
             var directory = Path.GetDirectoryName(Path.GetFullPath(path));
             if (directory is not null)
