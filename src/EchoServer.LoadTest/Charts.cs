@@ -102,7 +102,7 @@ internal sealed class Charts
         if (throughput.Count > 0)
         {
             int width = Math.Max(900, 260 + (throughput.Max(p => p.Groups.Count) * Math.Max(Series.Count, 2) * 62));
-            int height = HeaderHeight + throughput.Sum(p => 380 + (18 * p.Groups.Max(g => g.Notes.Count)));
+            int height = HeaderHeight + throughput.Sum(p => 380 + (18 * p.Groups.Max(g => Wrap(g.Scenario, 28).Count - 1 + g.Notes.Count)));
             written.AddRange(Save(directory, ThroughputFile, $"{title}: throughput (higher is better)", width, height, throughput.Select(ThroughputPlot).ToList(), columns: 1));
         }
 
@@ -187,14 +187,17 @@ internal sealed class Charts
         for (int g = 0; g < panel.Groups.Count; g++)
         {
             var group = panel.Groups[g];
-            ticks.AddMajor(g, string.Join('\n', new[] { group.Scenario }.Concat(group.Notes)));
+            ticks.AddMajor(g, string.Join('\n', Wrap(group.Scenario, 28).Concat(group.Notes)));
         }
 
         plot.Axes.Bottom.TickGenerator = ticks;
         plot.Axes.Bottom.TickLabelStyle.FontSize = 13;
         plot.Axes.Bottom.MajorTickStyle.Length = 0;
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = Compact, TargetTickCount = 6 };
-        plot.Axes.SetLimitsX(-0.55, panel.Groups.Count - 0.45);
+        // At least three groups' width, so that a lone group's bars are not stretched across the panel.
+        double halfSpan = (Math.Max(panel.Groups.Count, 3) / 2.0) + 0.05;
+        double center = (panel.Groups.Count - 1) / 2.0;
+        plot.Axes.SetLimitsX(center - halfSpan, center + halfSpan);
         plot.Axes.SetLimitsY(0, Math.Max(panel.Groups.SelectMany(g => g.Bars).Select(b => b.Value).DefaultIfEmpty(1).Max(), 1e-9) * 1.15);
         plot.Title($"Throughput, {panel.Unit}", size: 15);
         plot.YLabel(panel.Unit, size: 14);
@@ -270,6 +273,28 @@ internal sealed class Charts
         plot.Axes.Bottom.TickLabelStyle.FontSize = 12;
         plot.Legend.FontSize = 13;
         return plot;
+    }
+
+    /// <summary>Breaks a long scenario name at spaces into lines of about <paramref name="width"/> characters.</summary>
+    private static List<string> Wrap(string text, int width)
+    {
+        var lines = new List<string>();
+        string line = string.Empty;
+        foreach (var word in text.Split(' '))
+        {
+            if (line.Length > 0 && line.Length + 1 + word.Length > width)
+            {
+                lines.Add(line);
+                line = word;
+            }
+            else
+            {
+                line = line.Length == 0 ? word : line + " " + word;
+            }
+        }
+
+        lines.Add(line);
+        return lines;
     }
 
     private static int IndexOf(IReadOnlyList<string> list, string item)

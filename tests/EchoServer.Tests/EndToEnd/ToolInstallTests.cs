@@ -48,6 +48,16 @@ public sealed class ToolInstallTests : IDisposable
             Assert.Equal(expected, output.Trim());
         }
 
+        // echo-load's charts load SkiaSharp's native library, which must ship in the tool package.
+        string reports = Directory.CreateDirectory(Path.Combine(_temp, "reports")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(reports, "run.json"), """
+            { "mode": "echo", "target": "127.0.0.1:7007", "connections": 1, "messageSize": 64, "pipeline": 1, "seconds": 1, "messages": 10, "bytes": 640,
+              "messagesPerSecond": 10, "miBPerSecond": 0.01, "connectionsAnswered": 1, "errors": {}, "interrupted": false,
+              "latencyUs": { "count": 10, "p50": 20, "p90": 30, "p99": 40, "p999": 50, "max": 60, "mean": 25 } }
+            """);
+        await RunAsync(Path.Combine(tools, "echo-load"), root, "summarize", reports);
+        Assert.True(File.Exists(Path.Combine(reports, "throughput.png")), "the installed echo-load drew no chart");
+
         // The server also references the ASP.NET Core shared framework: the installed command must find it and serve.
         using var server = new Process { StartInfo = StartInfo(Path.Combine(tools, "echo-server"), root, "--port", "0") };
         var lines = new List<string>();

@@ -85,6 +85,19 @@ public sealed class ChartTests : IDisposable
     }
 
     [Fact]
+    public void Long_workload_names_are_broken_onto_lines_under_their_bars()
+    {
+        var table = new BenchTable([Report(("server", "workers"), ("workload", "1000c-1KiB")), Report(("server", "c-epoll"), ("workload", "1000c-1KiB"))]);
+
+        table.Charts().Write(_dir, "bench");
+
+        var lines = XDocument.Load(Path.Combine(_dir, "throughput.svg")).Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value.Trim()).ToList();
+        Assert.Contains("1,000 connections, 1 KiB", lines);
+        Assert.Contains("ping-pong (--workers 1000)", lines);
+        Assert.Equal(["c-epoll", "workers"], table.Charts().Series); // the reference servers first, as in the table
+    }
+
+    [Fact]
     public async Task Summarize_and_compare_write_their_table_and_both_charts()
     {
         foreach (var (report, i) in SampleReports().Select((r, i) => (r, i)))
