@@ -256,7 +256,7 @@ internal sealed class Charts
 
         plot.Axes.Bottom.TickGenerator = xTicks;
         plot.Axes.Left.TickGenerator = yTicks;
-        plot.Axes.SetLimitsX(0, deepest + 0.1);
+        plot.Axes.SetLimitsX(0, deepest + 0.25); // room for the last tick label
         plot.Axes.SetLimitsY(low, high);
         plot.Title(panel.Scenario, size: 15);
         plot.XLabel("percentile", size: 13);
