@@ -1,3 +1,5 @@
+extern alias loadtest;
+
 using System.Diagnostics;
 using System.Reflection;
 using System.Text;
@@ -31,12 +33,10 @@ public sealed class ToolInstallTests : IDisposable
         string root = RepositoryRoot();
         string packages = Path.Combine(_temp, "nupkg");
         string tools = Path.Combine(_temp, "tools");
-        string expected = typeof(PoolKind).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion;
-
-        foreach (var (project, id, command) in new[]
+        foreach (var (project, id, command, assembly) in new[]
         {
-            ("src/EchoServer/EchoServer.csproj", "EchoServer", "echo-server"),
-            ("src/EchoServer.LoadTest/EchoServer.LoadTest.csproj", "EchoServer.LoadTest", "echo-load"),
+            ("src/EchoServer/EchoServer.csproj", "EchoServer", "echo-server", typeof(PoolKind).Assembly),
+            ("src/EchoServer.LoadTest/EchoServer.LoadTest.csproj", "EchoServer.LoadTest", "echo-load", typeof(loadtest::EchoServer.LoadTest.LoadOptions).Assembly),
         })
         {
             // --no-build: the projects were built with the tests; packing only adds the tool layout.
@@ -44,8 +44,9 @@ public sealed class ToolInstallTests : IDisposable
             // --source (not --add-source): only the folder just packed, so no other feed can supply the package.
             await RunAsync("dotnet", root, "tool", "install", "--tool-path", tools, "--source", packages, id);
 
+            // The version of the build under test (it names the commit): the installed tool is the one just packed.
             string output = await RunAsync(Path.Combine(tools, command), root, "--version");
-            Assert.Equal(expected, output.Trim());
+            Assert.Equal(assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion, output.Trim());
         }
 
         // echo-load's charts load SkiaSharp's native library, which must ship in the tool package.
