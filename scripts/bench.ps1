@@ -68,5 +68,5 @@ foreach ($name in ($Servers -split ' ' | Where-Object { $_ })) {
 }
 
 "machine: $([Environment]::ProcessorCount) cores, $([Environment]::OSVersion); dotnet $(& dotnet --version)" | Tee-Object (Join-Path $Out 'machine.txt')
-& dotnet $LoadDll compare $Out
-Write-Output "results: $Out (bench.md, one JSON per run, server logs)"
+& dotnet $LoadDll compare $Out --title "echo servers ($((Get-Date).ToUniversalTime().ToString('yyyy-MM-dd')), $([Environment]::ProcessorCount) cores)"
+Write-Output "results: $Out (bench.md, throughput.png/.svg, latency.png/.svg, one JSON per run, server logs)"

@@ -2,7 +2,7 @@
 # Benchmarks both pools against the reference servers in ../shared/peers (when that folder is there; without
 # it, the two pools alone), one server at a time on a free port, every workload driven by echo-load, each
 # server's CPU and peak RSS sampled. Prints one Markdown table of absolute figures and the target ratios, and
-# writes results/bench-<timestamp>/ (JSON per run, bench.md).
+# writes results/bench-<timestamp>/ (JSON per run, bench.md, throughput.png/.svg and latency.png/.svg).
 #   scripts/bench.sh [--quick] [--out DIR] [--servers "c-epoll kestrel go py-executor py-queue workers executor executor-inline"]
 # executor-inline is the executor with --inline-completions.
 # Full: under 10 minutes. --quick: under 3 (2 s per run, 2,000 idle connections, C epoll and Kestrel peers).
@@ -104,6 +104,6 @@ done
 echo >&2
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); dotnet $(dotnet --version); $(( $(date +%s) - started )) s" | tee "$out/machine.txt"
 echo
-dotnet "$LOAD_DLL" compare "$out"
+dotnet "$LOAD_DLL" compare "$out" --title "echo servers ($(date -u +%Y-%m-%d), $(nproc) cores)"
 echo
-echo "results: $out (bench.md, one JSON per run, server logs)"
+echo "results: $out (bench.md, throughput.png/.svg, latency.png/.svg, one JSON per run, server logs)"

@@ -1,5 +1,6 @@
 # Twin of loadtest.sh: load-tests both pools across a few sizes and connection counts, one server start per
-# pool configuration, and writes results/<timestamp>/: one JSON report per run, summary.md and chart.svg.
+# pool configuration, and writes results/<timestamp>/: one JSON report per run, summary.md, throughput.png/.svg
+# and latency.png/.svg.
 #   scripts/loadtest.ps1 [-Quick] [-Duration SECONDS] [-Out DIR]
 param([switch] $Quick, [double] $Duration = 0, [string] $Out = '')
 $ErrorActionPreference = 'Stop'
@@ -37,7 +38,6 @@ foreach ($config in $configs) {
 }
 
 & dotnet $LoadDll summarize $Out --title "EchoServer load test ($((Get-Date).ToUniversalTime().ToString('yyyy-MM-dd')), $([Environment]::ProcessorCount) cores)" | Out-Null
-if (Get-Command rsvg-convert -ErrorAction SilentlyContinue) { & rsvg-convert -b white (Join-Path $Out 'chart.svg') -o (Join-Path $Out 'chart.png') }
 Get-Content (Join-Path $Out 'summary.md')
-Write-Output "results: $Out (summary.md, chart.svg, one JSON per run, server logs)"
+Write-Output "results: $Out (summary.md, throughput.png/.svg, latency.png/.svg, one JSON per run, server logs)"
 if ($worst -eq 3) { [Console]::Error.WriteLine('loadtest.ps1: some bytes came back wrong (see the reports)'); exit 3 }

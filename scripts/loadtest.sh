@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load-tests both pools across a few sizes and connection counts, one server start per pool configuration,
-# and writes results/<timestamp>/: one JSON report per run, summary.md (table) and chart.svg (+ chart.png
-# when rsvg-convert is installed).
+# and writes results/<timestamp>/: one JSON report per run, summary.md (table), and throughput.png/.svg and
+# latency.png/.svg (charts; see scripts/README.md).
 #   scripts/loadtest.sh [--quick] [--duration SECONDS] [--out DIR]
 # Full run: about 4 minutes. --quick: about 1 minute. All load goes to 127.0.0.1.
 set -euo pipefail
@@ -50,9 +50,8 @@ for config in "${configs[@]}"; do
 done
 
 dotnet "$LOAD_DLL" summarize "$out" --title "EchoServer load test ($(date -u +%Y-%m-%d), $(nproc) cores)" >/dev/null
-command -v rsvg-convert >/dev/null 2>&1 && rsvg-convert -b white "$out/chart.svg" -o "$out/chart.png"
 echo
 cat "$out/summary.md"
 echo
-echo "results: $out (summary.md, chart.svg$( [ -f "$out/chart.png" ] && echo ", chart.png"), one JSON per run, server logs)"
+echo "results: $out (summary.md, throughput.png/.svg, latency.png/.svg, one JSON per run, server logs)"
 [ "$worst" -ne 3 ] || { echo "loadtest.sh: some bytes came back wrong (see the reports)" >&2; exit 3; }

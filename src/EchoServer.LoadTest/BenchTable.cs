@@ -44,6 +44,14 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
 
     public static BenchTable Load(string directory) => new(Summary.Load(directory).Reports);
 
+    /// <summary>Throughput and latency charts: a colour per server, a group of bars and a latency panel per workload.</summary>
+    public Charts Charts() => new(
+        reports.Where(r => Server(r) is not null && Workload(r) is not null)
+            .OrderBy(r => Array.FindIndex(Workloads, w => w.Id == Workload(r)) is var i && i < 0 ? int.MaxValue : i)
+            .ThenBy(r => Array.IndexOf(ServerOrder, Server(r)) is var i && i < 0 ? int.MaxValue : i),
+        r => Server(r)!,
+        r => Workloads.FirstOrDefault(w => w.Id == Workload(r)).Title ?? Workload(r)!);
+
     public string ToMarkdown()
     {
         var servers = reports.Select(r => r.Labels.GetValueOrDefault("server")).OfType<string>().Distinct()
@@ -98,6 +106,8 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
     }
 
     private static string? Workload(LoadReport r) => r.Labels.GetValueOrDefault("workload");
+
+    private static string? Server(LoadReport r) => r.Labels.GetValueOrDefault("server");
 
     private static string Format(double? v) => v switch
     {

@@ -20,6 +20,7 @@ internal sealed class LoadCommand
         Summarize.Options.Add(SummarizeTitle);
         Root.Subcommands.Add(Summarize);
         Compare.Arguments.Add(CompareDirectory);
+        Compare.Options.Add(CompareTitle);
         Root.Subcommands.Add(Compare);
 
         Root.Validators.Add(r =>
@@ -43,17 +44,19 @@ internal sealed class LoadCommand
 
     public RootCommand Root { get; }
 
-    /// <summary><c>echo-load summarize DIR</c>: DIR/summary.md and DIR/chart.svg from the JSON reports in DIR.</summary>
-    public Command Summarize { get; } = new("summarize", "Write summary.md (a table) and chart.svg (throughput and p99 per configuration) from the JSON reports in a folder.");
+    /// <summary><c>echo-load summarize DIR</c>: DIR/summary.md and the charts (throughput and latency, PNG and SVG) from the JSON reports in DIR.</summary>
+    public Command Summarize { get; } = new("summarize", "Write summary.md (a table), throughput.png/.svg (bars per scenario and configuration) and latency.png/.svg (latency by percentile) from the JSON reports in a folder.");
 
     public Argument<DirectoryInfo> SummarizeDirectory { get; } = new Argument<DirectoryInfo>("directory") { Description = "Folder holding the JSON reports." }.AcceptExistingOnly();
 
     /// <summary><c>echo-load compare DIR</c>: the benchmark table (servers × workloads) and the targets, from reports labelled server= and workload=.</summary>
-    public Command Compare { get; } = new("compare", "Print the benchmark table (servers × workloads, with server CPU) and each target as a ratio to its reference server, from JSON reports labelled server= and workload=; writes bench.md.");
+    public Command Compare { get; } = new("compare", "Print the benchmark table (servers × workloads, with server CPU) and each target as a ratio to its reference server, from JSON reports labelled server= and workload=; writes bench.md, throughput.png/.svg and latency.png/.svg.");
 
     public Argument<DirectoryInfo> CompareDirectory { get; } = new Argument<DirectoryInfo>("directory") { Description = "Folder holding the JSON reports." }.AcceptExistingOnly();
 
     public Option<string> SummarizeTitle { get; } = new("--title") { Description = "Chart title.", DefaultValueFactory = _ => "echo-load results" };
+
+    public Option<string> CompareTitle { get; } = new("--title") { Description = "Chart title.", DefaultValueFactory = _ => "echo-load benchmark" };
 
     public Option<string> Host { get; } = new("--host") { Description = "Server address or name.", DefaultValueFactory = _ => Defaults.Host };
 
@@ -86,7 +89,7 @@ internal sealed class LoadCommand
 
     public Option<Duration> ReplyTimeout { get; } = OptionFactory.Duration("--reply-timeout", "A message unanswered this long counts as reply-timeout; a run with no progress this long ends.", Defaults.ReplyTimeout);
 
-    public Option<string?> Json { get; } = new("--json") { Description = "Also write the report as JSON to this file." };
+    public Option<string?> Json { get; } = new("--json") { Description = "Also write the report as JSON to this file; - writes it to stdout (and the text report to stderr)." };
 
     public Option<string[]> Label { get; } = new("--label")
     {

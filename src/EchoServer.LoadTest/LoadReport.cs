@@ -7,9 +7,25 @@ using HdrHistogram;
 
 namespace EchoServer.LoadTest;
 
+/// <summary>One point of the latency distribution: <paramref name="Us"/> microseconds at <paramref name="Percentile"/>.</summary>
+internal readonly record struct LatencyPoint(double Percentile, double Us);
+
 /// <summary>Latency percentiles in microseconds.</summary>
 internal sealed record LatencyReport(long Count, double P50, double P90, double P99, double P999, double Max, double Mean)
 {
+    /// <summary>Steps of the distribution, in "nines" (0.1 = a tenth of a decade: 20.6%, 36.9%, ... 90%, 92.1%, ...).</summary>
+    private const double NinesStep = 0.1;
+
+    /// <summary>The deepest percentile the distribution goes to: 99.9999% (six nines).</summary>
+    private const double MaxNines = 6;
+
+    /// <summary>
+    /// The distribution from 0% to as many nines as the count resolves (one message in a million resolves
+    /// 99.9999%), ten points a decade: what a percentile plot with a log "nines" axis draws. Empty in reports
+    /// written before it was added.
+    /// </summary>
+    public IReadOnlyList<LatencyPoint> Percentiles { get; init; } = [];
+
     public static LatencyReport From(HistogramBase histogram) => histogram.TotalCount == 0
         ? new LatencyReport(0, 0, 0, 0, 0, 0, 0)
         : new LatencyReport(
@@ -19,7 +35,29 @@ internal sealed record LatencyReport(long Count, double P50, double P90, double 
             Us(histogram.GetValueAtPercentile(99)),
             Us(histogram.GetValueAtPercentile(99.9)),
             Us(histogram.GetMaxValue()),
-            Math.Round(histogram.GetMean() / 1000.0, 1));
+            Math.Round(histogram.GetMean() / 1000.0, 1))
+        {
+            Percentiles = Distribution(histogram),
+        };
+
+    /// <summary>The percentile <paramref name="nines"/> nines deep: 1 → 90, 2 → 99, 3 → 99.9.</summary>
+    public static double PercentileOf(double nines) => Math.Round(100 * (1 - Math.Pow(10, -nines)), 6);
+
+    /// <summary>How many nines deep <paramref name="percentile"/> is: 90 → 1, 99 → 2, 99.9 → 3.</summary>
+    public static double NinesOf(double percentile) => -Math.Log10(Math.Max(1 - (percentile / 100), 1e-12));
+
+    private static List<LatencyPoint> Distribution(HistogramBase histogram)
+    {
+        double deepest = Math.Min(Math.Log10(histogram.TotalCount), MaxNines);
+        var points = new List<LatencyPoint>();
+        for (int step = 0; step * NinesStep <= deepest + 1e-9; step++)
+        {
+            double percentile = PercentileOf(step * NinesStep);
+            points.Add(new LatencyPoint(percentile, Us(histogram.GetValueAtPercentile(percentile))));
+        }
+
+        return points;
+    }
 
     private static double Us(long nanoseconds) => Math.Round(nanoseconds / 1000.0, 1);
 }
@@ -63,6 +101,12 @@ internal sealed record LoadReport
     public double? ConnectionsPerSecond { get; init; }
 
     public long? ConnectionsHeld { get; init; }
+
+    /// <summary>Open loop (<c>--rate</c>): messages in flight per connection on average (Little's law: rate × mean latency).</summary>
+    public double? InFlightMean { get; init; }
+
+    /// <summary>Open loop (<c>--rate</c>): the most messages one connection had sent and not yet seen echoed.</summary>
+    public long? InFlightPeak { get; init; }
 
     /// <summary>Connections that got at least one echo (in a saturated pool the others wait in its queue).</summary>
     public long ConnectionsAnswered { get; init; }
@@ -108,9 +152,11 @@ internal sealed record LoadReport
             MessagesPerSecond = Math.Round(stats.Messages / seconds, 1),
             MiBPerSecond = Math.Round(stats.Bytes / seconds / (1 << 20), 2),
             ConnectionsPerSecond = options.Mode == LoadMode.Connect ? Math.Round(stats.Connects / seconds, 1) : null,
-            ConnectionsHeld = options.Mode == LoadMode.Hold ? stats.Connects : null,
+            ConnectionsHeld = options.Mode == LoadMode.Hold ? stats.Held : null,
             ConnectionsAnswered = options.Mode == LoadMode.Connect ? stats.Connects : stats.AnsweredConnections,
             LatencyUs = latency,
+            InFlightMean = options.Rate is null ? null : Math.Round(stats.Messages / seconds * latency.Mean / 1e6 / options.Connections, 2),
+            InFlightPeak = options.Rate is null ? null : stats.InFlightPeak,
             Errors = stats.Errors(),
             Interrupted = interrupted,
         };
@@ -131,7 +177,10 @@ internal sealed record LoadReport
     {
         var text = new StringBuilder();
         var c = CultureInfo.InvariantCulture;
-        text.AppendLine(c, $"echo-load {Mode} against {Target}: {Connections} connections, {MessageSize} B messages, pipeline {Pipeline}{(TargetRate is { } r ? string.Create(c, $", target {r:N0} msg/s") : string.Empty)}{(Interrupted ? " (interrupted)" : string.Empty)}");
+        string load = TargetRate is { } r
+            ? string.Create(c, $"open loop at {r:N0} msg/s, in flight per connection: mean {InFlightMean ?? 0:0.##}, peak {InFlightPeak ?? 0:N0}")
+            : string.Create(c, $"pipeline {Pipeline}");
+        text.AppendLine(c, $"echo-load {Mode} against {Target}: {Connections} connections, {MessageSize} B messages, {load}{(Interrupted ? " (interrupted)" : string.Empty)}");
         text.AppendLine(c, $"  measured     {Seconds:F2} s");
         text.AppendLine(c, $"  messages     {Messages:N0} ({MessagesPerSecond:N0} msg/s)");
         if (Mode == "echo")

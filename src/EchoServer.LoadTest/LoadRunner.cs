@@ -13,6 +13,8 @@ internal sealed class LoadRunner
 {
     private const int MaxConcurrentConnects = 256;
     private const int OpenLoopMaxInFlight = 1024;
+    private static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(10);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
 
     private readonly LoadOptions _options;
     private readonly IPEndPoint _endPoint;
@@ -93,69 +95,102 @@ internal sealed class LoadRunner
         return (total / _options.Connections) + (connection < total % _options.Connections ? 1 : 0);
     }
 
+    /// <summary>
+    /// Keeps one connection's worth of load for the whole run: after an error (counted) it connects again, at
+    /// once if the last connection made progress, otherwise after a back-off that doubles from
+    /// <see cref="MinBackoff"/> to <see cref="MaxBackoff"/>, so that a refusing server is not hammered in a spin.
+    /// </summary>
     private async Task RunConnectionAsync(int index, long quota, CancellationToken stop)
     {
         await Task.Yield();
+        var slot = new ConnectionSlot(index, quota, _options.MessageSize);
+        var backoff = TimeSpan.Zero;
+        while (slot.Remaining > 0 && !stop.IsCancellationRequested)
+        {
+            long before = slot.Remaining;
+            var error = await RunOnceAsync(slot, stop);
+            if (error is not { } kind)
+            {
+                return;
+            }
+
+            Stats.RecordError(kind);
+            bool progressed = slot.Remaining < before || slot.Progressed;
+            slot.Progressed = false;
+            backoff = progressed ? TimeSpan.Zero : backoff == TimeSpan.Zero ? MinBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            if (backoff > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(backoff, stop);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>One connection (one cycle of them in connect mode) until the run ends or it fails; returns the error, if any.</summary>
+    private async Task<ErrorKind?> RunOnceAsync(ConnectionSlot slot, CancellationToken stop)
+    {
         try
         {
             switch (_options.Mode)
             {
                 case LoadMode.Connect:
-                    await ConnectLoopAsync(index, quota, stop);
+                    await ConnectLoopAsync(slot, stop);
                     break;
                 case LoadMode.Hold:
-                    await HoldAsync(index, stop);
+                    await HoldAsync(slot, stop);
                     break;
                 default:
-                    await EchoAsync(index, quota, stop);
+                    await EchoAsync(slot, stop);
                     break;
             }
+
+            return null;
         }
         catch (EchoFailure failure)
         {
-            Stats.RecordError(failure.Kind);
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            // The run ended.
+            return failure.Kind;
         }
         catch (SocketException ex) when (!stop.IsCancellationRequested)
         {
-            Stats.RecordError(ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown ? ErrorKind.Reset : ErrorKind.Other);
+            return ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown ? ErrorKind.Reset : ErrorKind.Other;
         }
-        catch (Exception ex) when (stop.IsCancellationRequested && ex is SocketException or ObjectDisposedException)
+        catch (Exception ex) when (stop.IsCancellationRequested && ex is OperationCanceledException or SocketException or ObjectDisposedException)
         {
             // Torn down at the end of the run.
+            return null;
         }
     }
 
-    private async Task EchoAsync(int index, long quota, CancellationToken stop)
+    private async Task EchoAsync(ConnectionSlot slot, CancellationToken stop)
     {
         using var socket = await ConnectAsync(stop);
-        var buffer = new byte[Math.Min(Math.Max(_options.MessageSize, 4096), 256 * 1024)];
-        int phase = Pattern.PhaseOf(index);
         if (_options.Pipeline == 1 && _options.Rate is null)
         {
-            await PingPongAsync(socket, phase, buffer, quota, stop);
+            await PingPongAsync(socket, slot, stop);
         }
         else
         {
-            await PipelinedAsync(socket, phase, buffer, quota, stop);
+            await PipelinedAsync(socket, slot, stop);
         }
     }
 
-    private async Task PingPongAsync(Socket socket, int phase, byte[] buffer, long quota, CancellationToken stop)
+    private async Task PingPongAsync(Socket socket, ConnectionSlot slot, CancellationToken stop)
     {
         int size = _options.MessageSize;
         long offset = 0;
-        bool answered = false;
-        for (long sent = 0; sent < quota && !stop.IsCancellationRequested; sent++)
+        while (slot.Remaining > 0 && !stop.IsCancellationRequested)
         {
             long start = Stopwatch.GetTimestamp();
             try
             {
-                await SendAsync(socket, phase, offset, size, stop);
-                await ReceiveAsync(socket, phase, offset, size, buffer, stop);
+                await SendAsync(socket, slot.Phase, offset, size, stop);
+                await ReceiveAsync(socket, slot.Phase, offset, size, slot.Buffer, stop);
             }
             catch (OperationCanceledException)
             {
@@ -163,7 +198,8 @@ internal sealed class LoadRunner
                 throw;
             }
 
-            Stats.RecordMessage(start, Stopwatch.GetTimestamp(), size, ref answered);
+            Stats.RecordMessage(start, Stopwatch.GetTimestamp(), size, ref slot.Answered);
+            slot.Remaining--;
             offset += size;
         }
     }
@@ -173,60 +209,62 @@ internal sealed class LoadRunner
     /// sends on a fixed schedule (open loop, <c>--rate</c>), stamping each message with when it was due, so that
     /// a slow reply delays the measurement of every message behind it (no coordinated omission).
     /// </summary>
-    private async Task PipelinedAsync(Socket socket, int phase, byte[] buffer, long quota, CancellationToken stop)
+    private async Task PipelinedAsync(Socket socket, ConnectionSlot slot, CancellationToken stop)
     {
         int inFlight = _options.Rate is null ? _options.Pipeline : Math.Max(_options.Pipeline, OpenLoopMaxInFlight);
         var due = new long[inFlight];
         var credits = new CreditGate(inFlight);
-        long queued = 0;
-        using var registration = stop.Register(static g => ((CreditGate)g!).Open(), credits);
+        var counts = new PipelineCounts();
+        long quota = slot.Remaining;
 
-        var sender = SendScheduleAsync(socket, phase, due, credits, quota, () => Volatile.Write(ref queued, queued + 1), stop);
+        // Ends the sender with this connection, whether the run ended or the connection failed.
+        using var connectionEnd = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        using var registration = connectionEnd.Token.Register(static g => ((CreditGate)g!).Open(), credits);
+        var sender = SendScheduleAsync(socket, slot.Phase, due, credits, quota, counts, connectionEnd.Token);
         int size = _options.MessageSize;
-        long received = 0;
         long offset = 0;
         int partial = 0;
-        bool answered = false;
         try
         {
-            while (received < quota)
+            while (counts.Received < quota)
             {
-                int n = await socket.ReceiveAsync(buffer, SocketFlags.None, stop);
+                int n = await socket.ReceiveAsync(slot.Buffer, SocketFlags.None, stop);
                 if (n == 0)
                 {
                     throw new EchoFailure(ErrorKind.ShortEcho);
                 }
 
-                Verify(phase, offset, buffer.AsSpan(0, n));
+                Verify(slot.Phase, offset, slot.Buffer.AsSpan(0, n));
                 offset += n;
                 partial += n;
                 long now = Stopwatch.GetTimestamp();
                 while (partial >= size)
                 {
                     partial -= size;
-                    Stats.RecordMessage(due[received % inFlight], now, size, ref answered);
-                    received++;
+                    Stats.RecordMessage(due[counts.Received % inFlight], now, size, ref slot.Answered);
+                    Volatile.Write(ref counts.Received, counts.Received + 1);
+                    slot.Remaining--;
                     credits.Release();
                 }
             }
         }
         catch (OperationCanceledException)
         {
-            if (received < Volatile.Read(ref queued))
+            if (counts.Received < Volatile.Read(ref counts.Queued))
             {
-                CountIfStalled(due[received % inFlight]);
+                CountIfStalled(due[counts.Received % inFlight]);
             }
 
             throw;
         }
         finally
         {
-            credits.Open();
+            await connectionEnd.CancelAsync();
             await sender.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
-    private async Task SendScheduleAsync(Socket socket, int phase, long[] due, CreditGate credits, long quota, Action onQueued, CancellationToken stop)
+    private async Task SendScheduleAsync(Socket socket, int phase, long[] due, CreditGate credits, long quota, PipelineCounts counts, CancellationToken stop)
     {
         await Task.Yield();
         int size = _options.MessageSize;
@@ -257,7 +295,8 @@ internal sealed class LoadRunner
             // Open loop: a message held back by unanswered ones counts from when it was due (so a slow server
             // cannot hide its stalls); one merely woken late by the timer counts from when it really left.
             due[sent % due.Length] = timer is not null && heldBack ? next : Stopwatch.GetTimestamp();
-            onQueued();
+            Volatile.Write(ref counts.Queued, sent + 1);
+            Stats.RecordInFlight(sent + 1 - Volatile.Read(ref counts.Received));
             await SendAsync(socket, phase, offset, size, stop);
             offset += size;
             sent++;
@@ -265,38 +304,47 @@ internal sealed class LoadRunner
         }
     }
 
-    private async Task ConnectLoopAsync(int index, long quota, CancellationToken stop)
+    private async Task ConnectLoopAsync(ConnectionSlot slot, CancellationToken stop)
     {
-        var buffer = new byte[Math.Min(Math.Max(_options.MessageSize, 4096), 256 * 1024)];
-        int phase = Pattern.PhaseOf(index);
-        for (long done = 0; done < quota && !stop.IsCancellationRequested; done++)
+        while (slot.Remaining > 0 && !stop.IsCancellationRequested)
         {
             long start = Stopwatch.GetTimestamp();
             using (var socket = await ConnectAsync(stop))
             {
-                await SendAsync(socket, phase, 0, _options.MessageSize, stop);
-                await ReceiveAsync(socket, phase, 0, _options.MessageSize, buffer, stop);
+                await SendAsync(socket, slot.Phase, 0, _options.MessageSize, stop);
+                await ReceiveAsync(socket, slot.Phase, 0, _options.MessageSize, slot.Buffer, stop);
             }
 
             Stats.RecordMessage(start, Stopwatch.GetTimestamp(), _options.MessageSize);
             Stats.RecordConnect();
+            slot.Remaining--;
         }
     }
 
-    private async Task HoldAsync(int index, CancellationToken stop)
+    private async Task HoldAsync(ConnectionSlot slot, CancellationToken stop)
     {
-        var buffer = new byte[Math.Max(_options.MessageSize, 1)];
-        int phase = Pattern.PhaseOf(index);
         long start = Stopwatch.GetTimestamp();
         using var socket = await ConnectAsync(stop);
-        await SendAsync(socket, phase, 0, _options.MessageSize, stop);
-        await ReceiveAsync(socket, phase, 0, _options.MessageSize, buffer, stop);
-        bool answered = false;
-        Stats.RecordMessage(start, Stopwatch.GetTimestamp(), _options.MessageSize, ref answered);
+        await SendAsync(socket, slot.Phase, 0, _options.MessageSize, stop);
+        await ReceiveAsync(socket, slot.Phase, 0, _options.MessageSize, slot.Buffer, stop);
+        Stats.RecordMessage(start, Stopwatch.GetTimestamp(), _options.MessageSize, ref slot.Answered);
         Stats.RecordConnect();
+        slot.Progressed = true;
 
-        // Held open and quiet until the run ends; a server that drops it is noticed.
-        int n = await socket.ReceiveAsync(buffer, SocketFlags.None, stop);
+        // Held open and quiet until the run ends; a server that drops it is noticed (and it is opened again).
+        Stats.RecordHeld(1);
+        int n;
+        try
+        {
+            n = await socket.ReceiveAsync(slot.Buffer, SocketFlags.None, stop);
+        }
+        catch (Exception) when (!stop.IsCancellationRequested)
+        {
+            Stats.RecordHeld(-1);
+            throw;
+        }
+
+        Stats.RecordHeld(-1);
         throw new EchoFailure(n == 0 ? ErrorKind.ShortEcho : ErrorKind.Mismatch);
     }
 
@@ -369,5 +417,29 @@ internal sealed class LoadRunner
         {
             Stats.RecordError(ErrorKind.ReplyTimeout);
         }
+    }
+
+    /// <summary>One of the <c>--connections</c> slots: what it still has to send, and what it keeps across reconnects.</summary>
+    private sealed class ConnectionSlot(int index, long quota, int messageSize)
+    {
+        public readonly int Phase = Pattern.PhaseOf(index);
+
+        public long Remaining = quota;
+
+        /// <summary>Whether any connection of this slot got an echo (counted once per slot).</summary>
+        public bool Answered;
+
+        /// <summary>Set by a mode that made progress without using up messages (hold), so that its reconnect is immediate.</summary>
+        public bool Progressed;
+
+        /// <summary>The receive buffer, allocated once for the whole run.</summary>
+        public readonly byte[] Buffer = new byte[Math.Min(Math.Max(messageSize, 4096), 256 * 1024)];
+    }
+
+    /// <summary>Messages the sender has queued and the receiver has seen echoed, on one pipelined connection.</summary>
+    private sealed class PipelineCounts
+    {
+        public long Queued;
+        public long Received;
     }
 }

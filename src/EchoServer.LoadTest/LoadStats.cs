@@ -19,6 +19,8 @@ internal sealed class LoadStats
     private long _bytes;
     private long _connects;
     private long _answered;
+    private long _held;
+    private long _inFlightPeak;
     private volatile bool _measuring;
 
     public bool Measuring => _measuring;
@@ -33,6 +35,26 @@ internal sealed class LoadStats
 
     /// <summary>Connections that got at least one echo back (the others waited the whole run).</summary>
     public long AnsweredConnections => Volatile.Read(ref _answered);
+
+    /// <summary>Hold mode: connections open and verified right now.</summary>
+    public long Held => Volatile.Read(ref _held);
+
+    /// <summary>The most messages one connection had sent and not yet seen echoed, while measuring (pipelined and open-loop runs).</summary>
+    public long InFlightPeak => Volatile.Read(ref _inFlightPeak);
+
+    public void RecordHeld(int change) => Interlocked.Add(ref _held, change);
+
+    public void RecordInFlight(long inFlight)
+    {
+        long peak;
+        while (_measuring && inFlight > (peak = Volatile.Read(ref _inFlightPeak)))
+        {
+            if (Interlocked.CompareExchange(ref _inFlightPeak, inFlight, peak) == peak)
+            {
+                return;
+            }
+        }
+    }
 
     public void RecordAnswered() => Interlocked.Increment(ref _answered);
 
@@ -58,6 +80,7 @@ internal sealed class LoadStats
         Interlocked.Exchange(ref _bytes, 0);
         Interlocked.Exchange(ref _connects, 0);
         Interlocked.Exchange(ref _answered, 0);
+        Interlocked.Exchange(ref _inFlightPeak, 0);
         _total.Reset();
         _measuring = true;
     }

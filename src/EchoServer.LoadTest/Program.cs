@@ -14,7 +14,7 @@ internal static class Program
         var command = new LoadCommand();
         command.Root.SetAction((result, cancellationToken) => RunAsync(command.Bind(result), cancellationToken));
         command.Summarize.SetAction((result, _) => SummarizeAsync(result.GetValue(command.SummarizeDirectory)!.FullName, result.GetValue(command.SummarizeTitle)!));
-        command.Compare.SetAction((result, _) => CompareAsync(result.GetValue(command.CompareDirectory)!.FullName));
+        command.Compare.SetAction((result, _) => CompareAsync(result.GetValue(command.CompareDirectory)!.FullName, result.GetValue(command.CompareTitle)!));
         var parseResult = command.Root.Parse(args);
         if (parseResult.Errors.Count > 0)
         {
@@ -42,8 +42,15 @@ internal static class Program
         var progress = new ProgressPrinter(Console.Error, interactive: !Console.IsErrorRedirected);
         var report = await new LoadRunner(options, endPoint).RunAsync(progress.Print, cancellationToken);
         progress.Finish();
-        Console.WriteLine(report.ToText());
-        if (options.JsonPath is { } path)
+
+        // --json -: the JSON alone on stdout (for a pipe), and the human report on stderr.
+        bool jsonToStdout = options.JsonPath == "-";
+        await (jsonToStdout ? Console.Error : Console.Out).WriteLineAsync(report.ToText());
+        if (jsonToStdout)
+        {
+            await Console.Out.WriteLineAsync(report.ToJson());
+        }
+        else if (options.JsonPath is { } path)
         {
             var directory = Path.GetDirectoryName(Path.GetFullPath(path));
             if (directory is not null)
@@ -68,15 +75,17 @@ internal static class Program
 
         string markdown = summary.ToMarkdown();
         await File.WriteAllTextAsync(Path.Combine(directory, "summary.md"), markdown);
-        await File.WriteAllTextAsync(Path.Combine(directory, "chart.svg"), summary.ToSvg(title));
+        summary.Charts().Write(directory, title);
         Console.Write(markdown);
         return LoadExitCodes.Ok;
     }
 
-    private static async Task<int> CompareAsync(string directory)
+    private static async Task<int> CompareAsync(string directory, string title)
     {
-        string markdown = BenchTable.Load(directory).ToMarkdown();
+        var table = BenchTable.Load(directory);
+        string markdown = table.ToMarkdown();
         await File.WriteAllTextAsync(Path.Combine(directory, "bench.md"), markdown);
+        table.Charts().Write(directory, title);
         Console.Write(markdown);
         return LoadExitCodes.Ok;
     }

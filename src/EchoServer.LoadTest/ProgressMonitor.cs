@@ -31,6 +31,7 @@ internal sealed class ProgressMonitor : IDisposable
     public async Task RunAsync()
     {
         long lastMessages = 0;
+        long lastBytes = 0;
         long lastProgressAt = Stopwatch.GetTimestamp();
         long lastTick = _start;
         try
@@ -41,6 +42,7 @@ internal sealed class ProgressMonitor : IDisposable
                 _sampler?.Sample();
                 var interval = _stats.TakeInterval();
                 long messages = _stats.Messages;
+                long bytes = _stats.Bytes;
                 double seconds = Stopwatch.GetElapsedTime(lastTick, now).TotalSeconds;
                 lastTick = now;
                 if (messages != lastMessages)
@@ -54,9 +56,12 @@ internal sealed class ProgressMonitor : IDisposable
 
                 if (_options.ProgressInterval > TimeSpan.Zero)
                 {
+                    var elapsed = Stopwatch.GetElapsedTime(_start, now);
                     _report?.Invoke(new ProgressSample(
-                        Stopwatch.GetElapsedTime(_start, now),
+                        elapsed,
+                        Remaining(elapsed, messages),
                         (messages - lastMessages) / Math.Max(seconds, 1e-9),
+                        (bytes - lastBytes) / Math.Max(seconds, 1e-9) / (1 << 20),
                         interval.TotalCount > 0 ? interval.GetValueAtPercentile(99) / 1000.0 : 0,
                         messages,
                         _stats.TotalErrors,
@@ -64,12 +69,23 @@ internal sealed class ProgressMonitor : IDisposable
                 }
 
                 lastMessages = messages;
+                lastBytes = bytes;
             }
         }
         catch (OperationCanceledException)
         {
             // The run ended.
         }
+    }
+
+    private TimeSpan? Remaining(TimeSpan elapsed, long messages)
+    {
+        if (_options.Messages is not { } total)
+        {
+            return elapsed < _options.Duration ? _options.Duration - elapsed : TimeSpan.Zero;
+        }
+
+        return messages > 0 ? elapsed * ((double)Math.Max(total - messages, 0) / messages) : null;
     }
 
     public void Dispose() => _timer.Dispose();
