@@ -103,16 +103,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
             _stats = new StatsReporter(_options.StatsInterval, Tracker.Counters, Metrics, () => (Pool.Load.Queued, Pool.Load.Busy, _options.PoolSettings.Workers), Pool.Kind.ToName(), _lifecycle);
         }
 
-        // SIGUSR1 logs a snapshot, like a thread dump: kill -USR1 <pid>.
-        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
-        {
-            _snapshotSignal = PosixSignalRegistration.Create((PosixSignal)(OperatingSystem.IsMacOS() ? 30 : 10), context =>
-            {
-                context.Cancel = true; // the default action of SIGUSR1 would end the process
-                LogSnapshot();
-            });
-        }
-
+        _snapshotSignal = SnapshotSignal.Register(LogSnapshot);
         return Task.CompletedTask;
     }
 
@@ -126,15 +117,15 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 
         ServerLog.Draining(_lifecycle, Tracker.Connections.Count, _options.ShutdownTimeout.TotalSeconds, Pool.Kind.ToName());
         Pool.Complete();
-        if (!await CompletesWithin(Pool.Completion, _options.ShutdownTimeout, cancellationToken))
+        if (!await Pool.Completion.CompletesWithinAsync(_options.ShutdownTimeout, cancellationToken))
         {
             ServerLog.DrainDeadline(_lifecycle, Tracker.Connections.Count, Pool.Kind.ToName());
             Tracker.Connections.StopAll(CloseReason.Shutdown);
-            if (!await CompletesWithin(Pool.Completion, StopGrace, CancellationToken.None))
+            if (!await Pool.Completion.CompletesWithinAsync(StopGrace, CancellationToken.None))
             {
                 ServerLog.SessionsStuck(_lifecycle, Tracker.Connections.Count, Pool.Kind.ToName());
                 Tracker.Connections.AbortAll(CloseReason.Shutdown);
-                await CompletesWithin(Pool.Completion, StopGrace, CancellationToken.None);
+                await Pool.Completion.CompletesWithinAsync(StopGrace, CancellationToken.None);
             }
         }
 
@@ -153,18 +144,5 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         Listener.Dispose();
         Pool.Dispose();
         _stopping.Dispose();
-    }
-
-    private static async Task<bool> CompletesWithin(Task task, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await task.WaitAsync(timeout, cancellationToken);
-            return true;
-        }
-        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
-        {
-            return false;
-        }
     }
 }
