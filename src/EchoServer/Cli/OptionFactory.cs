@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 
@@ -9,14 +10,14 @@ internal static class OptionFactory
     /// <summary>An integer option that must lie in [<paramref name="min"/>, <paramref name="max"/>].</summary>
     public static Option<int> Ranged(Option<int> option, int min, int max)
     {
-        option.Validators.Add(r =>
-        {
-            int value = r.GetValueOrDefault<int>();
-            if (value < min || value > max)
-            {
-                r.AddError($"{option.Name} must be between {min} and {max} (got {value}).");
-            }
-        });
+        option.CustomParser = r => ParseInteger(r, option.Name, min, max) ?? default;
+        return option;
+    }
+
+    /// <summary>An optional integer option that, when given, must lie in [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    public static Option<int?> RangedOptional(Option<int?> option, int min, int max)
+    {
+        option.CustomParser = r => ParseInteger(r, option.Name, min, max);
         return option;
     }
 
@@ -57,5 +58,27 @@ internal static class OptionFactory
         }
 
         return size;
+    }
+
+    /// <summary>
+    /// Parses the token ourselves: a validator that reads a value which failed to convert makes the parser
+    /// throw, so a non-integer must be reported here, as an error, like any other bad value.
+    /// </summary>
+    private static int? ParseInteger(ArgumentResult r, string name, int min, int max)
+    {
+        string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
+        if (!int.TryParse(token, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value))
+        {
+            r.AddError($"{name} takes a whole number from {min} to {max} (got '{token}').");
+            return null;
+        }
+
+        if (value < min || value > max)
+        {
+            r.AddError($"{name} must be between {min} and {max} (got {value}).");
+            return null;
+        }
+
+        return value;
     }
 }

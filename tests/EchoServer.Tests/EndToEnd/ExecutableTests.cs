@@ -43,6 +43,11 @@ public sealed class ExecutableTests
     [InlineData("--queue", "-1")]
     [InlineData("--host", "not-an-address")]
     [InlineData("--no-such-option")]
+    [InlineData("--port", "abc")]
+    [InlineData("--port", "")]
+    [InlineData("--port", "99999999999999999999")]
+    [InlineData("--workers", "1e3")]
+    [InlineData("--admin-port", "abc")]
     public async Task Bad_input_gives_one_line_on_stderr_and_a_non_zero_exit(params string[] args)
     {
         using var server = ServerProcess.Start(args);
@@ -53,6 +58,20 @@ public sealed class ExecutableTests
         var line = Assert.Single(server.Stderr);
         Assert.StartsWith("echo-server: ", line, StringComparison.Ordinal);
         Assert.DoesNotContain(server.Stdout.Concat(server.Stderr), l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("-c", "abc")]
+    [InlineData("--port", "")]
+    [InlineData("--pipeline", "1.5")]
+    public async Task Load_tool_bad_input_gives_one_line_on_stderr_and_exit_code_2(params string[] args)
+    {
+        using var load = ServerProcess.StartTool("echo-load.dll", args);
+
+        Assert.Equal(2, await load.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        var line = Assert.Single(load.Stderr);
+        Assert.StartsWith("echo-load: ", line, StringComparison.Ordinal);
+        Assert.Empty(load.Stdout);
     }
 
     [Fact]
