@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net.Sockets;
 using EchoServer.Cli;
+using EchoServer.CommandLine;
 using EchoServer.Hosting;
 using Microsoft.Extensions.Hosting;
 
@@ -16,18 +17,14 @@ internal static class Program
         var command = new ServerCommand();
         command.Root.SetAction((result, cancellationToken) => RunAsync(command.Bind(result), cancellationToken));
         var parseResult = command.Root.Parse(args);
-        if (parseResult.Errors.Count > 0)
+        if (await ParseErrors.ReportAsync(Name, parseResult, Console.Error))
         {
-            await Console.Error.WriteLineAsync($"{Name}: {OneLine(parseResult.Errors[0].Message)} See --help.");
             return ExitCodes.Usage;
         }
 
         // The host owns Ctrl+C and SIGTERM (graceful drain); the command line must not handle them too.
         return await parseResult.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
-
-    private static string OneLine(string message) =>
-        string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     private static async Task<int> RunAsync(ServerOptions options, CancellationToken cancellationToken)
     {

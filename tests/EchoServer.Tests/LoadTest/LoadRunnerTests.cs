@@ -1,10 +1,8 @@
-extern alias loadtest;
-
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using loadtest::EchoServer.LoadTest;
+using EchoServer.LoadTest;
 using EchoServer.Pools;
 using EchoServer.TestSupport;
 

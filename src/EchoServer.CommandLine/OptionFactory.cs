@@ -2,7 +2,7 @@ using System.Globalization;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 
-namespace EchoServer.Cli;
+namespace EchoServer.CommandLine;
 
 /// <summary>Options with the validation and messages both command lines (echo-server, echo-load) share.</summary>
 internal static class OptionFactory
@@ -37,7 +37,7 @@ internal static class OptionFactory
         option.CustomParser = r =>
         {
             string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
-            if (!Cli.Duration.TryParse(token, out var duration))
+            if (!CommandLine.Duration.TryParse(token, out var duration))
             {
                 r.AddError($"{name} takes a duration such as 10, 500ms, 2s or 1m (got '{token}').");
             }
