@@ -7,6 +7,12 @@ namespace EchoServer.CommandLine;
 /// <summary>Options with the validation and messages both command lines (echo-server, echo-load) share.</summary>
 internal static class OptionFactory
 {
+    /// <summary>
+    /// The longest duration any option takes. Timers, Task.Delay and WaitAsync refuse waits beyond 2^32-2 ms
+    /// (about 49.7 days) by throwing; 49 days also leaves room for the host's drain allowance on top.
+    /// </summary>
+    public static readonly TimeSpan LongestDuration = TimeSpan.FromDays(49);
+
     /// <summary>An integer option that must lie in [<paramref name="min"/>, <paramref name="max"/>].</summary>
     public static Option<int> Ranged(Option<int> option, int min, int max)
     {
@@ -40,6 +46,10 @@ internal static class OptionFactory
             if (!CommandLine.Duration.TryParse(token, out var duration))
             {
                 r.AddError($"{name} takes a duration such as 10, 500ms, 2s or 1m (got '{token}').");
+            }
+            else if (duration.Value > LongestDuration)
+            {
+                r.AddError($"{name} takes at most {LongestDuration.TotalHours:0}h ({LongestDuration.TotalDays:0} days), the longest a timer can wait (got '{token}').");
             }
 
             return duration;

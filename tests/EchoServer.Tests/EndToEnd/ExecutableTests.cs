@@ -35,6 +35,27 @@ public sealed class ExecutableTests
         Assert.Empty(server.Stderr);
     }
 
+    [Fact]
+    public async Task The_longest_durations_accepted_start_serve_and_stop_cleanly()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // SIGTERM is a Unix signal
+        }
+
+        using var server = ServerProcess.Start("--port", "0", "--shutdown-timeout", "1176h", "--stats-interval", "1176h", "--idle-timeout", "1176h", "--send-timeout", "1176h", "--queue-timeout", "1176h");
+        var endPoint = await server.WaitForListeningAsync();
+        using (var client = await EchoClient.ConnectAsync(endPoint))
+        {
+            Assert.Equal("x"u8.ToArray(), await client.RoundTripAsync("x"u8.ToArray()));
+        }
+
+        server.Terminate();
+
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Empty(server.Stderr);
+    }
+
     [Theory]
     [InlineData("--port", "70000")]
     [InlineData("--workers", "0")]
@@ -48,6 +69,8 @@ public sealed class ExecutableTests
     [InlineData("--port", "99999999999999999999")]
     [InlineData("--workers", "1e3")]
     [InlineData("--admin-port", "abc")]
+    [InlineData("--stats-interval", "1200h")]
+    [InlineData("--shutdown-timeout", "1500h")]
     public async Task Bad_input_gives_one_line_on_stderr_and_a_non_zero_exit(params string[] args)
     {
         using var server = ServerProcess.Start(args);
