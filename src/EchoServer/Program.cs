@@ -34,6 +34,14 @@ internal static class Program
             Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
         }
 
+        // Checked before the host loads Kestrel, logging and the pool: with too few descriptors or threads for
+        // those, the process would abort before it could say why.
+        if (StartupChecks.Run(options).Error is { } error)
+        {
+            await Console.Error.WriteLineAsync($"{Name}: {error}");
+            return ExitCodes.Usage;
+        }
+
         using var host = EchoServerHost.Create(options);
         try
         {

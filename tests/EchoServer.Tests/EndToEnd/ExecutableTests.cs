@@ -138,7 +138,7 @@ public sealed class ExecutableTests
 
         Assert.Equal(2, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
         var line = Assert.Single(server.Stderr);
-        Assert.Equal("echo-server: --max-connections 1000 needs about 1064 file descriptors but the process may open only 256 (hard limit 256); lower --max-connections or raise the limit (ulimit -n).", line);
+        Assert.Equal("echo-server: --max-connections 1000 needs about 1144 file descriptors but the process may open only 256 (hard limit 256); lower --max-connections or raise the limit (ulimit -n).", line);
     }
 
     [Fact]
@@ -149,12 +149,12 @@ public sealed class ExecutableTests
             return; // ulimit is a Unix limit
         }
 
-        using var server = ServerProcess.Start(256, "--port", "0", "--max-connections", "150", "--workers", "200");
+        using var server = ServerProcess.Start(256, "--port", "0", "--max-connections", "100", "--workers", "200");
         await server.WaitForListeningAsync();
         await Eventually.True(() => server.Stdout.Count >= 3, "the start-up lines");
 
-        Assert.Contains("File descriptor limit 256 (max-connections=150)", server.Stdout[1], StringComparison.Ordinal);
-        Assert.Contains("warn: EchoServer.Lifecycle[15] --max-connections 150 is below --workers 200", server.Stdout[2], StringComparison.Ordinal);
+        Assert.Contains("File descriptor limit 256 (max-connections=100)", server.Stdout[1], StringComparison.Ordinal);
+        Assert.Contains("warn: EchoServer.Lifecycle[15] --max-connections 100 is below --workers 200", server.Stdout[2], StringComparison.Ordinal);
         server.Terminate();
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
     }
