@@ -52,6 +52,11 @@ internal static class Program
             await Console.Error.WriteLineAsync($"{Name}: cannot listen on {options.Host}:{options.Port}: {ex.Message}");
             return ExitCodes.CannotStart;
         }
+        catch (ListenException ex)
+        {
+            await Console.Error.WriteLineAsync($"{Name}: {ex.Message}");
+            return ExitCodes.CannotStart;
+        }
         catch (StartupException ex)
         {
             await Console.Error.WriteLineAsync($"{Name}: {ex.Message}");

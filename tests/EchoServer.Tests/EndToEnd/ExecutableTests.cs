@@ -114,6 +114,39 @@ public sealed class ExecutableTests
     }
 
     [Fact]
+    public async Task An_admin_port_already_in_use_gives_one_line_and_exit_code_1()
+    {
+        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        taken.Listen();
+        int port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+
+        using var server = ServerProcess.Start("--port", "0", "--admin-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        var line = Assert.Single(server.Stderr);
+        Assert.Equal($"echo-server: cannot listen on 127.0.0.1:{port} (--admin-port): Address already in use", line);
+    }
+
+    [Fact]
+    public async Task An_admin_port_equal_to_the_echo_port_gives_one_line_and_exit_code_1()
+    {
+        int port;
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+
+        string text = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var server = ServerProcess.Start("--port", text, "--admin-port", text);
+
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        var line = Assert.Single(server.Stderr);
+        Assert.Equal($"echo-server: cannot listen on 127.0.0.1:{port} (--admin-port): Address already in use (the echo listener holds it: --port {port})", line);
+    }
+
+    [Fact]
     public async Task Help_lists_every_option_with_its_default()
     {
         using var server = ServerProcess.Start("--help");
