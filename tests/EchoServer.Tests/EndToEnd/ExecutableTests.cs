@@ -100,10 +100,7 @@ public sealed class ExecutableTests
     [Fact]
     public async Task A_port_already_in_use_gives_one_line_and_exit_code_1()
     {
-        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        taken.Listen();
-        int port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+        using var taken = ListenOnAFreePort(out int port);
 
         using var server = ServerProcess.Start("--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
@@ -116,10 +113,7 @@ public sealed class ExecutableTests
     [Fact]
     public async Task An_admin_port_already_in_use_gives_one_line_and_exit_code_1()
     {
-        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        taken.Listen();
-        int port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+        using var taken = ListenOnAFreePort(out int port);
 
         using var server = ServerProcess.Start("--port", "0", "--admin-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
@@ -190,5 +184,15 @@ public sealed class ExecutableTests
         Assert.Contains("warn: EchoServer.Lifecycle[15] --max-connections 100 is below --workers 200", server.Stdout[2], StringComparison.Ordinal);
         server.Terminate();
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+    }
+
+    /// <summary>A loopback listener on a port the system picked, standing in for another program holding it.</summary>
+    private static Socket ListenOnAFreePort(out int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Listen();
+        port = ((IPEndPoint)socket.LocalEndPoint!).Port;
+        return socket;
     }
 }
