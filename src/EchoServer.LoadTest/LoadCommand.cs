@@ -1,5 +1,5 @@
 using System.CommandLine;
-using EchoServer.Cli;
+using EchoServer.CommandLine;
 
 namespace EchoServer.LoadTest;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
+using EchoServer.CommandLine;
 
 namespace EchoServer.LoadTest;
 
@@ -16,9 +17,8 @@ internal static class Program
         command.Summarize.SetAction((result, _) => SummarizeAsync(result.GetValue(command.SummarizeDirectory)!.FullName, result.GetValue(command.SummarizeTitle)!));
         command.Compare.SetAction((result, _) => CompareAsync(result.GetValue(command.CompareDirectory)!.FullName, result.GetValue(command.CompareTitle)!));
         var parseResult = command.Root.Parse(args);
-        if (parseResult.Errors.Count > 0)
+        if (await ParseErrors.ReportAsync(Name, parseResult, Console.Error))
         {
-            await Console.Error.WriteLineAsync($"{Name}: {OneLine(parseResult.Errors[0].Message)} See --help.");
             return LoadExitCodes.Usage;
         }
 
@@ -100,7 +100,4 @@ internal static class Program
         var addresses = await Dns.GetHostAddressesAsync(host, cancellationToken);
         return new IPEndPoint(addresses.First(), port);
     }
-
-    private static string OneLine(string message) =>
-        string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }

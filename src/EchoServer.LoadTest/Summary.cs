@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using EchoServer.Cli;
+using EchoServer.CommandLine;
 
 namespace EchoServer.LoadTest;
 

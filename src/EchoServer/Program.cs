@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net.Sockets;
 using EchoServer.Cli;
+using EchoServer.CommandLine;
 using EchoServer.Hosting;
 using Microsoft.Extensions.Hosting;
 
@@ -16,9 +17,8 @@ internal static class Program
         var command = new ServerCommand();
         command.Root.SetAction((result, cancellationToken) => RunAsync(command.Bind(result), cancellationToken));
         var parseResult = command.Root.Parse(args);
-        if (parseResult.Errors.Count > 0)
+        if (await ParseErrors.ReportAsync(Name, parseResult, Console.Error))
         {
-            await Console.Error.WriteLineAsync($"{Name}: {OneLine(parseResult.Errors[0].Message)} See --help.");
             return ExitCodes.Usage;
         }
 
@@ -26,15 +26,20 @@ internal static class Program
         return await parseResult.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 
-    private static string OneLine(string message) =>
-        string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-
     private static async Task<int> RunAsync(ServerOptions options, CancellationToken cancellationToken)
     {
         // The runtime's socket engine reads this variable once, when it starts: before the first socket exists.
         if (options.InlineCompletions)
         {
             Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+        }
+
+        // Checked before the host loads Kestrel, logging and the pool: with too few descriptors or threads for
+        // those, the process would abort before it could say why.
+        if (StartupChecks.Run(options).Error is { } error)
+        {
+            await Console.Error.WriteLineAsync($"{Name}: {error}");
+            return ExitCodes.Usage;
         }
 
         using var host = EchoServerHost.Create(options);
@@ -45,6 +50,11 @@ internal static class Program
         catch (SocketException ex)
         {
             await Console.Error.WriteLineAsync($"{Name}: cannot listen on {options.Host}:{options.Port}: {ex.Message}");
+            return ExitCodes.CannotStart;
+        }
+        catch (ListenException ex)
+        {
+            await Console.Error.WriteLineAsync($"{Name}: {ex.Message}");
             return ExitCodes.CannotStart;
         }
         catch (StartupException ex)

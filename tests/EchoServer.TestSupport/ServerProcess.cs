@@ -46,6 +46,22 @@ internal sealed partial class ServerProcess : IDisposable
         return new ServerProcess(Process.Start(info)!);
     }
 
+    /// <summary>Starts the server through a wrapper command, e.g. <c>prlimit --nofile=90</c>: <paramref name="wrapper"/> then <c>dotnet echo-server.dll</c> and <paramref name="args"/>.</summary>
+    public static ServerProcess StartUnder(IReadOnlyList<string> wrapper, params string[] args)
+    {
+        var info = new ProcessStartInfo(wrapper[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var arg in wrapper.Skip(1).Append("dotnet").Append(ExecutablePath).Concat(args))
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return new ServerProcess(Process.Start(info)!);
+    }
+
+    /// <summary>True when <paramref name="command"/> is an executable file in a folder on PATH.</summary>
+    public static bool IsOnPath(string command) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Any(d => File.Exists(Path.Combine(d, command)));
+
     /// <summary>Starts the server under <c>ulimit -n</c> <paramref name="descriptorLimit"/> (soft and hard) when given.</summary>
     public static ServerProcess Start(int? descriptorLimit, params string[] args)
     {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Net;
+using EchoServer.CommandLine;
 using EchoServer.Hosting;
 using EchoServer.Pools;
 using Microsoft.Extensions.Logging;
@@ -72,7 +73,7 @@ internal sealed class ServerCommand
 
     public Option<Duration> StatsInterval { get; } = OptionFactory.Duration("--stats-interval", "Log one stats line this often (connections/s, MiB/s, queue, busy workers, refused, p99 queue wait); 0 = off.", Defaults.StatsInterval);
 
-    public Option<int?> AdminPort { get; } = AdminPortOption();
+    public Option<int?> AdminPort { get; } = OptionFactory.RangedOptional(new("--admin-port") { Description = "Serve /healthz, /ready, /snapshot and /metrics (Prometheus) over HTTP on 127.0.0.1 at this port (0 = any free port). Off unless given." }, 0, 65535);
 
     public Option<LogLevel> LogLevel { get; } = new("--log-level") { Description = "Lowest level logged.", DefaultValueFactory = _ => Defaults.LogLevel };
 
@@ -114,22 +115,6 @@ internal sealed class ServerCommand
             _ => Hosting.LogFormat.Simple,
         },
     };
-
-    private static Option<int?> AdminPortOption()
-    {
-        var option = new Option<int?>("--admin-port")
-        {
-            Description = "Serve /healthz, /ready, /snapshot and /metrics (Prometheus) over HTTP on 127.0.0.1 at this port (0 = any free port). Off unless given.",
-        };
-        option.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int?>() is { } port && (port < 0 || port > 65535))
-            {
-                r.AddError($"--admin-port must be between 0 and 65535 (got {port}).");
-            }
-        });
-        return option;
-    }
 
     private static IPAddress? ParseHost(ArgumentResult r)
     {

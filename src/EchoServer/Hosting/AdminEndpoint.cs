@@ -43,7 +43,19 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
         app.MapGet("/snapshot", () => Results.Text(server.Snapshot() + "\n"));
         app.MapPrometheusScrapingEndpoint();
 
-        await app.StartAsync(cancellationToken);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException ex)
+        {
+            // Kestrel wraps the socket error in a long message; the user needs the port and the reason.
+            await app.DisposeAsync();
+            int port = options.AdminPort ?? 0;
+            string holder = port != 0 && port == options.Port ? $" (the echo listener holds it: --port {port})" : string.Empty;
+            throw new ListenException($"cannot listen on 127.0.0.1:{port} (--admin-port): {ex.GetBaseException().Message}{holder}", ex);
+        }
+
         _app = app;
         Port = new Uri(app.Urls.First()).Port;
         ServerLog.AdminListening(loggerFactory.CreateLogger(EchoServerHost.LifecycleCategory), $"127.0.0.1:{Port}");

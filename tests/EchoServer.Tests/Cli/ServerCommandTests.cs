@@ -70,11 +70,35 @@ public sealed class ServerCommandTests
     [InlineData("--workers", "0", "--workers must be between 1 and 100000 (got 0).")]
     [InlineData("--max-connections", "0", "--max-connections must be between 1 and 1000000 (got 0).")]
     [InlineData("--buffer-size", "0", "--buffer-size takes a size from 1 to 16MiB such as 16384 or 16KiB (got '0').")]
+    [InlineData("--port", "abc", "--port takes a whole number from 0 to 65535 (got 'abc').")]
+    [InlineData("--port", "", "--port takes a whole number from 0 to 65535 (got '').")]
+    [InlineData("--port", "99999999999999999999", "--port takes a whole number from 0 to 65535 (got '99999999999999999999').")]
+    [InlineData("--workers", "1e3", "--workers takes a whole number from 1 to 100000 (got '1e3').")]
+    [InlineData("--admin-port", "abc", "--admin-port takes a whole number from 0 to 65535 (got 'abc').")]
+    [InlineData("--admin-port", "65536", "--admin-port must be between 0 and 65535 (got 65536).")]
     [InlineData("--shutdown-timeout", "soon", "--shutdown-timeout takes a duration such as 10, 500ms, 2s or 1m (got 'soon').")]
+    [InlineData("--shutdown-timeout", "1200h", "--shutdown-timeout takes at most 1176h (49 days), the longest a timer can wait (got '1200h').")]
+    [InlineData("--stats-interval", "4320000", "--stats-interval takes at most 1176h (49 days), the longest a timer can wait (got '4320000').")]
+    [InlineData("--idle-timeout", "72000m", "--idle-timeout takes at most 1176h (49 days), the longest a timer can wait (got '72000m').")]
+    [InlineData("--send-timeout", "1177h", "--send-timeout takes at most 1176h (49 days), the longest a timer can wait (got '1177h').")]
+    [InlineData("--queue-timeout", "5000h", "--queue-timeout takes at most 1176h (49 days), the longest a timer can wait (got '5000h').")]
     public void Invalid_values_give_a_clear_error(string option, string value, string message)
     {
         var result = new ServerCommand().Root.Parse([option, value]);
 
         Assert.Equal(message, Assert.Single(result.Errors).Message);
+    }
+
+    [Theory]
+    [InlineData("--shutdown-timeout")]
+    [InlineData("--stats-interval")]
+    [InlineData("--idle-timeout")]
+    [InlineData("--send-timeout")]
+    [InlineData("--queue-timeout")]
+    public void Durations_up_to_49_days_are_accepted(string option)
+    {
+        var result = new ServerCommand().Root.Parse([option, "1176h"]);
+
+        Assert.Empty(result.Errors);
     }
 }

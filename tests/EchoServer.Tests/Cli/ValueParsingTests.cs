@@ -1,4 +1,4 @@
-using EchoServer.Cli;
+using EchoServer.CommandLine;
 
 namespace EchoServer.Tests.Cli;
 

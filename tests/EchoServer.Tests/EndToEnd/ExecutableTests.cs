@@ -35,6 +35,27 @@ public sealed class ExecutableTests
         Assert.Empty(server.Stderr);
     }
 
+    [Fact]
+    public async Task The_longest_durations_accepted_start_serve_and_stop_cleanly()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // SIGTERM is a Unix signal
+        }
+
+        using var server = ServerProcess.Start("--port", "0", "--shutdown-timeout", "1176h", "--stats-interval", "1176h", "--idle-timeout", "1176h", "--send-timeout", "1176h", "--queue-timeout", "1176h");
+        var endPoint = await server.WaitForListeningAsync();
+        using (var client = await EchoClient.ConnectAsync(endPoint))
+        {
+            Assert.Equal("x"u8.ToArray(), await client.RoundTripAsync("x"u8.ToArray()));
+        }
+
+        server.Terminate();
+
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Empty(server.Stderr);
+    }
+
     [Theory]
     [InlineData("--port", "70000")]
     [InlineData("--workers", "0")]
@@ -43,6 +64,13 @@ public sealed class ExecutableTests
     [InlineData("--queue", "-1")]
     [InlineData("--host", "not-an-address")]
     [InlineData("--no-such-option")]
+    [InlineData("--port", "abc")]
+    [InlineData("--port", "")]
+    [InlineData("--port", "99999999999999999999")]
+    [InlineData("--workers", "1e3")]
+    [InlineData("--admin-port", "abc")]
+    [InlineData("--stats-interval", "1200h")]
+    [InlineData("--shutdown-timeout", "1500h")]
     public async Task Bad_input_gives_one_line_on_stderr_and_a_non_zero_exit(params string[] args)
     {
         using var server = ServerProcess.Start(args);
@@ -55,13 +83,24 @@ public sealed class ExecutableTests
         Assert.DoesNotContain(server.Stdout.Concat(server.Stderr), l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("-c", "abc")]
+    [InlineData("--port", "")]
+    [InlineData("--pipeline", "1.5")]
+    public async Task Load_tool_bad_input_gives_one_line_on_stderr_and_exit_code_2(params string[] args)
+    {
+        using var load = ServerProcess.StartTool("echo-load.dll", args);
+
+        Assert.Equal(2, await load.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        var line = Assert.Single(load.Stderr);
+        Assert.StartsWith("echo-load: ", line, StringComparison.Ordinal);
+        Assert.Empty(load.Stdout);
+    }
+
     [Fact]
     public async Task A_port_already_in_use_gives_one_line_and_exit_code_1()
     {
-        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        taken.Listen();
-        int port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+        using var taken = ListenOnAFreePort(out int port);
 
         using var server = ServerProcess.Start("--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
@@ -69,6 +108,36 @@ public sealed class ExecutableTests
         var line = Assert.Single(server.Stderr);
         Assert.Equal($"echo-server: cannot listen on 127.0.0.1:{port}: Address already in use", line);
         Assert.Empty(server.Stdout);
+    }
+
+    [Fact]
+    public async Task An_admin_port_already_in_use_gives_one_line_and_exit_code_1()
+    {
+        using var taken = ListenOnAFreePort(out int port);
+
+        using var server = ServerProcess.Start("--port", "0", "--admin-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        var line = Assert.Single(server.Stderr);
+        Assert.Equal($"echo-server: cannot listen on 127.0.0.1:{port} (--admin-port): Address already in use", line);
+    }
+
+    [Fact]
+    public async Task An_admin_port_equal_to_the_echo_port_gives_one_line_and_exit_code_1()
+    {
+        int port;
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+
+        string text = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var server = ServerProcess.Start("--port", text, "--admin-port", text);
+
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        var line = Assert.Single(server.Stderr);
+        Assert.Equal($"echo-server: cannot listen on 127.0.0.1:{port} (--admin-port): Address already in use (the echo listener holds it: --port {port})", line);
     }
 
     [Fact]
@@ -96,7 +165,7 @@ public sealed class ExecutableTests
 
         Assert.Equal(2, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
         var line = Assert.Single(server.Stderr);
-        Assert.Equal("echo-server: --max-connections 1000 needs about 1064 file descriptors but the process may open only 256 (hard limit 256); lower --max-connections or raise the limit (ulimit -n).", line);
+        Assert.Equal("echo-server: --max-connections 1000 needs about 1144 file descriptors but the process may open only 256 (hard limit 256); lower --max-connections or raise the limit (ulimit -n).", line);
     }
 
     [Fact]
@@ -107,13 +176,23 @@ public sealed class ExecutableTests
             return; // ulimit is a Unix limit
         }
 
-        using var server = ServerProcess.Start(256, "--port", "0", "--max-connections", "150", "--workers", "200");
+        using var server = ServerProcess.Start(256, "--port", "0", "--max-connections", "100", "--workers", "200");
         await server.WaitForListeningAsync();
         await Eventually.True(() => server.Stdout.Count >= 3, "the start-up lines");
 
-        Assert.Contains("File descriptor limit 256 (max-connections=150)", server.Stdout[1], StringComparison.Ordinal);
-        Assert.Contains("warn: EchoServer.Lifecycle[15] --max-connections 150 is below --workers 200", server.Stdout[2], StringComparison.Ordinal);
+        Assert.Contains("File descriptor limit 256 (max-connections=100)", server.Stdout[1], StringComparison.Ordinal);
+        Assert.Contains("warn: EchoServer.Lifecycle[15] --max-connections 100 is below --workers 200", server.Stdout[2], StringComparison.Ordinal);
         server.Terminate();
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+    }
+
+    /// <summary>A loopback listener on a port the system picked, standing in for another program holding it.</summary>
+    private static Socket ListenOnAFreePort(out int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Listen();
+        port = ((IPEndPoint)socket.LocalEndPoint!).Port;
+        return socket;
     }
 }

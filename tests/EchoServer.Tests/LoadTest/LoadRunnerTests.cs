@@ -1,8 +1,6 @@
-extern alias loadtest;
-
 using System.Diagnostics;
 using System.Text.Json;
-using loadtest::EchoServer.LoadTest;
+using EchoServer.LoadTest;
 using EchoServer.Pools;
 using EchoServer.TestSupport;
 

@@ -1,6 +1,4 @@
-extern alias loadtest;
-
-using loadtest::EchoServer.LoadTest;
+using EchoServer.LoadTest;
 
 namespace EchoServer.Tests.LoadTest;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace EchoServer.Cli;
+namespace EchoServer.CommandLine;
 
 /// <summary>A time span written as seconds (<c>10</c>, <c>0.5</c>) or with a unit: <c>250ms</c>, <c>10s</c>, <c>5m</c>, <c>1h</c>.</summary>
 internal readonly record struct Duration(TimeSpan Value)

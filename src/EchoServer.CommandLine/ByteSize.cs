@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace EchoServer.Cli;
+namespace EchoServer.CommandLine;
 
 /// <summary>A size in bytes written as <c>16384</c>, <c>64B</c>, <c>16KiB</c>, <c>16K</c> or <c>1MiB</c> (binary multiples).</summary>
 internal readonly record struct ByteSize(long Bytes)

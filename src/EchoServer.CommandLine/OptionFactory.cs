@@ -1,22 +1,29 @@
+using System.Globalization;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 
-namespace EchoServer.Cli;
+namespace EchoServer.CommandLine;
 
 /// <summary>Options with the validation and messages both command lines (echo-server, echo-load) share.</summary>
 internal static class OptionFactory
 {
+    /// <summary>
+    /// The longest duration any option takes. Timers, Task.Delay and WaitAsync refuse waits beyond 2^32-2 ms
+    /// (about 49.7 days) by throwing; 49 days also leaves room for the host's drain allowance on top.
+    /// </summary>
+    public static readonly TimeSpan LongestDuration = TimeSpan.FromDays(49);
+
     /// <summary>An integer option that must lie in [<paramref name="min"/>, <paramref name="max"/>].</summary>
     public static Option<int> Ranged(Option<int> option, int min, int max)
     {
-        option.Validators.Add(r =>
-        {
-            int value = r.GetValueOrDefault<int>();
-            if (value < min || value > max)
-            {
-                r.AddError($"{option.Name} must be between {min} and {max} (got {value}).");
-            }
-        });
+        option.CustomParser = r => ParseInteger(r, option.Name, min, max) ?? default;
+        return option;
+    }
+
+    /// <summary>An optional integer option that, when given, must lie in [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    public static Option<int?> RangedOptional(Option<int?> option, int min, int max)
+    {
+        option.CustomParser = r => ParseInteger(r, option.Name, min, max);
         return option;
     }
 
@@ -36,9 +43,13 @@ internal static class OptionFactory
         option.CustomParser = r =>
         {
             string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
-            if (!Cli.Duration.TryParse(token, out var duration))
+            if (!CommandLine.Duration.TryParse(token, out var duration))
             {
                 r.AddError($"{name} takes a duration such as 10, 500ms, 2s or 1m (got '{token}').");
+            }
+            else if (duration.Value > LongestDuration)
+            {
+                r.AddError($"{name} takes at most {LongestDuration.TotalHours:0}h ({LongestDuration.TotalDays:0} days), the longest a timer can wait (got '{token}').");
             }
 
             return duration;
@@ -57,5 +68,27 @@ internal static class OptionFactory
         }
 
         return size;
+    }
+
+    /// <summary>
+    /// Parses the token ourselves: a validator that reads a value which failed to convert makes the parser
+    /// throw, so a non-integer must be reported here, as an error, like any other bad value.
+    /// </summary>
+    private static int? ParseInteger(ArgumentResult r, string name, int min, int max)
+    {
+        string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
+        if (!int.TryParse(token, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value))
+        {
+            r.AddError($"{name} takes a whole number from {min} to {max} (got '{token}').");
+            return null;
+        }
+
+        if (value < min || value > max)
+        {
+            r.AddError($"{name} must be between {min} and {max} (got {value}).");
+            return null;
+        }
+
+        return value;
     }
 }
