@@ -1,5 +1,3 @@
-extern alias loadtest;
-
 using System.Diagnostics;
 using System.Reflection;
 using System.Text;
@@ -36,7 +34,7 @@ public sealed class ToolInstallTests : IDisposable
         foreach (var (project, id, command, assembly) in new[]
         {
             ("src/EchoServer/EchoServer.csproj", "EchoServer", "echo-server", typeof(PoolKind).Assembly),
-            ("src/EchoServer.LoadTest/EchoServer.LoadTest.csproj", "EchoServer.LoadTest", "echo-load", typeof(loadtest::EchoServer.LoadTest.LoadOptions).Assembly),
+            ("src/EchoServer.LoadTest/EchoServer.LoadTest.csproj", "EchoServer.LoadTest", "echo-load", typeof(EchoServer.LoadTest.LoadOptions).Assembly),
         })
         {
             // --no-build: the projects were built with the tests; packing only adds the tool layout.

@@ -1,8 +1,6 @@
-extern alias loadtest;
-
 using System.Buffers.Binary;
 using System.Xml.Linq;
-using loadtest::EchoServer.LoadTest;
+using EchoServer.LoadTest;
 using EchoServer.TestSupport;
 using static EchoServer.Tests.LoadTest.ReportTableTests;
 

@@ -1,8 +1,6 @@
-extern alias loadtest;
-
 using System.Net;
 using System.Net.Sockets;
-using loadtest::EchoServer.LoadTest;
+using EchoServer.LoadTest;
 using EchoServer.TestSupport;
 
 namespace EchoServer.Tests.LoadTest;

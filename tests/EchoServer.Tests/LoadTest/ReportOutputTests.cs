@@ -1,8 +1,7 @@
-extern alias loadtest;
 
 using System.Globalization;
 using System.Text.Json;
-using loadtest::EchoServer.LoadTest;
+using EchoServer.LoadTest;
 using EchoServer.Pools;
 using EchoServer.TestSupport;
 using Microsoft.Extensions.Logging;
