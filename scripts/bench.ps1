@@ -5,6 +5,7 @@
 param([switch] $Quick, [string] $Out = '', [string] $Servers = '')
 $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'lib/Common.ps1')
+Confirm-ScriptArguments $PSCommandPath (@($args) + @($Out, $Servers | Where-Object { $_ -like '-*' }))
 
 $peersDir = Join-Path $RepoRoot '../shared/peers'
 if ($Quick) { $duration = 2; $warmup = 0.5; $idle = 2000; $defaultPeers = 'c-epoll kestrel' }

@@ -4,6 +4,7 @@
 param([int] $Connections = 10000, [double] $Hold = 5)
 $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'lib/Common.ps1')
+Confirm-ScriptArguments $PSCommandPath (@($args))
 
 Build-Release
 $out = Join-Path ([IO.Path]::GetTempPath()) ("idle-memory-" + [Guid]::NewGuid())

@@ -5,6 +5,7 @@
 param([switch] $Quick, [double] $Duration = 0, [string] $Out = '')
 $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'lib/Common.ps1')
+Confirm-ScriptArguments $PSCommandPath (@($args) + @($Out | Where-Object { $_ -like '-*' }))
 
 if ($Quick) {
   $configs = @(@('workers', 128), @('executor', 128)); $sizes = @('64', '16KiB'); $conns = @(1, 100, 1000)

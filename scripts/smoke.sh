@@ -4,7 +4,19 @@
 #   scripts/smoke.sh [HOST] [PORT]        (default 127.0.0.1 7007; start the server first: ./run.sh)
 # Needs nc (netcat-openbsd) and telnet: apt-get install netcat-openbsd telnet
 set -uo pipefail
-host="${1:-127.0.0.1}"; port="${2:-7007}"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+positional=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -h|--help) usage; exit 0 ;;
+    -*) bad_argument "$1" ;;
+    *) positional+=("$1") ;;
+  esac
+  shift
+done
+[ "${#positional[@]}" -le 2 ] || bad_argument "${positional[2]}"
+host="${positional[0]:-127.0.0.1}"; port="${positional[1]:-7007}"
 failed=0
 check() { if [ "$2" = 0 ]; then echo "PASS  $1"; else echo "FAIL  $1"; failed=1; fi; }
 

@@ -4,6 +4,24 @@ $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
 $script:ServerDll = Join-Path $RepoRoot 'src/EchoServer/bin/Release/net10.0/echo-server.dll'
 $script:LoadDll = Join-Path $RepoRoot 'src/EchoServer.LoadTest/bin/Release/net10.0/echo-load.dll'
 
+# Handles what a script's param() block did not take ($args, and a flag bound to a string parameter by
+# position): --help (or -h, -Help) prints the script's header comment and exits 0; anything else is one line
+# and exit 2.
+function Confirm-ScriptArguments([string] $Script, [object[]] $Rest) {
+  $name = Split-Path -Leaf $Script
+  if (@($Rest | Where-Object { $_ -in '--help', '-help', '-h', '-?' }).Count -gt 0) {
+    foreach ($line in Get-Content $Script) {
+      if ($line -notmatch '^#') { break }
+      $line -replace '^# ?', ''
+    }
+    exit 0
+  }
+  if (@($Rest).Count -gt 0) {
+    [Console]::Error.WriteLine("${name}: unknown argument '$(@($Rest)[0])' (see --help)")
+    exit 2
+  }
+}
+
 function Assert-Dotnet {
   if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) {
     [Console]::Error.WriteLine("'dotnet' is not on PATH; install the .NET 10 SDK.")

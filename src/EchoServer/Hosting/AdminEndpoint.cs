@@ -19,6 +19,10 @@ namespace EchoServer.Hosting;
 /// </summary>
 internal sealed class AdminEndpoint(ServerOptions options, EchoServerService server, ILoggerFactory loggerFactory) : IHostedLifecycleService, IAsyncDisposable
 {
+    private const string AllowedMethods = "GET, HEAD";
+
+    private static readonly string[] ReadMethods = [HttpMethods.Get, HttpMethods.Head];
+
     private WebApplication? _app;
 
     /// <summary>The bound port (the real one when 0 was asked for).</summary>
@@ -32,15 +36,28 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(ServerMetrics.MeterName).AddPrometheusExporter());
 
         var app = builder.Build();
-        app.MapGet("/healthz", () => server.IsDraining
+
+        // Read-only: anything but GET and HEAD, on any path, is refused rather than answered as a GET.
+        app.Use(async (context, next) =>
+        {
+            if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+            {
+                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                context.Response.Headers.Allow = AllowedMethods;
+                return;
+            }
+
+            await next(context);
+        });
+        app.MapMethods("/healthz", ReadMethods, () => server.IsDraining
             ? Results.Text("draining\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Text("ok\n"));
-        app.MapGet("/ready", () => server.IsDraining
+        app.MapMethods("/ready", ReadMethods, () => server.IsDraining
             ? Results.Text("draining\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : server.IsSaturated
                 ? Results.Text("saturated\n", statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Text("ready\n"));
-        app.MapGet("/snapshot", () => Results.Text(server.Snapshot() + "\n"));
+        app.MapMethods("/snapshot", ReadMethods, () => Results.Text(server.Snapshot() + "\n"));
         app.MapPrometheusScrapingEndpoint();
 
         try

@@ -66,6 +66,37 @@ public sealed class AdminEndpointTests
         await Eventually.Completes(stopping, "the drain to end once the client left");
     }
 
+    [Theory]
+    [InlineData("POST", "/metrics")]
+    [InlineData("PUT", "/healthz")]
+    [InlineData("DELETE", "/snapshot")]
+    [InlineData("POST", "/no-such-path")]
+    internal async Task Anything_but_GET_and_HEAD_is_answered_405_with_an_Allow_header(string method, string path)
+    {
+        await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { AdminPort = 0 });
+        using var http = AdminClient(server);
+
+        using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(path, UriKind.Relative));
+        using var response = await http.SendAsync(request);
+
+        Assert.Equal(405, (int)response.StatusCode);
+        Assert.Equal(["GET", "HEAD"], response.Content.Headers.Allow.Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("/healthz")]
+    [InlineData("/metrics")]
+    internal async Task HEAD_answers_like_GET(string path)
+    {
+        await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { AdminPort = 0 });
+        using var http = AdminClient(server);
+
+        using var request = new HttpRequestMessage(HttpMethod.Head, new Uri(path, UriKind.Relative));
+        using var response = await http.SendAsync(request);
+
+        Assert.Equal(200, (int)response.StatusCode);
+    }
+
     private static HttpClient AdminClient(TestServer server) =>
         new() { BaseAddress = new Uri($"http://127.0.0.1:{server.Services.GetRequiredService<AdminEndpoint>().Port}"), Timeout = Eventually.Soon };
 
