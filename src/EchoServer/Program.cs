@@ -42,10 +42,23 @@ internal static class Program
             return ExitCodes.Usage;
         }
 
+        PidFile? pidFile;
+        try
+        {
+            pidFile = options.PidFile is { } path ? PidFile.Prepare(path) : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"{Name}: cannot write --pid-file {options.PidFile}: {ex.Message}");
+            return ExitCodes.CannotStart;
+        }
+
+        using var removePidFile = pidFile;
         using var host = EchoServerHost.Create(options);
         try
         {
             await host.StartAsync(cancellationToken);
+            pidFile?.Publish();
         }
         catch (SocketException ex)
         {

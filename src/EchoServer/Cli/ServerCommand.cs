@@ -75,13 +75,15 @@ internal sealed class ServerCommand
 
     public Option<int?> AdminPort { get; } = OptionFactory.RangedOptional(new("--admin-port") { Description = "Serve /healthz, /ready, /snapshot and /metrics (Prometheus) over HTTP on 127.0.0.1 at this port (0 = any free port). Off unless given." }, 0, 65535);
 
+    public Option<string?> PidFile { get; } = new("--pid-file") { Description = "Write the process id to this file once listening; removed at a clean exit." };
+
     public Option<LogLevel> LogLevel { get; } = new("--log-level") { Description = "Lowest level logged.", DefaultValueFactory = _ => Defaults.LogLevel };
 
     public Option<string> LogFormat { get; } = OptionFactory.Choice(new("--log-format") { Description = "Console log format.", DefaultValueFactory = _ => "simple" }, "simple", "json", "systemd");
 
     private IEnumerable<Option> All =>
     [
-        Host, Port, Backlog, MaxConnections, MaxConnectionsPerIp, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, ShutdownTimeout, StatsInterval, AdminPort, LogLevel, LogFormat,
+        Host, Port, Backlog, MaxConnections, MaxConnectionsPerIp, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, ShutdownTimeout, StatsInterval, AdminPort, PidFile, LogLevel, LogFormat,
     ];
 
     /// <summary>Maps a parse result without errors to options.</summary>
@@ -107,6 +109,7 @@ internal sealed class ServerCommand
         StatsInterval = result.GetValue(StatsInterval).Value,
         InlineCompletions = result.GetValue(InlineCompletions),
         AdminPort = result.GetValue(AdminPort),
+        PidFile = result.GetValue(PidFile),
         LogLevel = result.GetValue(LogLevel),
         LogFormat = result.GetValue(LogFormat) switch
         {

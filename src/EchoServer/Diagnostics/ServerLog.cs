@@ -7,9 +7,13 @@ namespace EchoServer.Diagnostics;
 /// <summary>The server's log events, with fixed ids so that operators can filter on them.</summary>
 internal static partial class ServerLog
 {
+    /// <summary>The first line: scripts read the port from it, operators the pid.</summary>
+    public static void Listening(ILogger logger, string endPoint, string pool, int workers, int queue, int maxConnections) =>
+        Listening(logger, endPoint, pool, workers, queue, maxConnections, Environment.ProcessId);
+
     [LoggerMessage(EventId = 1, EventName = "Listening", Level = LogLevel.Information,
-        Message = "Listening on {EndPoint} (pool={Pool}, workers={Workers}, queue={Queue}, max-connections={MaxConnections})")]
-    public static partial void Listening(ILogger logger, string endPoint, string pool, int workers, int queue, int maxConnections);
+        Message = "Listening on {EndPoint} (pool={Pool}, workers={Workers}, queue={Queue}, max-connections={MaxConnections}, pid={Pid})")]
+    private static partial void Listening(ILogger logger, string endPoint, string pool, int workers, int queue, int maxConnections, int pid);
 
     [LoggerMessage(EventId = 2, EventName = "ConnectionAccepted", Level = LogLevel.Information,
         Message = "Connection {ConnectionId} accepted from {RemoteEndPoint} (pool={Pool})")]

@@ -52,6 +52,9 @@ internal sealed record ServerOptions
     /// <summary>Loopback port of the admin endpoint (health, readiness, snapshot, metrics); null for none, 0 for any free port.</summary>
     public int? AdminPort { get; init; }
 
+    /// <summary>File the process id is written to once the listener is bound and removed from at a clean exit; null for none.</summary>
+    public string? PidFile { get; init; }
+
     /// <summary>Lowest level logged. Defaults to Information.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 

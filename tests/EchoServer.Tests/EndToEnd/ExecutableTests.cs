@@ -21,7 +21,7 @@ public sealed class ExecutableTests
         using var server = ServerProcess.Start("--port", "0", "--pool", pool, extra);
         var endPoint = await server.WaitForListeningAsync();
         Assert.Contains("Listening on 127.0.0.1:", server.Stdout[0], StringComparison.Ordinal);
-        Assert.EndsWith($"(pool={pool}, workers=128, queue=1024, max-connections=10000)", server.Stdout[0], StringComparison.Ordinal);
+        Assert.EndsWith($"(pool={pool}, workers=128, queue=1024, max-connections=10000, pid={server.Id})", server.Stdout[0], StringComparison.Ordinal);
 
         using (var client = await EchoClient.ConnectAsync(endPoint))
         {
@@ -138,6 +138,37 @@ public sealed class ExecutableTests
         Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
         var line = Assert.Single(server.Stderr);
         Assert.Equal($"echo-server: cannot listen on 127.0.0.1:{port} (--admin-port): Address already in use (the echo listener holds it: --port {port})", line);
+    }
+
+    [Fact]
+    public async Task The_pid_file_holds_the_pid_once_listening_and_is_removed_at_a_clean_exit()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // SIGTERM is a Unix signal
+        }
+
+        string path = Path.Combine(Path.GetTempPath(), $"echo-server-{Guid.NewGuid():N}.pid");
+        using var server = ServerProcess.Start("--port", "0", "--pid-file", path);
+        await server.WaitForListeningAsync();
+
+        Assert.Equal($"{server.Id}\n", await File.ReadAllTextAsync(path));
+        server.Terminate();
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.False(File.Exists(path), "the pid file is still there after a clean exit");
+        Assert.Empty(server.Stderr);
+    }
+
+    [Fact]
+    public async Task A_pid_file_that_cannot_be_written_gives_one_line_and_exit_code_1()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"no-such-folder-{Guid.NewGuid():N}", "echo-server.pid");
+        using var server = ServerProcess.Start("--port", "0", "--pid-file", path);
+
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        var line = Assert.Single(server.Stderr);
+        Assert.StartsWith($"echo-server: cannot write --pid-file {path}: ", line, StringComparison.Ordinal);
+        Assert.Empty(server.Stdout);
     }
 
     [Fact]
