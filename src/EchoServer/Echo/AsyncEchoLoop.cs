@@ -67,7 +67,9 @@ internal static class AsyncEchoLoop
                         }
 
                         progress.AddBytesOut(received);
-                        progress.Set(SessionWait.Echo);
+
+                        // The state stays Send until the next send: the reads of a turn find data waiting, so
+                        // one timestamp per message is enough for the watchdog and the snapshot.
                         if (socket.Available == 0)
                         {
                             break;
