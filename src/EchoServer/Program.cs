@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using EchoServer.Cli;
 using EchoServer.CommandLine;
 using EchoServer.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace EchoServer;
@@ -55,10 +56,14 @@ internal static class Program
 
         using var removePidFile = pidFile;
         using var host = EchoServerHost.Create(options);
+        if (pidFile is not null)
+        {
+            host.Services.GetRequiredService<EchoServerService>().OnBound = pidFile.Publish;
+        }
+
         try
         {
             await host.StartAsync(cancellationToken);
-            pidFile?.Publish();
         }
         catch (SocketException ex)
         {

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
 
 namespace EchoServer.Diagnostics;
 
@@ -18,5 +19,14 @@ internal static class SnapshotSignal
             context.Cancel = true; // the default action of SIGUSR1 would end the process
             onSignal();
         });
+    }
+
+    /// <summary>Logs a snapshot one line per log event, so that single-line log formats keep it readable.</summary>
+    public static void Log(ILogger logger, string snapshot)
+    {
+        foreach (var line in snapshot.Split('\n'))
+        {
+            ServerLog.Snapshot(logger, line);
+        }
     }
 }

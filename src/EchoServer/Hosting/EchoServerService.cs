@@ -59,6 +59,9 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 
     public ServerMetrics Metrics { get; }
 
+    /// <summary>Runs once the listener is bound and before the "Listening on" line, which scripts wait for (the pid file).</summary>
+    public Action? OnBound { get; set; }
+
     /// <summary>Fault-injection seams for tests.</summary>
     internal SessionHooks Hooks { get; } = new();
 
@@ -71,15 +74,6 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     /// <summary>Each worker's state, the queue and the totals, as text.</summary>
     public string Snapshot() => ServerSnapshot.Render(Pool.Snapshot(), Tracker.Connections, Tracker.Counters, _options.MaxConnections, IsDraining);
 
-    /// <summary>Logs the snapshot one line per log event, so that single-line log formats keep it readable.</summary>
-    public void LogSnapshot()
-    {
-        foreach (var line in Snapshot().Split('\n'))
-        {
-            ServerLog.Snapshot(_lifecycle, line);
-        }
-    }
-
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var checks = StartupChecks.Run(_options);
@@ -90,6 +84,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 
         Pool.Start();
         Listener.Bind();
+        OnBound?.Invoke();
         ServerLog.Listening(_lifecycle, EndPoints.Format(LocalEndPoint), Pool.Kind.ToName(), _options.PoolSettings.Workers, _options.PoolSettings.QueueCapacity, _options.MaxConnections);
         ServerLog.DescriptorLimit(_lifecycle, checks.DescriptorLimit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown", _options.MaxConnections);
         foreach (var warning in checks.Warnings)
@@ -103,7 +98,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
             _stats = new StatsReporter(_options.StatsInterval, Tracker.Counters, Metrics, () => (Pool.Load.Queued, Pool.Load.Busy, _options.PoolSettings.Workers), Pool.Kind.ToName(), _lifecycle);
         }
 
-        _snapshotSignal = SnapshotSignal.Register(LogSnapshot);
+        _snapshotSignal = SnapshotSignal.Register(() => SnapshotSignal.Log(_lifecycle, Snapshot()));
         return Task.CompletedTask;
     }
 
