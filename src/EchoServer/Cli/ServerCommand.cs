@@ -93,6 +93,7 @@ internal sealed class ServerCommand
         Port = result.GetValue(Port),
         Backlog = result.GetValue(Backlog),
         MaxConnections = result.GetValue(MaxConnections),
+        MaxConnectionsIsDefault = result.GetResult(MaxConnections) is null or { Implicit: true },
         Pool = PoolKindNames.Parse(result.GetValue(Pool)!),
         PoolSettings = new PoolSettings
         {

@@ -19,6 +19,15 @@ internal sealed record ServerOptions
     /// <summary>Connections open at once, idle, queued or being echoed. Defaults to 10,000: idle clients are cheap in the executor.</summary>
     public int MaxConnections { get; init; } = 10_000;
 
+    /// <summary>
+    /// True when --max-connections was not given: start-up then lowers it to what the descriptor limit allows,
+    /// with a warning, instead of refusing to start. An explicit value is never changed.
+    /// </summary>
+    public bool MaxConnectionsIsDefault { get; init; }
+
+    /// <summary>The default --max-connections before start-up lowered it to fit the descriptor limit; null when it was not lowered.</summary>
+    public int? MaxConnectionsLoweredFrom { get; init; }
+
     /// <summary>Which pool runs the sessions. Defaults to the executor, which idle clients cannot shut others out of.</summary>
     public PoolKind Pool { get; init; } = PoolKind.Executor;
 
