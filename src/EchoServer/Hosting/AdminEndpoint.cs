@@ -24,7 +24,7 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
     private const string AllowedMethods = "GET, HEAD";
 
     /// <summary>The <c>service.name</c> resource attribute: the executable's name.</summary>
-    public const string ServiceName = "echo-server";
+    private const string ServiceName = "echo-server";
 
     private static readonly string[] ReadMethods = [HttpMethods.Get, HttpMethods.Head];
 
