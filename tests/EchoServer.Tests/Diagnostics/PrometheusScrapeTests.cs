@@ -47,6 +47,12 @@ public sealed partial class PrometheusScrapeTests
         string said = (lint.Stdout + lint.Stderr).Trim();
         Assert.True(lint.ExitCode == 0 && said.Length == 0, $"promtool check metrics exited {lint.ExitCode}:\n{said}");
 
+        // It was taken under that load.
+        Assert.Contains($"\necho_pool_queue_length{{otel_scope_name=\"EchoServer\",echo_pool=\"{pool}\"}} 1\n", scrape, StringComparison.Ordinal);
+        Assert.Contains($"\necho_pool_busy_workers{{otel_scope_name=\"EchoServer\",echo_pool=\"{pool}\"}} 2\n", scrape, StringComparison.Ordinal);
+        Assert.Contains(
+            $"\necho_refused_connections_total{{otel_scope_name=\"EchoServer\",echo_close_reason=\"pool-saturated\",echo_pool=\"{pool}\"}} 1\n", scrape, StringComparison.Ordinal);
+
         // The .NET thread pool's own numbers next to ours.
         Assert.Contains("\ndotnet_thread_pool_queue_length{", scrape, StringComparison.Ordinal);
         Assert.Contains("\ndotnet_gc_collections_total{", scrape, StringComparison.Ordinal);
