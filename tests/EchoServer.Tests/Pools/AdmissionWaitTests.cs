@@ -16,17 +16,18 @@ public sealed class AdmissionWaitTests
         using var queue = new AdmissionQueue<string>(1, new PoolSettings { Workers = 1, QueueCapacity = 1 }, _ => { }, (_, _) => { }, waits.Enqueue);
 
         Assert.Equal(AdmissionKind.Granted, (await queue.ArriveAsync("a", CancellationToken.None)).Kind);
-        var queued = Stopwatch.StartNew();
+        var beforeArrival = Stopwatch.StartNew();
         Assert.Equal(AdmissionKind.Queued, (await queue.ArriveAsync("b", CancellationToken.None)).Kind);
+        var afterArrival = Stopwatch.StartNew();
         Assert.Equal(AdmissionKind.Refused, (await queue.ArriveAsync("c", CancellationToken.None)).Kind);
         Assert.Equal([TimeSpan.Zero], waits);
 
         await Task.Delay(Held);
-        var leastWait = queued.Elapsed;
+        var leastWait = afterArrival.Elapsed;
         queue.Release();
 
         Assert.Equal(2, waits.Count);
-        Assert.InRange(waits.Last(), leastWait, queued.Elapsed);
+        Assert.InRange(waits.Last(), leastWait, beforeArrival.Elapsed);
     }
 
     [Fact]
@@ -36,17 +37,18 @@ public sealed class AdmissionWaitTests
         using var queue = new AdmissionQueue<string>(1, new PoolSettings { Workers = 1, QueueCapacity = 1, WhenFull = WhenFull.Wait }, _ => { }, (_, _) => { }, waits.Enqueue);
         await queue.ArriveAsync("a", CancellationToken.None);
         await queue.ArriveAsync("b", CancellationToken.None);
-        var arrived = Stopwatch.StartNew();
+        var beforeArrival = Stopwatch.StartNew();
         var held = queue.ArriveAsync("c", CancellationToken.None).AsTask();
+        var afterArrival = Stopwatch.StartNew();
         Assert.False(held.IsCompleted);
 
         await Task.Delay(Held);
-        var leastWait = arrived.Elapsed;
+        var leastWait = afterArrival.Elapsed;
         queue.Release(); // b takes the slot; c moves into the queue
         Assert.Equal(AdmissionKind.Queued, (await held).Kind);
         queue.Release(); // c takes the slot at once after entering the queue, but it arrived long before
 
         Assert.Equal(3, waits.Count);
-        Assert.InRange(waits.Last(), leastWait, arrived.Elapsed);
+        Assert.InRange(waits.Last(), leastWait, beforeArrival.Elapsed);
     }
 }
