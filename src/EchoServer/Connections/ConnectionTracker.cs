@@ -125,7 +125,6 @@ internal sealed class ConnectionTracker : IDisposable
     {
         connection.MarkStarted(worker);
         LogAccepted(connection); // before the session can log anything else about it
-        Metrics.Started(connection.QueuedFor);
         ServerLog.SessionStarted(_logger, connection.Id, worker, connection.QueuedFor.TotalMilliseconds, _poolName);
     }
 
@@ -188,7 +187,7 @@ internal sealed class ConnectionTracker : IDisposable
 
         bool served = connection.Worker is not null && !connection.Refused;
         Counters.OnClosed(served, connection.BytesIn, connection.BytesOut);
-        Metrics.Closed(connection.Reason.ToName(), connection.Worker is not null ? connection.Age : null);
+        Metrics.Closed(connection.Reason.ToName(), connection.Age);
         bool logged = connection.AcceptLogged;
         var level = logged && connection.Reason != CloseReason.Reset ? LogLevel.Information : LogLevel.Debug;
         ServerLog.Closed(

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Reflection;
 using EchoServer.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -7,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace EchoServer.Hosting;
 
@@ -21,7 +23,14 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
 {
     private const string AllowedMethods = "GET, HEAD";
 
+    /// <summary>The <c>service.name</c> resource attribute: the executable's name.</summary>
+    private const string ServiceName = "echo-server";
+
     private static readonly string[] ReadMethods = [HttpMethods.Get, HttpMethods.Head];
+
+    /// <summary>The <c>service.version</c> resource attribute: the build's informational version.</summary>
+    private static readonly string ServiceVersion =
+        typeof(AdminEndpoint).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
     private WebApplication? _app;
 
@@ -33,7 +42,15 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, options.AdminPort ?? 0));
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(ServerMetrics.MeterName).AddPrometheusExporter());
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(ServiceName, serviceVersion: ServiceVersion))
+            .WithMetrics(metrics => metrics
+                .AddMeter(ServerMetrics.MeterName)
+
+                // The runtime's own numbers (GC, thread pool queue and threads, lock contention, working set) next
+                // to ours: a long queue wait or a slow echo reads differently when the .NET thread pool is starved.
+                .AddRuntimeMetrics()
+                .AddPrometheusExporter());
 
         var app = builder.Build();
 
