@@ -58,6 +58,18 @@ internal sealed partial class ServerProcess : IDisposable
         return new ServerProcess(Process.Start(info)!);
     }
 
+    /// <summary>Starts the server the way a user does, through a script such as <c>run.sh</c> (which builds, then execs the server).</summary>
+    public static ServerProcess StartScript(string script, params string[] args)
+    {
+        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var arg in args.Prepend(script))
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return new ServerProcess(Process.Start(info)!);
+    }
+
     /// <summary>True when <paramref name="command"/> is an executable file in a folder on PATH.</summary>
     public static bool IsOnPath(string command) =>
         (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Any(d => File.Exists(Path.Combine(d, command)));
