@@ -1,6 +1,6 @@
 using System.Net;
-using System.Text;
 using EchoServer.Connections;
+using static EchoServer.TestSupport.ProxyHeaders;
 
 namespace EchoServer.Tests.Connections;
 
@@ -228,19 +228,7 @@ public sealed class ProxyHeaderParserTests
         Assert.Equal("198.51.100.20:20", parser.Source?.ToString());
     }
 
-    private static byte[] V1(string text) => Encoding.ASCII.GetBytes(text);
+    private static byte[] Tcp4(IPAddress source, int port) => Addresses(new IPEndPoint(source, port), new IPEndPoint(IPAddress.Parse("192.0.2.1"), 7007));
 
-    private static byte[] V2(byte versionAndCommand, byte familyAndProtocol, byte[] body) =>
-    [
-        0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A,
-        versionAndCommand, familyAndProtocol, (byte)(body.Length >> 8), (byte)body.Length, .. body,
-    ];
-
-    private static byte[] Tcp4(IPAddress source, int port) =>
-        [.. source.GetAddressBytes(), 192, 0, 2, 1, (byte)(port >> 8), (byte)port, 0x1B, 0x5F];
-
-    private static byte[] Tcp6(IPAddress source, int port) =>
-        [.. source.GetAddressBytes(), .. IPAddress.IPv6Loopback.GetAddressBytes(), (byte)(port >> 8), (byte)port, 0x1B, 0x5F];
-
-    private static byte[] Tlv(byte type, ReadOnlySpan<byte> value) => [type, (byte)(value.Length >> 8), (byte)value.Length, .. value];
+    private static byte[] Tcp6(IPAddress source, int port) => Addresses(new IPEndPoint(source, port), new IPEndPoint(IPAddress.IPv6Loopback, 7007));
 }

@@ -46,6 +46,24 @@ public sealed class MetricsTests
         Assert.Equal("By", recorded.Unit("echo.bytes.sent"));
     }
 
+    [Theory]
+    [InlineData(PoolKind.Executor)]
+    internal async Task A_connection_closed_for_its_proxy_header_is_counted_as_refused_with_the_proxy_header_reason(PoolKind pool)
+    {
+        await using var server = await TestServer.StartAsync(pool, o => o with { ProxyProtocol = true });
+        using var recorded = new Recorded(server.Service.Metrics.Meter);
+
+        using var client = await EchoClient.ConnectAsync(server.EndPoint);
+        await client.Socket.SendAsync("not a header\r\n"u8.ToArray(), System.Net.Sockets.SocketFlags.None);
+        Assert.True(await client.IsClosedByServerAsync());
+        await Eventually.True(() => server.Service.Tracker.Counters.Refused == 1, "the refusal to be counted");
+
+        Assert.Equal(1, recorded.Sum("echo.connections.accepted", ("pool", "executor")));
+        Assert.Equal(1, recorded.Sum("echo.connections.refused", ("pool", "executor"), ("reason", "proxy-header")));
+        Assert.Equal(1, recorded.Sum("echo.connections.closed", ("pool", "executor"), ("reason", "proxy-header")));
+        Assert.Equal(0, recorded.Count("echo.session.duration"));
+    }
+
     /// <summary>Every measurement of one meter instance (other tests' servers have their own).</summary>
     private sealed class Recorded : IDisposable
     {
