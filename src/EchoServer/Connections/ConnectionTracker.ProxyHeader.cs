@@ -12,9 +12,6 @@ namespace EchoServer.Connections;
 /// </summary>
 internal sealed partial class ConnectionTracker
 {
-    private static readonly TimeSpan ProxyHeaderLogInterval = TimeSpan.FromSeconds(1);
-
-    private readonly LogRateLimiter _proxyHeaderLog = new(ProxyHeaderLogInterval);
     private readonly TaskCompletionSource _headerReadsEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     // Header reads under way, plus one that EndHeaderReadsAsync gives up once the accept loop has ended: the
@@ -99,12 +96,15 @@ internal sealed partial class ConnectionTracker
         }
     }
 
-    /// <summary>Closes a connection whose header is missing, wrong, late or from an untrusted source: counted, and logged (rate-limited) with what was wrong.</summary>
+    /// <summary>
+    /// Closes a connection whose header is missing, wrong, late or from an untrusted source: counted as a
+    /// refusal, and logged with what was wrong under the same rate limit as every other refusal.
+    /// </summary>
     private void RejectProxyHeader(ClientConnection connection, string problem)
     {
         connection.Refused = true;
         Metrics.Refused(CloseReason.ProxyHeader.ToName());
-        if (_proxyHeaderLog.TryAcquire(out long suppressed))
+        if (MayLogRefusal(out long suppressed))
         {
             ServerLog.ProxyHeaderRejected(_logger, connection.Id, connection.RemoteEndPoint, problem, suppressed);
         }

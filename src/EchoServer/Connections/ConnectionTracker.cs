@@ -120,17 +120,9 @@ internal sealed partial class ConnectionTracker : IDisposable
     {
         connection.Refused = true;
         Metrics.Refused(reason.ToName());
-        if (reason != CloseReason.Shutdown)
+        if (reason != CloseReason.Shutdown && MayLogRefusal(out long suppressed))
         {
-            if (_refusalLog.TryAcquire(out long suppressed))
-            {
-                ServerLog.Refused(_logger, connection.Id, connection.RemoteEndPoint, reason.ToName(), _poolName, Pool.Settings.Workers, Pool.Settings.QueueCapacity, suppressed);
-            }
-            else if (Interlocked.Exchange(ref _flushArmed, 1) == 0)
-            {
-                // The storm may end with this one: report the held-back count once the interval has passed.
-                _refusalFlush.Change(RefusalLogInterval, Timeout.InfiniteTimeSpan);
-            }
+            ServerLog.Refused(_logger, connection.Id, connection.RemoteEndPoint, reason.ToName(), _poolName, Pool.Settings.Workers, Pool.Settings.QueueCapacity, suppressed);
         }
 
         connection.Close(reason);
@@ -179,6 +171,23 @@ internal sealed partial class ConnectionTracker : IDisposable
         {
             ServerLog.Accepted(_logger, connection.Id, connection.RemoteEndPoint, _poolName);
         }
+    }
+
+    /// <summary>True when a refusal line may be logged now, with how many were held back; otherwise counts it as held back.</summary>
+    private bool MayLogRefusal(out long suppressed)
+    {
+        if (_refusalLog.TryAcquire(out suppressed))
+        {
+            return true;
+        }
+
+        if (Interlocked.Exchange(ref _flushArmed, 1) == 0)
+        {
+            // The storm may end with this one: report the held-back count once the interval has passed.
+            _refusalFlush.Change(RefusalLogInterval, Timeout.InfiniteTimeSpan);
+        }
+
+        return false;
     }
 
     private void FlushRefusals()

@@ -73,7 +73,7 @@ internal static partial class ServerLog
     public static partial void WorkersPinned(ILogger logger, int workers, int idle, double idleSeconds, int queued, long suppressed);
 
     [LoggerMessage(EventId = 30, EventName = "ProxyHeaderRejected", Level = LogLevel.Warning,
-        Message = "Connection {ConnectionId} from {RemoteEndPoint} refused: proxy-header, {Problem} ({Suppressed} more proxy-header refusals since the last such line not logged)")]
+        Message = "Connection {ConnectionId} from {RemoteEndPoint} refused: proxy-header, {Problem} ({Suppressed} more refusals since the last refusal line not logged)")]
     public static partial void ProxyHeaderRejected(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string problem, long suppressed);
 
     [LoggerMessage(EventId = 31, EventName = "ProxyHeaderRead", Level = LogLevel.Debug,
