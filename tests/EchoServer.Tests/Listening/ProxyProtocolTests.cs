@@ -143,6 +143,19 @@ public sealed class ProxyProtocolTests
 
     [Theory]
     [MemberData(nameof(Pools))]
+    public async Task On_a_dual_stack_listener_an_IPv4_peer_matches_the_IPv4_loopback_range(string pool)
+    {
+        await using var server = await StartAsync(pool, o => o with { Host = IPAddress.IPv6Any });
+        using var client = await EchoClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, server.EndPoint.Port));
+        await client.Socket.SendAsync(Header(1, Client), SocketFlags.None);
+
+        Assert.Equal([7], await client.RoundTripAsync([7]));
+        Assert.Equal(Client, Assert.Single(server.Service.Tracker.Connections.Snapshot()).RemoteEndPoint);
+        Assert.Empty(server.Logs.Named("ProxyHeaderRejected"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Pools))]
     public async Task A_malformed_header_is_closed_unechoed_with_what_was_wrong(string pool)
     {
         await using var server = await StartAsync(pool);
