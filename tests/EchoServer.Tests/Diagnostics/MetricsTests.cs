@@ -82,6 +82,23 @@ public sealed class MetricsTests
         Assert.Contains(recorded.Values("echo.pool.queue.wait"), w => w >= leastWait.TotalSeconds);
     }
 
+    [Theory]
+    [InlineData(PoolKind.Executor)]
+    internal async Task A_connection_closed_for_its_proxy_header_is_counted_as_refused_with_the_proxy_header_reason(PoolKind pool)
+    {
+        await using var server = await TestServer.StartAsync(pool, o => o with { ProxyProtocol = true });
+        using var recorded = new Recorded(server.Service.Metrics.Meter);
+
+        using var client = await EchoClient.ConnectAsync(server.EndPoint);
+        await client.Socket.SendAsync("not a header\r\n"u8.ToArray(), System.Net.Sockets.SocketFlags.None);
+        Assert.True(await client.IsClosedByServerAsync());
+        await Eventually.True(() => server.Service.Tracker.Counters.Refused == 1, "the refusal to be counted");
+
+        Assert.Equal(1, recorded.Sum("echo.accepted_connections", ("echo.pool", "executor")));
+        await Eventually.True(() => recorded.Sum("echo.refused_connections", ("echo.pool", "executor"), ("echo.close.reason", "proxy-header")) == 1, "the refusal to be recorded");
+        await Eventually.True(() => recorded.Count("echo.connection.duration", ("echo.pool", "executor"), ("echo.close.reason", "proxy-header")) == 1, "the close to be recorded"); // recorded just after the refusal is counted
+    }
+
     /// <summary>Every measurement of one meter instance (other tests' servers have their own).</summary>
     private sealed class Recorded : IDisposable
     {
