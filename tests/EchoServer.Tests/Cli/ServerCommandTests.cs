@@ -15,7 +15,7 @@ public sealed class ServerCommandTests
         var result = command.Root.Parse([]);
 
         Assert.Empty(result.Errors);
-        Assert.Equal(new ServerOptions(), command.Bind(result));
+        Assert.Equal(new ServerOptions { MaxConnectionsIsDefault = true }, command.Bind(result));
     }
 
     [Fact]

@@ -155,6 +155,7 @@ public sealed class PoolBehaviourTests
     {
         using var harness = new PoolHarness(kind, new PoolSettings { Workers = 1, QueueCapacity = 4 });
         var failing = await harness.SubmitAsync("failing", new InvalidOperationException("boom"));
+        await Eventually.Completes(failing.Started, "the failing item to start"); // executor sessions start on the thread pool in any order
         var next = await harness.SubmitAsync("next");
 
         failing.Release();
