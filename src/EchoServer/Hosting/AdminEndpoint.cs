@@ -66,15 +66,16 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
 
             await next(context);
         });
-        app.MapMethods("/healthz", ReadMethods, () => server.IsDraining
+        // RequestDelegate handlers, not parameter-bound lambdas: no reflection, so the same code runs under Native AOT.
+        app.MapMethods("/healthz", ReadMethods, context => (server.IsDraining
             ? Results.Text("draining\n", statusCode: StatusCodes.Status503ServiceUnavailable)
-            : Results.Text("ok\n"));
-        app.MapMethods("/ready", ReadMethods, () => server.IsDraining
+            : Results.Text("ok\n")).ExecuteAsync(context));
+        app.MapMethods("/ready", ReadMethods, context => (server.IsDraining
             ? Results.Text("draining\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : server.IsSaturated
                 ? Results.Text("saturated\n", statusCode: StatusCodes.Status503ServiceUnavailable)
-                : Results.Text("ready\n"));
-        app.MapMethods("/snapshot", ReadMethods, () => Results.Text(server.Snapshot() + "\n"));
+                : Results.Text("ready\n")).ExecuteAsync(context));
+        app.MapMethods("/snapshot", ReadMethods, context => Results.Text(server.Snapshot() + "\n").ExecuteAsync(context));
         app.MapPrometheusScrapingEndpoint();
 
         try
