@@ -100,6 +100,17 @@ internal sealed partial class ServerProcess : IDisposable
         return new IPEndPoint(IPAddress.Parse(match.Groups["host"].Value), int.Parse(match.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    /// <summary>Waits for the admin endpoint's line and returns its port.</summary>
+    public async Task<int> WaitForAdminPortAsync()
+    {
+        Match? match = null;
+        await Eventually.True(
+            () => (match = _stdout.Select(l => AdminLine().Match(l)).FirstOrDefault(m => m.Success)) is not null || _process.HasExited,
+            "the 'Admin endpoint on' line");
+        Assert.False(match is null, $"the server exited early: {string.Join(" | ", Stderr)}");
+        return int.Parse(match!.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan within)
     {
         using var cts = new CancellationTokenSource(within);
@@ -142,6 +153,9 @@ internal sealed partial class ServerProcess : IDisposable
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
+
+    [GeneratedRegex(@"Admin endpoint on http://\S+:(?<port>\d+) ")]
+    private static partial Regex AdminLine();
 
     [GeneratedRegex(@"Listening on (?<host>[0-9.]+):(?<port>\d+) \(pool=")]
     private static partial Regex ListeningLine();

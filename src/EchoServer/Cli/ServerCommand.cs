@@ -66,6 +66,8 @@ internal sealed class ServerCommand
 
     public Option<Duration> ShutdownTimeout { get; } = OptionFactory.Duration("--shutdown-timeout", "On Ctrl+C/SIGTERM, how long active sessions may finish before they are closed.", Defaults.ShutdownTimeout);
 
+    public Option<Duration> DrainDelay { get; } = OptionFactory.Duration("--drain-delay", "On Ctrl+C/SIGTERM, keep accepting and serving this long while /ready answers 503 draining, so that a load balancer stops sending clients before the listener closes; a second Ctrl+C/SIGTERM ends the delay. 0 = close the listener at once.", Defaults.DrainDelay);
+
     public Option<bool> InlineCompletions { get; } = new("--inline-completions")
     {
         Description = "Executor: run socket completions on the runtime's I/O threads instead of queueing them to the thread pool. Much more throughput with many connections; worse latency with one.",
@@ -83,7 +85,7 @@ internal sealed class ServerCommand
 
     private IEnumerable<Option> All =>
     [
-        Host, Port, Backlog, MaxConnections, MaxConnectionsPerIp, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, ShutdownTimeout, StatsInterval, AdminPort, PidFile, LogLevel, LogFormat,
+        Host, Port, Backlog, MaxConnections, MaxConnectionsPerIp, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, AdminPort, PidFile, LogLevel, LogFormat,
     ];
 
     /// <summary>Maps a parse result without errors to options.</summary>
@@ -106,6 +108,7 @@ internal sealed class ServerCommand
         IdleTimeout = result.GetValue(IdleTimeout).Value,
         SendTimeout = result.GetValue(SendTimeout).Value,
         MaxConnectionsPerIp = result.GetValue(MaxConnectionsPerIp),
+        DrainDelay = result.GetValue(DrainDelay).Value,
         ShutdownTimeout = result.GetValue(ShutdownTimeout).Value,
         StatsInterval = result.GetValue(StatsInterval).Value,
         InlineCompletions = result.GetValue(InlineCompletions),

@@ -42,7 +42,7 @@ internal static class EchoServerHost
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
 
         // The service enforces the drain deadline itself; the host must not cut it short.
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(10));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.DrainDelay + options.ShutdownTimeout + TimeSpan.FromSeconds(10));
         builder.Services.AddMetrics();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<EchoServerService>();

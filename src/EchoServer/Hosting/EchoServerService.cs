@@ -13,8 +13,9 @@ namespace EchoServer.Hosting;
 
 /// <summary>
 /// The server as a hosted service, start and stop only: it binds in <see cref="StartAsync"/> (so a taken port
-/// fails start-up) and accepts in the background; on stop it unbinds, completes the pool, lets sessions end
-/// until the shutdown timeout, then stops the rest politely and, if they still hang, resets them.
+/// fails start-up) and accepts in the background; on stop it reports draining, keeps accepting for the drain
+/// delay, unbinds, completes the pool, lets sessions end until the shutdown timeout, then stops the rest
+/// politely and, if they still hang, resets them.
 /// </summary>
 internal sealed class EchoServerService : IHostedService, IDisposable
 {
@@ -25,10 +26,12 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     private readonly ConnectionWatchdog _watchdog;
     private readonly PinnedWorkersMonitor? _pinned;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _endDrainDelay = new();
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private Task _acceptLoop = Task.CompletedTask;
     private StatsReporter? _stats;
     private PosixSignalRegistration? _snapshotSignal;
+    private StopSignals? _stopSignals;
 
     public EchoServerService(ServerOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory)
     {
@@ -99,12 +102,53 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         }
 
         _snapshotSignal = SnapshotSignal.Register(() => SnapshotSignal.Log(_lifecycle, Snapshot()));
+        if (_options.DrainDelay > TimeSpan.Zero)
+        {
+            _stopSignals = new StopSignals(EndDrainDelay);
+        }
+
         return Task.CompletedTask;
+    }
+
+    /// <summary>Ends the drain delay now (a second Ctrl+C or SIGTERM): the listener closes and the drain starts.</summary>
+    public void EndDrainDelay()
+    {
+        try
+        {
+            if (!_endDrainDelay.IsCancellationRequested)
+            {
+                if (IsDraining)
+                {
+                    ServerLog.DrainDelaySkipped(_lifecycle, Pool.Kind.ToName());
+                }
+
+                _endDrainDelay.Cancel();
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Stopped and disposed meanwhile.
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         IsDraining = true;
+        if (_options.DrainDelay > TimeSpan.Zero && !_endDrainDelay.IsCancellationRequested)
+        {
+            // Health checks see 503 from now on, while clients the balancer still sends here are served.
+            ServerLog.DrainDelay(_lifecycle, _options.DrainDelay.TotalSeconds, Pool.Kind.ToName());
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _endDrainDelay.Token);
+            try
+            {
+                await Task.Delay(_options.DrainDelay, either.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Cut short by a second signal, or by the host's own deadline: on to the drain.
+            }
+        }
+
         _stats?.Dispose();
         await _stopping.CancelAsync();
         Listener.Close();
@@ -131,6 +175,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     public void Dispose()
     {
         _snapshotSignal?.Dispose();
+        _stopSignals?.Dispose();
         _stats?.Dispose();
         _pinned?.Dispose();
         _watchdog.Dispose();
@@ -139,5 +184,6 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         Listener.Dispose();
         Pool.Dispose();
         _stopping.Dispose();
+        _endDrainDelay.Dispose();
     }
 }

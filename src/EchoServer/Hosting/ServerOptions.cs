@@ -46,6 +46,12 @@ internal sealed record ServerOptions
     /// <summary>Open connections allowed from one client address; zero for no limit. Defaults to 0.</summary>
     public int MaxConnectionsPerIp { get; init; }
 
+    /// <summary>
+    /// After a stop is requested, how long the listener keeps accepting and serving while /ready answers 503, so
+    /// that a load balancer's health check sees the drain before connects are refused. Defaults to 0 (close at once).
+    /// </summary>
+    public TimeSpan DrainDelay { get; init; } = TimeSpan.Zero;
+
     /// <summary>How long active sessions may go on after a stop is requested. Defaults to 10 s.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
