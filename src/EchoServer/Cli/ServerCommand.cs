@@ -32,7 +32,7 @@ internal sealed class ServerCommand
     {
         Description = "Address to listen on: 127.0.0.1, 0.0.0.0, :: (IPv6 and IPv4), any IP literal, or localhost.",
         DefaultValueFactory = _ => Defaults.Host,
-        CustomParser = ParseHost,
+        CustomParser = r => ParseAddress(r, "--host"),
     };
 
     public Option<int> Port { get; } = OptionFactory.Ranged(new("--port") { Description = "TCP port; 0 picks a free one (read it from the first log line).", DefaultValueFactory = _ => Defaults.Port }, 0, 65535);
@@ -75,7 +75,14 @@ internal sealed class ServerCommand
 
     public Option<Duration> StatsInterval { get; } = OptionFactory.Duration("--stats-interval", "Log one stats line this often (connections/s, MiB/s, queue, busy workers, refused, p99 queue wait); 0 = off.", Defaults.StatsInterval);
 
-    public Option<int?> AdminPort { get; } = OptionFactory.RangedOptional(new("--admin-port") { Description = "Serve /healthz, /ready, /snapshot and /metrics (Prometheus) over HTTP on 127.0.0.1 at this port (0 = any free port). Off unless given." }, 0, 65535);
+    public Option<int?> AdminPort { get; } = OptionFactory.RangedOptional(new("--admin-port") { Description = "Serve /healthz, /ready, /snapshot and /metrics (Prometheus) over HTTP on --admin-host at this port (0 = any free port). Off unless given." }, 0, 65535);
+
+    public Option<IPAddress> AdminHost { get; } = new("--admin-host")
+    {
+        Description = "Address the admin endpoint listens on: 127.0.0.1, 0.0.0.0 or :: (every interface), any IP literal, or localhost. It serves no secrets, but belongs on a private interface: a load balancer's health checks and Prometheus need it, the internet does not.",
+        DefaultValueFactory = _ => Defaults.AdminHost,
+        CustomParser = r => ParseAddress(r, "--admin-host"),
+    };
 
     public Option<string?> PidFile { get; } = new("--pid-file") { Description = "Write the process id to this file once listening; removed at a clean exit." };
 
@@ -85,7 +92,7 @@ internal sealed class ServerCommand
 
     private IEnumerable<Option> All =>
     [
-        Host, Port, Backlog, MaxConnections, MaxConnectionsPerIp, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, AdminPort, PidFile, LogLevel, LogFormat,
+        Host, Port, Backlog, MaxConnections, MaxConnectionsPerIp, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, AdminHost, AdminPort, PidFile, LogLevel, LogFormat,
     ];
 
     /// <summary>Maps a parse result without errors to options.</summary>
@@ -112,6 +119,7 @@ internal sealed class ServerCommand
         ShutdownTimeout = result.GetValue(ShutdownTimeout).Value,
         StatsInterval = result.GetValue(StatsInterval).Value,
         InlineCompletions = result.GetValue(InlineCompletions),
+        AdminHost = result.GetValue(AdminHost)!,
         AdminPort = result.GetValue(AdminPort),
         PidFile = result.GetValue(PidFile),
         LogLevel = result.GetValue(LogLevel),
@@ -123,7 +131,7 @@ internal sealed class ServerCommand
         },
     };
 
-    private static IPAddress? ParseHost(ArgumentResult r)
+    private static IPAddress? ParseAddress(ArgumentResult r, string name)
     {
         string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
         if (string.Equals(token, "localhost", StringComparison.OrdinalIgnoreCase))
@@ -136,7 +144,7 @@ internal sealed class ServerCommand
             return address;
         }
 
-        r.AddError($"--host takes an IP address such as 127.0.0.1, 0.0.0.0 or :: (got '{token}').");
+        r.AddError($"{name} takes an IP address such as 127.0.0.1, 0.0.0.0 or :: (got '{token}').");
         return null;
     }
 }

@@ -64,7 +64,10 @@ internal sealed record ServerOptions
     /// <summary>Seconds between periodic stats lines; zero for none. Defaults to 0.</summary>
     public TimeSpan StatsInterval { get; init; } = TimeSpan.Zero;
 
-    /// <summary>Loopback port of the admin endpoint (health, readiness, snapshot, metrics); null for none, 0 for any free port.</summary>
+    /// <summary>Address the admin endpoint listens on. Defaults to 127.0.0.1; 0.0.0.0 or :: for every interface.</summary>
+    public IPAddress AdminHost { get; init; } = IPAddress.Loopback;
+
+    /// <summary>Port of the admin endpoint (health, readiness, snapshot, metrics) on <see cref="AdminHost"/>; null for none, 0 for any free port.</summary>
     public int? AdminPort { get; init; }
 
     /// <summary>File the process id is written to once the listener is bound and removed from at a clean exit; null for none.</summary>

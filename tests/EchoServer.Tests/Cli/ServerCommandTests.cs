@@ -28,7 +28,7 @@ public sealed class ServerCommandTests
             "--workers", "10", "--queue", "5", "--when-full", "drop-oldest", "--queue-timeout", "250ms",
             "--buffer-size", "4KiB", "--shutdown-timeout", "3s", "--log-level", "Debug", "--log-format", "json",
             "--idle-timeout", "1m", "--send-timeout", "5s", "--max-connections-per-ip", "8", "--inline-completions",
-            "--stats-interval", "2s", "--admin-port", "9100",
+            "--stats-interval", "2s", "--admin-port", "9100", "--admin-host", "0.0.0.0", "--drain-delay", "4s",
         ]);
 
         Assert.Empty(result.Errors);
@@ -49,19 +49,25 @@ public sealed class ServerCommandTests
         Assert.True(options.InlineCompletions);
         Assert.Equal(TimeSpan.FromSeconds(2), options.StatsInterval);
         Assert.Equal(9100, options.AdminPort);
+        Assert.Equal(IPAddress.Any, options.AdminHost);
+        Assert.Equal(TimeSpan.FromSeconds(4), options.DrainDelay);
     }
 
     [Theory]
     [InlineData("--host", "localhost", "127.0.0.1")]
     [InlineData("--host", "0.0.0.0", "0.0.0.0")]
     [InlineData("--host", "[::1]", "::1")]
+    [InlineData("--admin-host", "localhost", "127.0.0.1")]
+    [InlineData("--admin-host", "::", "::")]
+    [InlineData("--admin-host", "10.1.2.3", "10.1.2.3")]
     public void Host_accepts_literals_and_localhost(string option, string value, string expected)
     {
         var command = new ServerCommand();
         var result = command.Root.Parse([option, value]);
 
         Assert.Empty(result.Errors);
-        Assert.Equal(IPAddress.Parse(expected), command.Bind(result).Host);
+        var options = command.Bind(result);
+        Assert.Equal(IPAddress.Parse(expected), option == "--host" ? options.Host : options.AdminHost);
     }
 
     [Theory]
@@ -76,6 +82,8 @@ public sealed class ServerCommandTests
     [InlineData("--workers", "1e3", "--workers takes a whole number from 1 to 100000 (got '1e3').")]
     [InlineData("--admin-port", "abc", "--admin-port takes a whole number from 0 to 65535 (got 'abc').")]
     [InlineData("--admin-port", "65536", "--admin-port must be between 0 and 65535 (got 65536).")]
+    [InlineData("--admin-host", "example.org", "--admin-host takes an IP address such as 127.0.0.1, 0.0.0.0 or :: (got 'example.org').")]
+    [InlineData("--drain-delay", "soon", "--drain-delay takes a duration such as 10, 500ms, 2s or 1m (got 'soon').")]
     [InlineData("--shutdown-timeout", "soon", "--shutdown-timeout takes a duration such as 10, 500ms, 2s or 1m (got 'soon').")]
     [InlineData("--shutdown-timeout", "1200h", "--shutdown-timeout takes at most 1176h (49 days), the longest a timer can wait (got '1200h').")]
     [InlineData("--stats-interval", "4320000", "--stats-interval takes at most 1176h (49 days), the longest a timer can wait (got '4320000').")]
