@@ -37,6 +37,8 @@ internal sealed class ServerCommand
 
     public Option<int> Port { get; } = OptionFactory.Ranged(new("--port") { Description = "TCP port; 0 picks a free one (read it from the first log line).", DefaultValueFactory = _ => Defaults.Port }, 0, 65535);
 
+    public Option<bool> ReusePort { get; } = ReusePortOption();
+
     public Option<int> Backlog { get; } = OptionFactory.Ranged(new("--backlog") { Description = "Kernel listen backlog: connects waiting to be accepted.", DefaultValueFactory = _ => Defaults.Backlog }, 1, 65535);
 
     public Option<int> MaxConnections { get; } = OptionFactory.Ranged(new("--max-connections") { Description = "Connections held at once (queued + being echoed); at the limit, accepting pauses.", DefaultValueFactory = _ => Defaults.MaxConnections }, 1, 1_000_000);
@@ -92,7 +94,7 @@ internal sealed class ServerCommand
 
     private IEnumerable<Option> All =>
     [
-        Host, Port, Backlog, MaxConnections, MaxConnectionsPerIp, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, AdminHost, AdminPort, PidFile, LogLevel, LogFormat,
+        Host, Port, ReusePort, Backlog, MaxConnections, MaxConnectionsPerIp, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, AdminHost, AdminPort, PidFile, LogLevel, LogFormat,
     ];
 
     /// <summary>Maps a parse result without errors to options.</summary>
@@ -100,6 +102,7 @@ internal sealed class ServerCommand
     {
         Host = result.GetValue(Host)!,
         Port = result.GetValue(Port),
+        ReusePort = result.GetValue(ReusePort),
         Backlog = result.GetValue(Backlog),
         MaxConnections = result.GetValue(MaxConnections),
         MaxConnectionsIsDefault = result.GetResult(MaxConnections) is null or { Implicit: true },
@@ -130,6 +133,22 @@ internal sealed class ServerCommand
             _ => Hosting.LogFormat.Simple,
         },
     };
+
+    private static Option<bool> ReusePortOption()
+    {
+        var option = new Option<bool>("--reuse-port")
+        {
+            Description = "Share --port with other echo-server processes started with --reuse-port (SO_REUSEPORT; Linux and macOS): the kernel spreads new connections across them. Without it a port in use fails start-up.",
+        };
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<bool>() && !Listening.ListenSocket.SupportsReusePort)
+            {
+                r.AddError("--reuse-port needs SO_REUSEPORT, which this system lacks (Linux and macOS have it).");
+            }
+        });
+        return option;
+    }
 
     private static IPAddress? ParseAddress(ArgumentResult r, string name)
     {

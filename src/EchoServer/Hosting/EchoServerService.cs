@@ -39,7 +39,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         var log = loggerFactory.CreateLogger(EchoServerHost.ConnectionsCategory);
         _lifecycle = loggerFactory.CreateLogger(EchoServerHost.LifecycleCategory);
         // The gauges read the tracker and the pool, built next: both exist before anything can observe a gauge.
-        Listener = new ConnectionListener(new IPEndPoint(options.Host, options.Port), options.Backlog, options.MaxConnections, log);
+        Listener = new ConnectionListener(new IPEndPoint(options.Host, options.Port), options.Backlog, options.MaxConnections, log, options.ReusePort);
         Metrics = new ServerMetrics(meterFactory, options.Pool.ToName(), () => Tracker!.Counters.Active, () => Pool!.Load.Queued, () => Pool!.Load.Busy, () => Tracker!.BytesSoFar());
         Tracker = new ConnectionTracker(options.Pool, options.MaxConnectionsPerIp, Metrics, log, Listener.ReleaseSlot);
         var runner = new Lazy<SessionRunner>(() => new SessionRunner(Tracker, options.BufferSize, log, Hooks));

@@ -13,6 +13,9 @@ internal sealed record ServerOptions
     /// <summary>Port to bind; 0 picks a free one. Defaults to 7007.</summary>
     public int Port { get; init; } = 7007;
 
+    /// <summary>Share the port with other processes that ask for it too (SO_REUSEPORT, Linux and macOS); the kernel spreads connections across them. Defaults to false: a port in use fails start-up.</summary>
+    public bool ReusePort { get; init; }
+
     /// <summary>Kernel listen backlog. Defaults to 512.</summary>
     public int Backlog { get; init; } = 512;
 

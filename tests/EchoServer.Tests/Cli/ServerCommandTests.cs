@@ -29,6 +29,7 @@ public sealed class ServerCommandTests
             "--buffer-size", "4KiB", "--shutdown-timeout", "3s", "--log-level", "Debug", "--log-format", "json",
             "--idle-timeout", "1m", "--send-timeout", "5s", "--max-connections-per-ip", "8", "--inline-completions",
             "--stats-interval", "2s", "--admin-port", "9100", "--admin-host", "0.0.0.0", "--drain-delay", "4s",
+            "--reuse-port",
         ]);
 
         Assert.Empty(result.Errors);
@@ -51,6 +52,7 @@ public sealed class ServerCommandTests
         Assert.Equal(9100, options.AdminPort);
         Assert.Equal(IPAddress.Any, options.AdminHost);
         Assert.Equal(TimeSpan.FromSeconds(4), options.DrainDelay);
+        Assert.True(options.ReusePort);
     }
 
     [Theory]
