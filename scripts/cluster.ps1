@@ -53,7 +53,7 @@ try {
       elseif ($line -match '^(\s*)maxconn ') { "$($Matches[1])maxconn 4096" }
       else { $line }
     }
-    $lines += for ($i = 0; $i -lt $servers.Count; $i++) { "    server echo$($i + 1) 127.0.0.1:$($servers[$i].Port) port $($servers[$i].Admin)" }
+    $lines += $(for ($i = 0; $i -lt $servers.Count; $i++) { "    server echo$($i + 1) 127.0.0.1:$($servers[$i].Port) port $($servers[$i].Admin)" })
     Set-Content -Path $cfg -Value $lines
     $haproxy = Start-Process haproxy -ArgumentList @('-f', $cfg, '-db') -RedirectStandardOutput $haproxyLog -RedirectStandardError "$haproxyLog.stderr" -PassThru -NoNewWindow
     # Two health checks (rise 2, inter 1s) put every instance in rotation; no probe connection (it would be counted).

@@ -85,6 +85,12 @@ internal sealed class EchoServerService : IHostedService, IDisposable
             throw new StartupException(checks.Error);
         }
 
+        // Counting starts before the listener is bound: a signal sent as soon as "Listening on" appears is counted.
+        if (_options.DrainDelay > TimeSpan.Zero)
+        {
+            _stopSignals = new StopSignals(EndDrainDelay);
+        }
+
         Pool.Start();
         Listener.Bind();
         OnBound?.Invoke();
@@ -102,11 +108,6 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         }
 
         _snapshotSignal = SnapshotSignal.Register(() => SnapshotSignal.Log(_lifecycle, Snapshot()));
-        if (_options.DrainDelay > TimeSpan.Zero)
-        {
-            _stopSignals = new StopSignals(EndDrainDelay);
-        }
-
         return Task.CompletedTask;
     }
 
