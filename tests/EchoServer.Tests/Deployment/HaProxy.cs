@@ -26,18 +26,6 @@ internal sealed class HaProxy : IDisposable
 
     private string StatsSocket => Path.Combine(_directory, "stats.sock");
 
-    /// <summary>Finds haproxy, installing the Debian package when it is missing (CI runs as root); fails with the reason otherwise.</summary>
-    public static void EnsureInstalled()
-    {
-        if (File.Exists("/usr/sbin/haproxy") || TestSupport.ServerProcess.IsOnPath("haproxy"))
-        {
-            return;
-        }
-
-        var (code, output) = Run("/bin/sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy");
-        Assert.True(code == 0 && File.Exists("/usr/sbin/haproxy"), $"haproxy is needed for this test and could not be installed with apt-get (exit {code}; root and network access are needed): {output}");
-    }
-
     /// <summary>Starts HAProxy in front of <paramref name="servers"/> (echo port, admin port), each checked with GET /ready.</summary>
     public static HaProxy Start(string repoRoot, IReadOnlyList<(int Port, int AdminPort)> servers)
     {
@@ -70,7 +58,7 @@ internal sealed class HaProxy : IDisposable
 
         string file = Path.Combine(directory, "haproxy.cfg");
         File.WriteAllText(file, config.ToString());
-        var info = new ProcessStartInfo(File.Exists("/usr/sbin/haproxy") ? "/usr/sbin/haproxy" : "haproxy") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo("haproxy") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in new[] { "-f", file, "-db" })
         {
             info.ArgumentList.Add(arg);
@@ -129,19 +117,5 @@ internal sealed class HaProxy : IDisposable
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
-
-    private static (int Code, string Output) Run(string file, params string[] args)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        string output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output.Trim());
     }
 }

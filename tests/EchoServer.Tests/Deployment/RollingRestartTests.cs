@@ -25,7 +25,7 @@ public sealed class RollingRestartTests(ITestOutputHelper output)
             return; // haproxy and SIGTERM
         }
 
-        HaProxy.EnsureInstalled();
+        await DebianTool.RequireAsync("haproxy", "haproxy");
         var clock = Stopwatch.StartNew();
         var instances = new ServerProcess[Instances];
         var ports = new (int Port, int AdminPort)[Instances];
