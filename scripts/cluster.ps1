@@ -29,7 +29,7 @@ $servers = @(); $haproxy = $null
 try {
   for ($i = 1; $i -le $Instances; $i++) {
     $log = Join-Path $Out "instance-$i.log"
-    $server = Start-EchoServer $log @('--admin-port', '0', '--pool', $Pool, '--drain-delay', '3s', '--log-level', 'Warning', '--pid-file', (Join-Path $Out "instance-$i.pid"))
+    $server = Start-EchoServer $log @('--admin-port', '0', '--pool', $Pool, '--drain-delay', '3s', '--proxy-protocol', '--log-level', 'Warning', '--pid-file', (Join-Path $Out "instance-$i.pid"))
     $admin = $null
     for ($t = 0; $t -lt 100 -and -not $admin; $t++) {
       $match = Select-String -Path $log -Pattern 'Admin endpoint on http://\S+:(\d+)' | Select-Object -First 1
@@ -53,7 +53,7 @@ try {
       elseif ($line -match '^(\s*)maxconn ') { "$($Matches[1])maxconn 4096" }
       else { $line }
     }
-    $lines += $(for ($i = 0; $i -lt $servers.Count; $i++) { "    server echo$($i + 1) 127.0.0.1:$($servers[$i].Port) port $($servers[$i].Admin)" })
+    $lines += $(for ($i = 0; $i -lt $servers.Count; $i++) { "    server echo$($i + 1) 127.0.0.1:$($servers[$i].Port) port $($servers[$i].Admin) send-proxy-v2" })
     Set-Content -Path $cfg -Value $lines
     $haproxy = Start-Process haproxy -ArgumentList @('-f', $cfg, '-db') -RedirectStandardOutput $haproxyLog -RedirectStandardError "$haproxyLog.stderr" -PassThru -NoNewWindow
     # Two health checks (rise 2, inter 1s) put every instance in rotation; no probe connection (it would be counted).

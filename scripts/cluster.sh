@@ -51,7 +51,7 @@ http_get() {
 
 for i in $(seq 1 "$instances"); do
   log="$out/instance-$i.log"
-  dotnet "$SERVER_DLL" --port 0 --admin-port 0 --pool "$pool" --drain-delay 3s --log-level Warning \
+  dotnet "$SERVER_DLL" --port 0 --admin-port 0 --pool "$pool" --drain-delay 3s --proxy-protocol --log-level Warning \
     --pid-file "$out/instance-$i.pid" >"$log" 2>&1 &
   pids+=("$!")
   wait_listening "$log" "$!"
@@ -76,7 +76,7 @@ for attempt in 1 2 3 4 5; do
   sed -n -e '/^ *server /q' -e 's/^\( *\)bind .*/\1bind 127.0.0.1:'"$front"'/' -e 's/^\( *\)maxconn .*/\1maxconn '"$maxconn"'/' -e p \
     "$repo_root/scripts/deploy/haproxy.cfg" >"$cfg"
   for i in $(seq 1 "$instances"); do
-    echo "    server echo$i 127.0.0.1:${ports[$((i - 1))]} port ${admins[$((i - 1))]}" >>"$cfg"
+    echo "    server echo$i 127.0.0.1:${ports[$((i - 1))]} port ${admins[$((i - 1))]} send-proxy-v2" >>"$cfg"
   done
   haproxy -f "$cfg" -db >"$out/haproxy.log" 2>&1 &
   haproxy_pid=$!
