@@ -26,7 +26,7 @@
     while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
     return `${number(n, i === 0 ? 0 : 1)} ${units[i]}`;
   };
-  const seconds = (s) => s < 60 ? `${number(s, 1)} s` : s < 3600 ? `${Math.floor(s / 60)} min ${Math.floor(s % 60)} s` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  const seconds = (s) => s < 1 ? `${number(s * 1000)} ms` : s < 60 ? `${number(s, 1)} s` : s < 3600 ? `${Math.floor(s / 60)} min ${Math.floor(s % 60)} s` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 
   function facts(id, pairs) {
     const list = $(id);
@@ -108,7 +108,7 @@
         const state = slot ? slot.state : 'idle';
         cell.className = `cell ${state}`;
         cell.dataset.state = state;
-        cell.title = slot ? slotTitle(slot) : `${executor ? 'slot' : 'echo-worker-'}${executor ? ' ' : ''}${i + 1}: idle`;
+        cell.title = slot ? slotTitle(slot) : executor ? `slot ${i + 1}: idle` : `echo-worker-${i + 1}: idle`;
       });
       return;
     }
@@ -150,13 +150,19 @@
     const box = document.createElement('div');
     box.className = 'chart';
     const title = document.createElement('h3');
-    const name = document.createElement('span');
-    const value = document.createElement('b');
-    name.textContent = label;
-    title.append(name, value);
+    title.textContent = label;
+    const value = document.createElement('p');
+    value.className = 'value';
     const canvas = document.createElement('canvas');
     canvas.dataset.series = key;
-    box.append(title, canvas);
+    const axis = document.createElement('div');
+    axis.className = 'axis';
+    const from = document.createElement('span');
+    const to = document.createElement('span');
+    from.textContent = '−60 s';
+    to.textContent = 'now';
+    axis.append(from, to);
+    box.append(title, value, canvas, axis);
     $('charts').append(box);
     return { key, digits, value, canvas };
   });
@@ -175,19 +181,15 @@
     const points = history.map((h) => [h.uptimeSeconds, h[key]]);
     const latest = points.length ? points[points.length - 1][1] : 0;
     const peak = Math.max(1e-9, ...points.map((p) => p[1]));
-    view.value.textContent = `${number(latest, digits)}  (max ${number(peak < 1e-6 ? 0 : peak, digits)})`;
+    const max = document.createElement('small');
+    max.textContent = `max ${number(peak < 1e-6 ? 0 : peak, digits)}`;
+    view.value.replaceChildren(number(latest, digits), max);
     canvas.dataset.latest = String(latest);
 
     const top = 4;
-    const bottom = height - 2;
+    const bottom = height - 1;
     const x = (t) => width - ((now - t) / 60) * width;
     const y = (v) => bottom - (v / peak) * (bottom - top);
-    g.strokeStyle = '#d8dee4';
-    g.lineWidth = 1;
-    g.beginPath();
-    g.moveTo(0, bottom + 0.5);
-    g.lineTo(width, bottom + 0.5);
-    g.stroke();
     if (points.length < 2) return;
 
     g.beginPath();
