@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# What does the live view cost? (1) The time to answer one /snapshot and one /snapshot.json with N idle
-# connections open on the executor (default 10,000): median and p90 of REQUESTS requests each, measured by curl
-# on loopback (HTTP included). (2) Echo throughput with /snapshot.json polled twice a second, as the page does,
+# What does the live view cost? (1) With N idle connections open on the executor (default 10,000), for
+# /healthz (the baseline: an HTTP answer that builds nothing), /snapshot and /snapshot.json: the time to answer
+# (median and p90 of REQUESTS requests, measured by curl on loopback, HTTP included) and the server's CPU time
+# per request (its utime + stime over the requests, which a busy machine disturbs less). (2) Echo throughput with /snapshot.json polled twice a second, as the page does,
 # against the same server without polling, alternated; prints the mean messages/s of each and their ratio.
 #   scripts/live-view-cost.sh [--connections N] [--requests N] [--rounds N] [--duration SECONDS]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-connections=10000; requests=50; rounds=2; duration=15
+connections=10000; requests=300; rounds=2; duration=15
 while [ $# -gt 0 ]; do
   case "$1" in
     --connections) connections="$2"; shift ;;
@@ -41,23 +42,28 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 echo "idle sessions open: ${open:-0} of $connections" >&2
-for path in /snapshot /snapshot.json; do
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+for path in /healthz /snapshot /snapshot.json; do
   curl -s -o /dev/null "http://127.0.0.1:$admin$path" # warm up
+  before=$(cpu_ticks)
   for _ in $(seq 1 "$requests"); do
     curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$admin$path"
   done | stats_ms >"$out/time"
+  cpu_ms=$(awk -v t="$(( $(cpu_ticks) - before ))" -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN { printf "%.2f", t * 1000 / hz / n }')
   bytes=$(curl -s "http://127.0.0.1:$admin$path" | wc -c)
-  echo "$path with ${open:-0} idle executor sessions: $(cat "$out/time") over $requests requests, $bytes bytes"
+  echo "$path with ${open:-0} idle executor sessions: $(cat "$out/time"), server CPU $cpu_ms ms per request, over $requests requests; $bytes bytes"
 done
 kill "$hold" 2>/dev/null || true; wait "$hold" 2>/dev/null || true
 stop_server
 
 # (2) throughput with and without polling
 run() { # run LABEL poll|none: one measured run of 100 connections, 64 B ping-pong; prints messages/s
-  start_server "$out/server.log" --pool executor --admin-port 0 --log-level Warning
+  # One log per run: start_server could otherwise read the last run's port from a log not yet truncated.
+  start_server "$out/server-$1.log" --pool executor --admin-port 0 --log-level Warning
   if [ "$2" = poll ]; then
-    local url; url="http://127.0.0.1:$(admin_port "$out/server.log")/snapshot.json"
-    ( while :; do curl -s -o /dev/null "$url"; sleep 0.5; done ) &
+    local url; url="http://127.0.0.1:$(admin_port "$out/server-$1.log")/snapshot.json"
+    # One curl, one kept-alive connection, two requests a second: like the page, without a process per poll.
+    curl -s -o /dev/null --rate 2/s "$url?n=[1-100000]" &
     poller=$!
   fi
   dotnet "$LOAD_DLL" --port "$SERVER_PORT" -c 100 -s 64 -d "$duration" --warmup 1 --progress 0 --json "$out/$1.json" >"$out/$1.txt" 2>&1 || true

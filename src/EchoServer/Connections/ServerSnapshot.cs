@@ -150,11 +150,11 @@ internal static class ServerSnapshot
 
     private static SnapshotProcess ProcessNow()
     {
-        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        var (threads, rss) = ProcessFigures.Read();
         return new SnapshotProcess(
-            process.Id,
-            process.Threads.Count,
-            process.WorkingSet64,
+            Environment.ProcessId,
+            threads,
+            rss,
             GC.GetTotalMemory(false),
             GC.GetTotalAllocatedBytes(),
             [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)]);
