@@ -57,7 +57,7 @@ kill "$hold" 2>/dev/null || true; wait "$hold" 2>/dev/null || true
 stop_server
 
 # (2) throughput with and without polling
-run() { # run LABEL poll|none: one measured run of 100 connections, 64 B ping-pong; prints messages/s
+run() { # run LABEL poll|none: one measured run of 100 connections, 64 B ping-pong; prints "messages/s cpu-µs/message"
   # One log per run: start_server could otherwise read the last run's port from a log not yet truncated.
   start_server "$out/server-$1.log" --pool executor --admin-port 0 --log-level Warning
   if [ "$2" = poll ]; then
@@ -66,7 +66,8 @@ run() { # run LABEL poll|none: one measured run of 100 connections, 64 B ping-po
     curl -s -o /dev/null --rate 2/s "$url?n=[1-100000]" &
     poller=$!
   fi
-  dotnet "$LOAD_DLL" --port "$SERVER_PORT" -c 100 -s 64 -d "$duration" --warmup 1 --progress 0 --json "$out/$1.json" >"$out/$1.txt" 2>&1 || true
+  dotnet "$LOAD_DLL" --port "$SERVER_PORT" -c 100 -s 64 -d "$duration" --warmup 1 --progress 0 --server-pid "$SERVER_PID" \
+    --json "$out/$1.json" >"$out/$1.txt" 2>&1 || true
   stop_poller
   stop_server
   local rate; rate=$(grep -oE '"messagesPerSecond": [0-9.]+' "$out/$1.json" 2>/dev/null | grep -oE '[0-9.]+$' || true)
@@ -74,7 +75,7 @@ run() { # run LABEL poll|none: one measured run of 100 connections, 64 B ping-po
     { echo "run $1 measured nothing; echo-load said:"; tail -5 "$out/$1.txt"; } >&2
     rate=0
   fi
-  echo "$rate"
+  echo "$rate $(grep -oE '"serverCpuUsPerMessage": [0-9.]+' "$out/$1.json" 2>/dev/null | grep -oE '[0-9.]+$' || echo 0)"
 }
 off=(); on=()
 for i in $(seq 1 "$rounds"); do
@@ -84,13 +85,13 @@ for i in $(seq 1 "$rounds"); do
   else
     on+=("$(run "on-$i" poll)"); off+=("$(run "off-$i" none)")
   fi
-  echo "round $i: not polled ${off[-1]} msg/s, polled ${on[-1]} msg/s" >&2
+  echo "round $i: not polled ${off[-1]% *} msg/s (${off[-1]#* } µs CPU/msg), polled ${on[-1]% *} msg/s (${on[-1]#* } µs CPU/msg)" >&2
 done
 printf '%s\n' "${off[@]}" >"$out/off"; printf '%s\n' "${on[@]}" >"$out/on"
 # A round where either run measured nothing is left out of both means.
-paste "$out/off" "$out/on" | awk -v d="$duration" -v rounds="$rounds" '
-  $1 > 0 && $2 > 0 { off += $1; on += $2; n++ }
+paste -d ' ' "$out/off" "$out/on" | awk -v d="$duration" -v rounds="$rounds" '
+  $1 > 0 && $3 > 0 { off += $1; on += $3; offCpu += $2; onCpu += $4; n++ }
   END {
     if (n == 0) { print "no round measured both sides"; exit 1 }
-    printf "executor, 100 connections, 64 B ping-pong, %d of %d rounds of %d s: not polled %.0f msg/s, /snapshot.json polled twice a second %.0f msg/s, polled/not = %.3f\n", n, rounds, d, off/n, on/n, (on/n)/(off/n)
+    printf "executor, 100 connections, 64 B ping-pong, %d of %d rounds of %d s: not polled %.0f msg/s and %.2f µs server CPU per message; /snapshot.json polled twice a second %.0f msg/s and %.2f µs; polled/not: throughput %.3f, CPU per message %.3f\n", n, rounds, d, off/n, offCpu/n, on/n, onCpu/n, (on/n)/(off/n), (onCpu/n)/(offCpu/n)
   }'

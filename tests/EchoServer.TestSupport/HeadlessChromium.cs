@@ -102,10 +102,10 @@ internal sealed class HeadlessChromium : IAsyncDisposable
         }
     }
 
-    /// <summary>The page's DOM as it is now.</summary>
+    /// <summary>The page's DOM as it is now; empty while the browser has no document yet.</summary>
     public async Task<string> DomAsync()
     {
-        var result = await SendAsync("Runtime.evaluate", new JsonObject { ["expression"] = "document.documentElement.outerHTML", ["returnByValue"] = true });
+        var result = await SendAsync("Runtime.evaluate", new JsonObject { ["expression"] = "document.documentElement ? document.documentElement.outerHTML : ''", ["returnByValue"] = true });
         return result["result"]?["value"]?.GetValue<string>() ?? throw new InvalidOperationException($"Runtime.evaluate answered {result.ToJsonString()}");
     }
 
