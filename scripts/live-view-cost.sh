@@ -2,19 +2,24 @@
 # What does the live view cost? (1) With N idle connections open on the executor (default 10,000), for
 # /healthz (the baseline: an HTTP answer that builds nothing), /snapshot and /snapshot.json: the time to answer
 # (median and p90 of REQUESTS requests, measured by curl on loopback, HTTP included) and the server's CPU time
-# per request (its utime + stime over the requests, which a busy machine disturbs less). (2) Echo throughput with /snapshot.json polled twice a second, as the page does,
-# against the same server without polling, alternated; prints the mean messages/s of each and their ratio.
-#   scripts/live-view-cost.sh [--connections N] [--requests N] [--rounds N] [--duration SECONDS]
+# per request (its utime + stime over the requests, which a busy machine disturbs less). (2) Echo throughput
+# with /snapshot.json polled twice a second, as the page does, against the same server without polling,
+# alternated; prints the mean messages/s and server CPU µs per message of each, and their ratios.
+# --poll PATH polls another admin path in (2) (/healthz: the cost of any request, snapshot or not);
+# --skip-idle skips (1).
+#   scripts/live-view-cost.sh [--connections N] [--requests N] [--rounds N] [--duration SECONDS] [--poll PATH] [--skip-idle]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-connections=10000; requests=300; rounds=2; duration=15
+connections=10000; requests=300; rounds=2; duration=15; poll=/snapshot.json; skip_idle=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --connections) connections="$2"; shift ;;
     --requests) requests="$2"; shift ;;
     --rounds) rounds="$2"; shift ;;
     --duration) duration="$2"; shift ;;
+    --poll) poll="$2"; shift ;;
+    --skip-idle) skip_idle=1 ;;
     -h|--help) usage; exit 0 ;;
     *) bad_argument "$1" ;;
   esac
@@ -32,6 +37,7 @@ trap 'stop_poller; stop_server; rm -rf "$out"' EXIT
 stats_ms() { sort -n | awk '{ v[NR] = $1 * 1000 } END { printf "median %.2f ms, p90 %.2f ms", v[int((NR + 1) / 2)], v[int(NR * 0.9 + 0.5)] }'; }
 
 # (1) snapshot cost with N idle connections
+if [ "$skip_idle" = 0 ]; then
 start_server "$out/server-idle.log" --pool executor --max-connections "$((connections + 100))" --backlog 4096 --admin-port 0 --log-level Warning
 admin="$(admin_port "$out/server-idle.log")"
 dotnet "$LOAD_DLL" --port "$SERVER_PORT" --mode hold -c "$connections" -d 600 --progress 0 >"$out/hold.txt" 2>&1 &
@@ -55,13 +61,14 @@ for path in /healthz /snapshot /snapshot.json; do
 done
 kill "$hold" 2>/dev/null || true; wait "$hold" 2>/dev/null || true
 stop_server
+fi
 
 # (2) throughput with and without polling
 run() { # run LABEL poll|none: one measured run of 100 connections, 64 B ping-pong; prints "messages/s cpu-µs/message"
   # One log per run: start_server could otherwise read the last run's port from a log not yet truncated.
   start_server "$out/server-$1.log" --pool executor --admin-port 0 --log-level Warning
   if [ "$2" = poll ]; then
-    local url; url="http://127.0.0.1:$(admin_port "$out/server-$1.log")/snapshot.json"
+    local url; url="http://127.0.0.1:$(admin_port "$out/server-$1.log")$poll"
     # One curl, one kept-alive connection, two requests a second: like the page, without a process per poll.
     curl -s -o /dev/null --rate 2/s "$url?n=[1-100000]" &
     poller=$!
@@ -89,9 +96,9 @@ for i in $(seq 1 "$rounds"); do
 done
 printf '%s\n' "${off[@]}" >"$out/off"; printf '%s\n' "${on[@]}" >"$out/on"
 # A round where either run measured nothing is left out of both means.
-paste -d ' ' "$out/off" "$out/on" | awk -v d="$duration" -v rounds="$rounds" '
+paste -d ' ' "$out/off" "$out/on" | awk -v d="$duration" -v rounds="$rounds" -v poll="$poll" '
   $1 > 0 && $3 > 0 { off += $1; on += $3; offCpu += $2; onCpu += $4; n++ }
   END {
     if (n == 0) { print "no round measured both sides"; exit 1 }
-    printf "executor, 100 connections, 64 B ping-pong, %d of %d rounds of %d s: not polled %.0f msg/s and %.2f µs server CPU per message; /snapshot.json polled twice a second %.0f msg/s and %.2f µs; polled/not: throughput %.3f, CPU per message %.3f\n", n, rounds, d, off/n, offCpu/n, on/n, onCpu/n, (on/n)/(off/n), (onCpu/n)/(offCpu/n)
+    printf "executor, 100 connections, 64 B ping-pong, %d of %d rounds of %d s: not polled %.0f msg/s and %.2f µs server CPU per message; %s polled twice a second %.0f msg/s and %.2f µs; polled/not: throughput %.3f, CPU per message %.3f\n", n, rounds, d, off/n, offCpu/n, poll, on/n, onCpu/n, (on/n)/(off/n), (onCpu/n)/(offCpu/n)
   }'
