@@ -3,16 +3,21 @@
 # it, the two pools alone), one server at a time on a free port, every workload driven by echo-load, each
 # server's CPU and peak RSS sampled. Prints one Markdown table of absolute figures and the target ratios, and
 # writes results/bench-<timestamp>/ (JSON per run, bench.md, throughput.png/.svg and latency.png/.svg).
-#   scripts/bench.sh [--quick] [--out DIR] [--servers "c-epoll kestrel go py-executor py-queue workers executor executor-inline"]
-# executor-inline is the executor with --inline-completions.
-# Full: under 10 minutes. --quick: under 3 (2 s per run, 2,000 idle connections, C epoll and Kestrel peers).
+#   scripts/bench.sh [--quick] [--aot] [--out DIR] [--servers "c-epoll kestrel go py-executor py-queue workers workers-aot executor executor-aot executor-inline"]
+# executor-inline is the executor with --inline-completions; workers-aot and executor-aot are the Native AOT
+# build (scripts/publish.sh, once per run, into DIR/publish) beside the JIT build on every workload: always
+# in a full run, with --quick only when --aot is given.
+# At 100 connections x 64 B against c-epoll it also runs the C epoll client (scripts/lib/epoll-client.c,
+# built with gcc into DIR) right after echo-load, on the same server: load-clients.md compares the two clients.
+# Full: about 12 minutes. --quick: under 3 (2 s per run, 2,000 idle connections, C epoll and Kestrel peers).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-quick=0; out=""; servers=""
+quick=0; aot=0; out=""; servers=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
+    --aot) aot=1 ;;
     --out) out="$2"; shift ;;
     --servers) servers="$2"; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -29,6 +34,7 @@ else
 fi
 if [ -z "$servers" ]; then
   servers="workers executor executor-inline"
+  if [ "$quick" = 0 ] || [ "$aot" = 1 ]; then servers="workers workers-aot executor executor-aot executor-inline"; fi
   if [ -x "$peers_dir/run-peer.sh" ] || [ -f "$peers_dir/run-peer.sh" ]; then
     servers="$default_peers $servers"
   else
@@ -40,6 +46,15 @@ command -v go >/dev/null 2>&1 || servers="${servers//go /}"
 out="${out:-$repo_root/results/bench-$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$out"
 prepare_run
+
+if [[ " $servers " == *-aot* ]]; then
+  # One publish per run; where Native AOT cannot build, publish.sh says so and builds a single file instead.
+  publish_line="$(bash "$repo_root/scripts/publish.sh" --out "$out/publish")"
+  echo "$publish_line" | tee "$out/publish.txt" >&2
+fi
+if [[ " $servers " == *" c-epoll "* ]] && command -v gcc >/dev/null 2>&1; then
+  gcc -O2 -o "$out/epoll-client" "$repo_root/scripts/lib/epoll-client.c"
+fi
 
 free_port() {
   local port
@@ -53,14 +68,15 @@ free_port() {
 start() {
   local name="$1" workload="$2" log="$out/server-$1-$2.log"
   case "$name" in
-    workers|executor|executor-inline)
-      local opts=(--pool "${name%-inline}")
+    workers|executor|executor-inline|workers-aot|executor-aot)
+      local opts=(--pool "${name%-*}")
       [ "$name" = executor-inline ] && opts+=(--inline-completions)
       case "$workload" in
         1000c-1KiB) opts+=(--workers 1000 --max-connections 1100) ;;
         10k-idle) opts+=(--workers "$idle" --max-connections "$((idle + 100))" --queue "$idle" --when-full wait --backlog 4096) ;;
       esac
-      start_server "$log" "${opts[@]}" ;;
+      if [[ "$name" == *-aot ]]; then SERVER_EXE="$out/publish/echo-server" start_server "$log" "${opts[@]}"
+      else start_server "$log" "${opts[@]}"; fi ;;
     *)
       SERVER_PORT="$(free_port)"
       bash "$peers_dir/run-peer.sh" "$name" "$SERVER_PORT" >"$log" 2>&1 &
@@ -96,8 +112,13 @@ for name in $servers; do
     # shellcheck disable=SC2046
     dotnet "$LOAD_DLL" --port "$SERVER_PORT" $(args_for "$workload") -d "$duration" $warm --progress 0 \
       --server-pid "$SERVER_PID" --label server="$name" --label workload="$workload" --json "$out/$name-$workload.json" \
-      | sed -n '1p;/msg\/s)/p;/connections  /p;/held/p;/server /p;/latency/p;/errors/p' >&2 || true
-    if [[ "$name" == workers || "$name" == executor* ]]; then stop_server; else kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi
+      | sed -n '1p;/msg\/s)/p;/connections  /p;/held/p;/server /p;/client /p;/latency/p;/errors/p' >&2 || true
+    if [ "$name" = c-epoll ] && [ "$workload" = 100c-64B ] && [ -x "$out/epoll-client" ]; then
+      # The reference client on the same server start, right after echo-load: what the load tool leaves on the table.
+      "$out/epoll-client" 127.0.0.1 "$SERVER_PORT" 100 64 "$duration" "$warmup" >"$out/epoll-client.txt" || true
+      echo "C epoll client: $(cat "$out/epoll-client.txt")" >&2
+    fi
+    if [[ "$name" == workers* || "$name" == executor* ]]; then stop_server; else kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi
   done
 done
 
@@ -105,5 +126,20 @@ echo >&2
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); dotnet $(dotnet --version); $(( $(date +%s) - started )) s" | tee "$out/machine.txt"
 echo
 dotnet "$LOAD_DLL" compare "$out" --title "echo servers ($(date -u +%Y-%m-%d), $(nproc) cores)"
+if [ -s "$out/epoll-client.txt" ] && [ -f "$out/c-epoll-100c-64B.json" ]; then
+  # load-clients.md: both clients against the C epoll server at 100 x 64 B, msg/s and the client's own CPU.
+  json_number() { grep -m1 -oE "\"$1\": [0-9.]+" "$2" | grep -oE '[0-9.]+$' || echo 0; }
+  el_rate=$(json_number messagesPerSecond "$out/c-epoll-100c-64B.json")
+  el_cpu=$(json_number clientCpuUsPerMessage "$out/c-epoll-100c-64B.json")
+  read -r _ _ _ _ _ c_rate _ c_cpu _ < "$out/epoll-client.txt"
+  {
+    echo
+    echo "| load client (100 connections, 64 B, against c-epoll) | msg/s | client µs CPU/msg |"
+    echo "|---|--:|--:|"
+    echo "| C epoll client (scripts/lib/epoll-client.c) | $c_rate | $c_cpu |"
+    echo "| echo-load | $el_rate | $el_cpu |"
+    awk -v e="$el_rate" -v c="$c_rate" 'BEGIN { if (c > 0) printf "\necho-load drove %.2f× the C client'"'"'s messages per second.\n", e / c }'
+  } | tee "$out/load-clients.md"
+fi
 echo
 echo "results: $out (bench.md, throughput.png/.svg, latency.png/.svg, one JSON per run, server logs)"

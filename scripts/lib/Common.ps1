@@ -39,10 +39,12 @@ function Build-Release {
 }
 
 # Starts echo-server on a free port with the given options; returns @{ Process; Port; Log }.
-function Start-EchoServer([string] $Log, [string[]] $Options) {
+# With -Executable (a published echo-server, scripts/publish.ps1), that runs instead of the JIT build.
+function Start-EchoServer([string] $Log, [string[]] $Options, [string] $Executable = '') {
   $errLog = "$Log.stderr"
-  $arguments = @($ServerDll, '--port', '0') + $Options
-  $process = Start-Process dotnet -ArgumentList $arguments -RedirectStandardOutput $Log -RedirectStandardError $errLog -PassThru -NoNewWindow
+  if ($Executable) { $file = $Executable; $arguments = @('--port', '0') + $Options }
+  else { $file = 'dotnet'; $arguments = @($ServerDll, '--port', '0') + $Options }
+  $process = Start-Process $file -ArgumentList $arguments -RedirectStandardOutput $Log -RedirectStandardError $errLog -PassThru -NoNewWindow
   for ($i = 0; $i -lt 200; $i++) {
     if (Test-Path $Log) {
       $match = Select-String -Path $Log -Pattern 'Listening on \S+:(\d+)' | Select-Object -First 1

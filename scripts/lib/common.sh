@@ -34,9 +34,14 @@ build_release() {
 }
 
 # start_server LOGFILE [server options...]: starts echo-server on a free port; sets SERVER_PID and SERVER_PORT.
+# With SERVER_EXE set (a published executable, scripts/publish.sh), that runs instead of the JIT build.
 start_server() {
   local log="$1"; shift
-  dotnet "$SERVER_DLL" --port 0 "$@" >"$log" 2>&1 &
+  if [ -n "${SERVER_EXE:-}" ]; then
+    "$SERVER_EXE" --port 0 "$@" >"$log" 2>&1 &
+  else
+    dotnet "$SERVER_DLL" --port 0 "$@" >"$log" 2>&1 &
+  fi
   SERVER_PID=$!
   SERVER_PORT=""
   for _ in $(seq 1 200); do

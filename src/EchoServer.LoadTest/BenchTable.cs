@@ -17,6 +17,7 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
         ("1c-64B", "1 connection, 64 B ping-pong", "p99 µs", r => r.LatencyUs.P99, false),
         ("100c-64B", "100 connections, 64 B ping-pong", "msg/s", r => r.MessagesPerSecond, true),
         ("100c-64B", "100 connections, 64 B ping-pong", "server µs CPU/msg", r => r.ServerCpuUsPerMessage, false),
+        ("100c-64B", "100 connections, 64 B ping-pong", "echo-load µs CPU/msg", r => r.ClientCpuUsPerMessage, false),
         ("100c-16KiB", "100 connections, 16 KiB ping-pong", "MiB/s", r => r.MiBPerSecond, true),
         ("1000c-1KiB", "1,000 connections, 1 KiB ping-pong (--workers 1000)", "msg/s", r => r.MessagesPerSecond, true),
         ("connect-50c", "connect, echo 64 B, close; 50 at a time (logging on)", "conn/s", r => r.ConnectionsPerSecond, true),
@@ -40,7 +41,9 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
         ("100c-64B", "server µs CPU/msg", "workers", "c-epoll", 1.5, true),
     ];
 
-    private static readonly string[] ServerOrder = ["c-epoll", "kestrel", "go", "py-executor", "py-queue", "workers", "executor", "executor-inline"];
+    private static readonly string[] ServerOrder = ["c-epoll", "kestrel", "go", "py-executor", "py-queue", "workers", "workers-aot", "executor", "executor-aot", "executor-inline"];
+
+    private static readonly string[] Pools = ["workers", "workers-aot", "executor", "executor-aot", "executor-inline"];
 
     public static BenchTable Load(string directory) => new(Summary.Load(directory).Reports);
 
@@ -67,7 +70,7 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
             }
 
             var cells = servers.Select(s => Find(s, id) is { } r && value(r) is { } v
-                ? string.Create(C, $"{Format(v)}{(r.ServerCores is { } cores && measure != "server µs CPU/msg" ? $" ({cores:F2} cores)" : string.Empty)}{(r.ErrorTotal > 0 ? " ⚠" : string.Empty)}")
+                ? string.Create(C, $"{Format(v)}{(r.ServerCores is { } cores && !measure.EndsWith("CPU/msg", StringComparison.Ordinal) ? $" ({cores:F2} cores)" : string.Empty)}{(r.ErrorTotal > 0 ? " ⚠" : string.Empty)}")
                 : "–");
             md.AppendLine(C, $"| {title} | {measure} | {string.Join(" | ", cells)} |");
         }
@@ -75,14 +78,19 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
         md.AppendLine();
         md.AppendLine("| target | project | reference | ratio | met |");
         md.AppendLine("|---|--:|--:|--:|:-:|");
-        // The executor's targets are checked for each of its completion modes that ran.
-        var targets = Targets.SelectMany(t => t.Ours == "executor" ? [t, t with { Ours = "executor-inline" }] : new[] { t })
+        // The executor's targets are checked for each of its completion modes that ran, and each pool's for its Native AOT build.
+        var targets = Targets.SelectMany(t => t.Ours switch
+            {
+                "executor" => [t, t with { Ours = "executor-inline" }, t with { Ours = "executor-aot" }],
+                "workers" => [t, t with { Ours = "workers-aot" }],
+                _ => new[] { t },
+            })
             .Where(t => t.Ours is "best pool" || reports.Any(r => r.Labels.GetValueOrDefault("server") == t.Ours));
         foreach (var (workload, measure, ours, peer, bound, atMost) in targets)
         {
             var get = Workloads.First(w => w.Id == workload && w.Measure == measure).Value;
             double? mine = ours == "best pool"
-                ? new[] { "workers", "executor", "executor-inline" }.Select(s => Find(s, workload) is { } r ? get(r) : null).Max()
+                ? Pools.Select(s => Find(s, workload) is { } r ? get(r) : null).Max()
                 : Find(ours, workload) is { } o ? get(o) : null;
             double? theirs = Find(peer, workload) is { } p ? get(p) : null;
             string label = string.Create(C, $"{ours} {measure} {(atMost ? "≤" : "≥")} {bound:0.##}× {peer} ({Workloads.First(w => w.Id == workload).Title})");

@@ -120,6 +120,12 @@ internal sealed record LoadReport
     /// <summary>Server resident memory at its highest during the run, in MiB, with --server-pid.</summary>
     public double? ServerPeakRssMiB { get; init; }
 
+    /// <summary>echo-load's own CPU seconds per wall second during the run (Linux).</summary>
+    public double? ClientCores { get; init; }
+
+    /// <summary>echo-load's own CPU microseconds per echoed message (Linux): beside the server's, what the measurement cost.</summary>
+    public double? ClientCpuUsPerMessage { get; init; }
+
     /// <summary>Latency per message in microseconds (connect mode: per connect-echo-close cycle).</summary>
     public required LatencyReport LatencyUs { get; init; }
 
@@ -169,6 +175,12 @@ internal sealed record LoadReport
         ServerPeakRssMiB = Math.Round(peakRssBytes / (double)(1 << 20), 1),
     };
 
+    public LoadReport WithClientCost(double cpuSeconds) => this with
+    {
+        ClientCores = Math.Round(cpuSeconds / Math.Max(Seconds, 1e-9), 2),
+        ClientCpuUsPerMessage = Messages > 0 ? Math.Round(cpuSeconds * 1e6 / Messages, 2) : null,
+    };
+
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     public static LoadReport? FromJson(string json) => JsonSerializer.Deserialize<LoadReport>(json, Json);
@@ -202,6 +214,11 @@ internal sealed record LoadReport
         if (ServerCores is { } cores)
         {
             text.AppendLine(c, $"  server       {cores:F2} cores, {ServerCpuUsPerMessage?.ToString("F1", c) ?? "-"} µs CPU per message, peak RSS {ServerPeakRssMiB:F1} MiB");
+        }
+
+        if (ClientCores is { } clientCores)
+        {
+            text.AppendLine(c, $"  client       {clientCores:F2} cores, {ClientCpuUsPerMessage?.ToString("F1", c) ?? "-"} µs CPU per message (echo-load itself)");
         }
 
         var l = LatencyUs;

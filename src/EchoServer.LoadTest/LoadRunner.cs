@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace EchoServer.LoadTest;
 
@@ -51,6 +52,10 @@ internal sealed class LoadRunner
 
         var sampler = _options.ServerPid is { } pid && ServerSampler.IsSupported ? new ServerSampler(pid) : null;
         sampler?.Start();
+
+        // The client's own cost, read the same way: a load client must cost less than the server it measures.
+        var self = ServerSampler.IsSupported ? new ServerSampler(Environment.ProcessId) : null;
+        self?.Start();
         using var monitor = new ProgressMonitor(Stats, _options, stop, measureStart, progress, sampler);
         var monitoring = monitor.RunAsync();
         if (_options.Messages is null)
@@ -66,10 +71,12 @@ internal sealed class LoadRunner
         Stats.StopMeasuring();
         sampler?.Sample();
         double? serverCpu = sampler?.CpuSecondsSinceStart();
+        double? clientCpu = self?.CpuSecondsSinceStart();
         await stop.CancelAsync();
         await all;
         await monitoring;
         var report = LoadReport.Create(_options, _endPoint, Stats, measured, interrupted: cancellationToken.IsCancellationRequested);
+        report = clientCpu is { } cpu ? report.WithClientCost(cpu) : report;
         return sampler is null ? report : report.WithServerCost(serverCpu!.Value, sampler.PeakRssBytes);
     }
 
@@ -380,6 +387,8 @@ internal sealed class LoadRunner
         }
     }
 
+    // Pooled state machines: these suspend on most messages, and each suspension would otherwise allocate one.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask SendAsync(Socket socket, int phase, long offset, int size, CancellationToken stop)
     {
         for (int sent = 0; sent < size;)
@@ -388,6 +397,7 @@ internal sealed class LoadRunner
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask ReceiveAsync(Socket socket, int phase, long offset, int size, byte[] buffer, CancellationToken stop)
     {
         for (int received = 0; received < size;)

@@ -10,8 +10,19 @@ internal static class Program
 {
     private const string Name = "echo-load";
 
+    private const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
     public static async Task<int> Main(string[] args)
     {
+        // Socket completions run on the runtime's epoll thread, as a C epoll client would, instead of each
+        // hopping to the thread pool: about 15% less client CPU per message here (scripts/README.md). Every
+        // continuation is short and never blocks. Set the variable to 0 to measure with the hop. It is read
+        // once, before the first socket.
+        if (Environment.GetEnvironmentVariable(InlineCompletions) is null)
+        {
+            Environment.SetEnvironmentVariable(InlineCompletions, "1");
+        }
+
         var command = new LoadCommand();
         command.Root.SetAction((result, cancellationToken) => RunAsync(command.Bind(result), cancellationToken));
         command.Summarize.SetAction((result, _) => SummarizeAsync(result.GetValue(command.SummarizeDirectory)!.FullName, result.GetValue(command.SummarizeTitle)!));

@@ -35,6 +35,9 @@ internal enum CloseReason
 
     /// <summary>Refused: its address already held the per-address connection limit.</summary>
     PerIpLimit,
+
+    /// <summary>Refused: no valid PROXY protocol header in time, or one from a source not trusted to send it.</summary>
+    ProxyHeader,
 }
 
 /// <summary>The one spelling of each <see cref="CloseReason"/>, as the command line and the logs write it.</summary>
@@ -43,12 +46,13 @@ internal static class CloseReasonNames
     private static readonly string[] Names =
     [
         "client-closed", "reset", "shutdown", "error", "pool-saturated", "dropped-oldest", "queue-timeout",
-        "idle-timeout", "send-timeout", "per-ip-limit",
+        "idle-timeout", "send-timeout", "per-ip-limit", "proxy-header",
     ];
 
     public static string ToName(this CloseReason reason) => Names[(int)reason];
 
     /// <summary>True for the reasons that close a connection because the server would not serve it.</summary>
     public static bool IsRefusal(this CloseReason reason) =>
-        reason is CloseReason.PoolSaturated or CloseReason.DroppedOldest or CloseReason.QueueTimeout or CloseReason.PerIpLimit;
+        reason is CloseReason.PoolSaturated or CloseReason.DroppedOldest or CloseReason.QueueTimeout or CloseReason.PerIpLimit
+            or CloseReason.ProxyHeader;
 }

@@ -29,6 +29,8 @@ internal static class Program
 
     private static async Task<int> RunAsync(ServerOptions options, CancellationToken cancellationToken)
     {
+        options = StartupChecks.FitDefaultMaxConnections(options);
+
         // The runtime's socket engine reads this variable once, when it starts: before the first socket exists.
         if (options.InlineCompletions)
         {

@@ -48,4 +48,37 @@ public sealed class LogFloodTests
             : 1 + long.Parse(w.Message.Split("; ")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(2000, reported);
     }
+
+    [Theory]
+    [MemberData(nameof(Pools.Both), MemberType = typeof(Pools))]
+    public async Task A_storm_of_bad_proxy_headers_logs_about_one_line_per_second_and_accounts_for_every_one(string pool)
+    {
+        await using var server = await TestServer.StartAsync(Pools.Kind(pool), o => o with { ProxyProtocol = true, MaxConnections = 5000 });
+
+        var clock = Stopwatch.StartNew();
+        for (int batch = 0; batch < 5; batch++)
+        {
+            await Task.WhenAll(Enumerable.Range(0, 100).Select(async _ =>
+            {
+                using var client = await EchoClient.ConnectAsync(server.EndPoint);
+                await client.Socket.SendAsync("GET / HTTP/1.1\r\n\r\n"u8.ToArray(), System.Net.Sockets.SocketFlags.None);
+                await client.IsClosedByServerAsync();
+            }));
+        }
+
+        await Eventually.True(() => server.Service.Tracker.Counters.Refused == 500, "500 refusals to be counted");
+        double seconds = clock.Elapsed.TotalSeconds;
+        var lines = server.Logs.Named("ProxyHeaderRejected").ToList();
+        Assert.InRange(lines.Count, 1, (int)Math.Ceiling(seconds) + 1);
+        Assert.All(lines, l => Assert.Contains("refused: proxy-header, not a PROXY protocol header (first byte 0x47) (", l.Message, StringComparison.Ordinal));
+        Assert.Empty(server.Logs.Named("ConnectionAccepted"));
+
+        // The end of the storm is reported without another refusal to carry it: the lines and their held-back
+        // counts account for every refusal. (The count is taken before its summary line is written: wait for the line.)
+        await Eventually.True(() => Reported(server) == 500, "every refusal to be logged or counted in a line", TimeSpan.FromSeconds(3));
+    }
+
+    private static long Reported(TestServer server) =>
+        server.Logs.Named("ProxyHeaderRejected").Sum(l => 1 + long.Parse(l.Message[(l.Message.LastIndexOf(" (", StringComparison.Ordinal) + 2)..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture))
+        + server.Logs.Named("RefusalsSummary").Sum(l => long.Parse(l.Message.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture));
 }

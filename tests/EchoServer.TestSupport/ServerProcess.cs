@@ -46,11 +46,35 @@ internal sealed partial class ServerProcess : IDisposable
         return new ServerProcess(Process.Start(info)!);
     }
 
+    /// <summary>Starts a native executable (a published echo-server, say) the same way.</summary>
+    public static ServerProcess StartExecutable(string path, params string[] args)
+    {
+        var info = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return new ServerProcess(Process.Start(info)!);
+    }
+
     /// <summary>Starts the server through a wrapper command, e.g. <c>prlimit --nofile=90</c>: <paramref name="wrapper"/> then <c>dotnet echo-server.dll</c> and <paramref name="args"/>.</summary>
     public static ServerProcess StartUnder(IReadOnlyList<string> wrapper, params string[] args)
     {
         var info = new ProcessStartInfo(wrapper[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         foreach (var arg in wrapper.Skip(1).Append("dotnet").Append(ExecutablePath).Concat(args))
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return new ServerProcess(Process.Start(info)!);
+    }
+
+    /// <summary>Starts the server the way a user does, through a script such as <c>run.sh</c> (which builds, then execs the server).</summary>
+    public static ServerProcess StartScript(string script, params string[] args)
+    {
+        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var arg in args.Prepend(script))
         {
             info.ArgumentList.Add(arg);
         }

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using EchoServer.Echo;
 
 namespace EchoServer.TestSupport;
 
@@ -21,6 +23,13 @@ internal sealed class SlotHog : IDisposable
     public Socket Socket { get; }
 
     public Task Sending { get; }
+
+    /// <summary>
+    /// True once <paramref name="count"/> sessions of <paramref name="server"/> have been blocked in a send for a
+    /// while: hogs holding their slots for good, not bursts passing through them.
+    /// </summary>
+    public static bool AreBlocked(TestServer server, int count = 1) =>
+        server.Service.Tracker.Connections.Snapshot().Count(c => c.Progress.Waiting is (SessionWait.Send, var since) && Stopwatch.GetElapsedTime(since) > TimeSpan.FromMilliseconds(200)) == count;
 
     public static async Task<SlotHog> ConnectAsync(IPEndPoint endPoint)
     {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Net;
 using EchoServer.CommandLine;
+using EchoServer.Connections;
 using EchoServer.Hosting;
 using EchoServer.Pools;
 using Microsoft.Extensions.Logging;
@@ -64,6 +65,18 @@ internal sealed class ServerCommand
 
     public Option<int> MaxConnectionsPerIp { get; } = OptionFactory.Ranged(new("--max-connections-per-ip") { Description = "Open connections allowed from one client address; the next is refused (per-ip-limit). 0 = no limit.", DefaultValueFactory = _ => Defaults.MaxConnectionsPerIp }, 0, 1_000_000);
 
+    public Option<bool> ProxyProtocol { get; } = new("--proxy-protocol")
+    {
+        Description = $"Every connection starts with a PROXY protocol header (v1 or v2, detected) from a --trusted-proxies source; the client address in it is the one logged, shown and limited per address. A connection without a valid header within {Defaults.ProxyHeaderTimeout.TotalSeconds:0} s, or from another source, is closed (proxy-header).",
+    };
+
+    public Option<TrustedProxies> TrustedProxies { get; } = new("--trusted-proxies")
+    {
+        Description = "With --proxy-protocol: comma-separated CIDR ranges (or addresses) allowed to send the header, e.g. 10.0.0.0/8,fd00::/8.",
+        DefaultValueFactory = _ => Defaults.TrustedProxies,
+        CustomParser = ParseTrustedProxies,
+    };
+
     public Option<Duration> ShutdownTimeout { get; } = OptionFactory.Duration("--shutdown-timeout", "On Ctrl+C/SIGTERM, how long active sessions may finish before they are closed.", Defaults.ShutdownTimeout);
 
     public Option<bool> InlineCompletions { get; } = new("--inline-completions")
@@ -83,7 +96,7 @@ internal sealed class ServerCommand
 
     private IEnumerable<Option> All =>
     [
-        Host, Port, Backlog, MaxConnections, MaxConnectionsPerIp, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, ShutdownTimeout, StatsInterval, AdminPort, PidFile, LogLevel, LogFormat,
+        Host, Port, Backlog, MaxConnections, MaxConnectionsPerIp, ProxyProtocol, TrustedProxies, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, ShutdownTimeout, StatsInterval, AdminPort, PidFile, LogLevel, LogFormat,
     ];
 
     /// <summary>Maps a parse result without errors to options.</summary>
@@ -93,6 +106,7 @@ internal sealed class ServerCommand
         Port = result.GetValue(Port),
         Backlog = result.GetValue(Backlog),
         MaxConnections = result.GetValue(MaxConnections),
+        MaxConnectionsIsDefault = result.GetResult(MaxConnections) is null or { Implicit: true },
         Pool = PoolKindNames.Parse(result.GetValue(Pool)!),
         PoolSettings = new PoolSettings
         {
@@ -105,6 +119,8 @@ internal sealed class ServerCommand
         IdleTimeout = result.GetValue(IdleTimeout).Value,
         SendTimeout = result.GetValue(SendTimeout).Value,
         MaxConnectionsPerIp = result.GetValue(MaxConnectionsPerIp),
+        ProxyProtocol = result.GetValue(ProxyProtocol),
+        TrustedProxies = result.GetValue(TrustedProxies)!,
         ShutdownTimeout = result.GetValue(ShutdownTimeout).Value,
         StatsInterval = result.GetValue(StatsInterval).Value,
         InlineCompletions = result.GetValue(InlineCompletions),
@@ -118,6 +134,18 @@ internal sealed class ServerCommand
             _ => Hosting.LogFormat.Simple,
         },
     };
+
+    private static TrustedProxies? ParseTrustedProxies(ArgumentResult r)
+    {
+        string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
+        if (Connections.TrustedProxies.TryParse(token, out var proxies, out string? error))
+        {
+            return proxies;
+        }
+
+        r.AddError($"--trusted-proxies takes comma-separated CIDR ranges such as 10.0.0.0/8,fd00::/8 (got '{token}': {error}).");
+        return null;
+    }
 
     private static IPAddress? ParseHost(ArgumentResult r)
     {

@@ -33,7 +33,11 @@ internal sealed class ClientConnection
 
     public Socket Socket { get; }
 
-    public IPEndPoint? RemoteEndPoint { get; }
+    /// <summary>The client's address: the peer's, or the one its PROXY protocol header names (set before the connection reaches the pool).</summary>
+    public IPEndPoint? RemoteEndPoint { get; set; }
+
+    /// <summary>Data that arrived with the PROXY protocol header, echoed before anything read later; null for none.</summary>
+    public byte[]? Preread { get; set; }
 
     /// <summary>Bytes, waits and the stop request, as the echo loop reports them.</summary>
     public EchoProgress Progress { get; } = new();

@@ -9,8 +9,9 @@ namespace EchoServer.Connections;
 /// The bookkeeping of every connection from hand-off to close: it turns an accepted socket into a
 /// <see cref="ClientConnection"/>, registers and counts it, applies the per-address limit, submits it to the
 /// pool, refuses what the pool will not serve, and on close releases what the connection held and logs it.
+/// With the PROXY protocol on, a header is read first (<c>ConnectionTracker.ProxyHeader.cs</c>).
 /// </summary>
-internal sealed class ConnectionTracker : IDisposable
+internal sealed partial class ConnectionTracker : IDisposable
 {
     private static readonly TimeSpan RefusalLogInterval = TimeSpan.FromSeconds(1);
 
@@ -22,6 +23,7 @@ internal sealed class ConnectionTracker : IDisposable
     private readonly Action _releaseConnectionSlot;
     private readonly Action<ClientConnection> _onClosed;
     private readonly long[] _bytesReported = new long[2];
+    private readonly ProxyProtocolSettings? _proxyProtocol;
     private IWorkPool<ClientConnection>? _pool;
     private long _nextConnectionId;
     private int _flushArmed;
@@ -31,8 +33,10 @@ internal sealed class ConnectionTracker : IDisposable
     /// <param name="metrics">The server's instruments.</param>
     /// <param name="logger">The connection log.</param>
     /// <param name="releaseConnectionSlot">Gives the listener back the slot a closed connection held.</param>
-    public ConnectionTracker(PoolKind pool, int maxConnectionsPerIp, ServerMetrics metrics, ILogger logger, Action releaseConnectionSlot)
+    /// <param name="proxyProtocol">How PROXY protocol headers are read; null when connections carry none.</param>
+    public ConnectionTracker(PoolKind pool, int maxConnectionsPerIp, ServerMetrics metrics, ILogger logger, Action releaseConnectionSlot, ProxyProtocolSettings? proxyProtocol = null)
     {
+        _proxyProtocol = proxyProtocol;
         _poolName = pool.ToName();
         _perAddress = new PerAddressLimiter(maxConnectionsPerIp);
         Metrics = metrics;
@@ -75,6 +79,18 @@ internal sealed class ConnectionTracker : IDisposable
         Connections.Add(connection);
         Counters.OnAccepted();
         Metrics.Accepted();
+        if (_proxyProtocol is { } proxyProtocol)
+        {
+            StartProxyHeader(connection, proxyProtocol, cancellationToken);
+            return;
+        }
+
+        await AdmitAsync(connection, cancellationToken);
+    }
+
+    /// <summary>Applies the per-address limit to the client's address and submits the connection to the pool.</summary>
+    private async ValueTask AdmitAsync(ClientConnection connection, CancellationToken cancellationToken)
+    {
         if (_perAddress.Limit > 0 && connection.RemoteEndPoint is { } remote)
         {
             if (!_perAddress.TryAcquire(remote.Address))
@@ -104,17 +120,9 @@ internal sealed class ConnectionTracker : IDisposable
     {
         connection.Refused = true;
         Metrics.Refused(reason.ToName());
-        if (reason != CloseReason.Shutdown)
+        if (reason != CloseReason.Shutdown && MayLogRefusal(out long suppressed))
         {
-            if (_refusalLog.TryAcquire(out long suppressed))
-            {
-                ServerLog.Refused(_logger, connection.Id, connection.RemoteEndPoint, reason.ToName(), _poolName, Pool.Settings.Workers, Pool.Settings.QueueCapacity, suppressed);
-            }
-            else if (Interlocked.Exchange(ref _flushArmed, 1) == 0)
-            {
-                // The storm may end with this one: report the held-back count once the interval has passed.
-                _refusalFlush.Change(RefusalLogInterval, Timeout.InfiniteTimeSpan);
-            }
+            ServerLog.Refused(_logger, connection.Id, connection.RemoteEndPoint, reason.ToName(), _poolName, Pool.Settings.Workers, Pool.Settings.QueueCapacity, suppressed);
         }
 
         connection.Close(reason);
@@ -125,7 +133,6 @@ internal sealed class ConnectionTracker : IDisposable
     {
         connection.MarkStarted(worker);
         LogAccepted(connection); // before the session can log anything else about it
-        Metrics.Started(connection.QueuedFor);
         ServerLog.SessionStarted(_logger, connection.Id, worker, connection.QueuedFor.TotalMilliseconds, _poolName);
     }
 
@@ -165,6 +172,23 @@ internal sealed class ConnectionTracker : IDisposable
         }
     }
 
+    /// <summary>True when a refusal line may be logged now, with how many were held back; otherwise counts it as held back.</summary>
+    private bool MayLogRefusal(out long suppressed)
+    {
+        if (_refusalLog.TryAcquire(out suppressed))
+        {
+            return true;
+        }
+
+        if (Interlocked.Exchange(ref _flushArmed, 1) == 0)
+        {
+            // The storm may end with this one: report the held-back count once the interval has passed.
+            _refusalFlush.Change(RefusalLogInterval, Timeout.InfiniteTimeSpan);
+        }
+
+        return false;
+    }
+
     private void FlushRefusals()
     {
         Interlocked.Exchange(ref _flushArmed, 0);
@@ -188,7 +212,7 @@ internal sealed class ConnectionTracker : IDisposable
 
         bool served = connection.Worker is not null && !connection.Refused;
         Counters.OnClosed(served, connection.BytesIn, connection.BytesOut);
-        Metrics.Closed(connection.Reason.ToName(), connection.Worker is not null ? connection.Age : null);
+        Metrics.Closed(connection.Reason.ToName(), connection.Age);
         bool logged = connection.AcceptLogged;
         var level = logged && connection.Reason != CloseReason.Reset ? LogLevel.Information : LogLevel.Debug;
         ServerLog.Closed(

@@ -7,24 +7,28 @@ namespace EchoServer.Connections;
 /// One timer for every connection instead of a timer per socket call: a few times per timeout it looks at
 /// what each session waits for and since when. A client silent past the idle timeout is stopped politely
 /// (what was echoed still reaches it, then a FIN); one that has not taken our bytes past the send timeout is
-/// reset, since what it has not read cannot be delivered anyway. Both pools get the same timeouts.
+/// reset, since what it has not read cannot be delivered anyway. Both pools get the same timeouts. A connection
+/// still without its whole PROXY protocol header past the header timeout is stopped too (proxy-header).
 /// </summary>
 internal sealed class ConnectionWatchdog : IDisposable
 {
     private readonly ConnectionRegistry _connections;
     private readonly TimeSpan _idleTimeout;
     private readonly TimeSpan _sendTimeout;
+    private readonly TimeSpan _headerTimeout;
     private readonly Timer? _timer;
 
     /// <param name="connections">The open connections.</param>
     /// <param name="idleTimeout">Longest wait for a client's bytes; zero for none.</param>
     /// <param name="sendTimeout">Longest wait for a client to take ours; zero for none.</param>
-    public ConnectionWatchdog(ConnectionRegistry connections, TimeSpan idleTimeout, TimeSpan sendTimeout)
+    /// <param name="headerTimeout">Longest time from accept to a complete PROXY protocol header; zero when none is read.</param>
+    public ConnectionWatchdog(ConnectionRegistry connections, TimeSpan idleTimeout, TimeSpan sendTimeout, TimeSpan headerTimeout = default)
     {
         _connections = connections;
         _idleTimeout = idleTimeout;
         _sendTimeout = sendTimeout;
-        var shortest = new[] { idleTimeout, sendTimeout }.Where(t => t > TimeSpan.Zero).DefaultIfEmpty(TimeSpan.Zero).Min();
+        _headerTimeout = headerTimeout;
+        var shortest = new[] { idleTimeout, sendTimeout, headerTimeout }.Where(t => t > TimeSpan.Zero).DefaultIfEmpty(TimeSpan.Zero).Min();
         if (shortest > TimeSpan.Zero)
         {
             Period = TimeSpan.FromTicks(Math.Clamp(shortest.Ticks / 5, TimeSpan.TicksPerMillisecond * 20, TimeSpan.TicksPerSecond));
@@ -53,6 +57,11 @@ internal sealed class ConnectionWatchdog : IDisposable
             else if (kind == SessionWait.Send && _sendTimeout > TimeSpan.Zero && Stopwatch.GetElapsedTime(since, now) > _sendTimeout)
             {
                 connection.Abort(CloseReason.SendTimeout);
+                stopped++;
+            }
+            else if (kind == SessionWait.Header && _headerTimeout > TimeSpan.Zero && Stopwatch.GetElapsedTime(since, now) > _headerTimeout)
+            {
+                connection.Stop(CloseReason.ProxyHeader);
                 stopped++;
             }
         }

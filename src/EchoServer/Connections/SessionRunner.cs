@@ -36,8 +36,8 @@ internal sealed class SessionRunner(ConnectionTracker tracker, int bufferSize, I
         {
             hooks.BeforeEcho?.Invoke(connection);
             reason = gate is null
-                ? BlockingEchoLoop.Run(connection.Socket, connection.Progress, bufferSize)
-                : await AsyncEchoLoop.RunAsync(connection.Socket, connection.Progress, gate, bufferSize, connection.Stopping);
+                ? BlockingEchoLoop.Run(connection.Socket, connection.Progress, bufferSize, connection.Preread)
+                : await AsyncEchoLoop.RunAsync(connection.Socket, connection.Progress, gate, bufferSize, connection.Stopping, connection.Preread);
             if (reason.IsRefusal())
             {
                 tracker.Refuse(connection, reason); // the executor refused a slot for its next burst

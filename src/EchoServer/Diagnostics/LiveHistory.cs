@@ -7,7 +7,7 @@ namespace EchoServer.Diagnostics;
 
 /// <summary>
 /// The last minute, one sample a second, for the live view: accepted, refused and closed per second, MiB/s
-/// echoed, and the p99 of the queue waits that ended in that second. Kept on the server (rather than by each
+/// echoed, and the p99 of the queue waits that ended in that second (every slot grant: in the executor, every burst). Kept on the server (rather than by each
 /// page) so that a page opened now shows the whole minute at once, and every viewer sees the same figures.
 /// A tick reads six counters and one interval histogram: nothing is added to the echo path but the queue-wait
 /// recording, once per served connection, that a listener on <c>echo.pool.queue.wait</c> receives.
@@ -29,6 +29,7 @@ internal sealed class LiveHistory : IDisposable
     private readonly Lock _lock = new();
     private readonly LiveSample[] _ring = new LiveSample[Seconds];
     private readonly Timer _timer;
+    private double _microsecondsPerUnit = 1e6;
     private int _count;
     private int _next;
     private long _lastAt;
@@ -51,11 +52,16 @@ internal sealed class LiveHistory : IDisposable
         {
             if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == "echo.pool.queue.wait")
             {
+                // The instrument says its unit; the p99 is kept in microseconds whichever it is.
+                _microsecondsPerUnit = instrument.Unit == "ms" ? 1e3 : 1e6;
                 listener.EnableMeasurementEvents(instrument, this);
             }
         };
-        _listener.SetMeasurementEventCallback<double>(static (_, milliseconds, _, state) =>
-            ((LiveHistory)state!)._queueWaits.RecordValue(Math.Clamp((long)(milliseconds * 1000), 1, HighestQueueWaitUs)));
+        _listener.SetMeasurementEventCallback<double>(static (_, value, _, state) =>
+        {
+            var history = (LiveHistory)state!;
+            history._queueWaits.RecordValue(Math.Clamp((long)(value * history._microsecondsPerUnit), 1, HighestQueueWaitUs));
+        });
         _listener.Start();
         Reset();
         var period = interval ?? TimeSpan.FromSeconds(1);

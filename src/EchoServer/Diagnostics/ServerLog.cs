@@ -72,6 +72,14 @@ internal static partial class ServerLog
         Message = "All {Workers} workers are held by clients and {Idle} of them have sent nothing for over {IdleSeconds:F0} s, while {Queued} clients wait: the worker pool is thread-per-client; --pool executor serves idle clients without holding a worker ({Suppressed} more such warnings not logged)")]
     public static partial void WorkersPinned(ILogger logger, int workers, int idle, double idleSeconds, int queued, long suppressed);
 
+    [LoggerMessage(EventId = 30, EventName = "ProxyHeaderRejected", Level = LogLevel.Warning,
+        Message = "Connection {ConnectionId} from {RemoteEndPoint} refused: proxy-header, {Problem} ({Suppressed} more refusals since the last refusal line not logged)")]
+    public static partial void ProxyHeaderRejected(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string problem, long suppressed);
+
+    [LoggerMessage(EventId = 31, EventName = "ProxyHeaderRead", Level = LogLevel.Debug,
+        Message = "Connection {ConnectionId}: PROXY protocol v{Version} header from {ProxyEndPoint}, client {RemoteEndPoint}")]
+    public static partial void ProxyHeaderRead(ILogger logger, long connectionId, int version, IPEndPoint? proxyEndPoint, IPEndPoint? remoteEndPoint);
+
     [LoggerMessage(EventId = 13, EventName = "SessionStopped", Level = LogLevel.Warning,
         Message = "{Active} sessions did not end when asked to stop: resetting them (pool={Pool})")]
     public static partial void SessionsStuck(ILogger logger, int active, string pool);

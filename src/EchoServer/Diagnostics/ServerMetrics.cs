@@ -4,28 +4,47 @@ using HdrHistogram;
 namespace EchoServer.Diagnostics;
 
 /// <summary>
-/// The server's instruments on the <c>EchoServer</c> meter (OpenTelemetry-style names, every one tagged with
-/// the pool). With no listener attached each recording is a flag check; <c>dotnet-counters</c>, the
-/// Prometheus endpoint or a <see cref="MeterListener"/> turn them on.
+/// The server's instruments on the <c>EchoServer</c> meter, named after the OpenTelemetry semantic conventions
+/// where one fits (<c>kestrel.*</c> for connections, <c>*.network.io</c> for bytes) and in the <c>echo.*</c>
+/// namespace otherwise; src/README.md lists them. Every one carries the pool. With no listener attached each
+/// recording is a flag check; <c>dotnet-counters</c>, the Prometheus endpoint or a <see cref="MeterListener"/>
+/// turn them on.
 /// </summary>
 internal sealed class ServerMetrics : IDisposable
 {
     public const string MeterName = "EchoServer";
 
+    /// <summary>The pool's name, as <c>--pool</c> spells it.</summary>
+    public const string PoolAttribute = "echo.pool";
+
+    /// <summary>How a connection ended, as <see cref="CloseReasonNames.ToName"/> spells it.</summary>
+    public const string CloseReasonAttribute = "echo.close.reason";
+
+    /// <summary>The semantic conventions' direction of a byte count: <c>receive</c> or <c>transmit</c>.</summary>
+    public const string DirectionAttribute = "network.io.direction";
+
     private const long HighestQueueWaitUs = 3_600_000_000; // an hour
+
+    // Slot waits are mostly well under 5 ms: fine steps below a millisecond, coarse ones up to a minute. The
+    // zero bucket counts the grants that found a slot free.
+    private static readonly double[] QueueWaitBuckets =
+        [0, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+    // Connections last from a refusal (microseconds) to a forgotten telnet (hours).
+    private static readonly double[] ConnectionDurationBuckets =
+        [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200, 14400];
 
     private readonly Counter<long> _accepted;
     private readonly Counter<long> _refused;
-    private readonly Counter<long> _closed;
     private readonly Histogram<double> _queueWait;
-    private readonly Histogram<double> _sessionDuration;
+    private readonly Histogram<double> _connectionDuration;
     private readonly KeyValuePair<string, object?> _pool;
     private readonly Recorder _queueWaits = HistogramFactory.With64BitBucketSize()
         .WithValuesFrom(1).WithValuesUpTo(HighestQueueWaitUs).WithPrecisionOf(2)
         .WithThreadSafeWrites().WithThreadSafeReads().Create();
 
     /// <param name="meterFactory">Creates the meter (one per host, so that tests can tell servers apart).</param>
-    /// <param name="pool">The pool's name, the tag on every instrument.</param>
+    /// <param name="pool">The pool's name, an attribute of every instrument.</param>
     /// <param name="active">Open connections now.</param>
     /// <param name="queueLength">Clients waiting for a worker now.</param>
     /// <param name="busyWorkers">Workers serving now.</param>
@@ -33,42 +52,51 @@ internal sealed class ServerMetrics : IDisposable
     public ServerMetrics(IMeterFactory meterFactory, string pool, Func<long> active, Func<int> queueLength, Func<int> busyWorkers, Func<(long Received, long Sent)> bytes)
     {
         Meter = meterFactory.Create(MeterName);
-        _pool = new KeyValuePair<string, object?>("pool", pool);
-        _accepted = Meter.CreateCounter<long>("echo.connections.accepted", "{connection}", "Connections accepted.");
-        _refused = Meter.CreateCounter<long>("echo.connections.refused", "{connection}", "Connections closed without being served, by reason.");
-        _closed = Meter.CreateCounter<long>("echo.connections.closed", "{connection}", "Connections closed, by reason.");
-        Meter.CreateObservableUpDownCounter("echo.connections.active", () => new Measurement<long>(active(), _pool), "{connection}", "Connections open now, queued or being echoed.");
-        Meter.CreateObservableGauge("echo.pool.queue.length", () => new Measurement<int>(queueLength(), _pool), "{connection}", "Clients waiting for a worker.");
-        Meter.CreateObservableGauge("echo.pool.busy_workers", () => new Measurement<int>(busyWorkers(), _pool), "{worker}", "Workers serving a client now.");
-        _queueWait = Meter.CreateHistogram<double>("echo.pool.queue.wait", "ms", "Time from accept until a worker took the client.");
-        _sessionDuration = Meter.CreateHistogram<double>("echo.session.duration", "ms", "Time from accept to close of a served connection.");
-        Meter.CreateObservableCounter("echo.bytes.received", () => new Measurement<long>(bytes().Received, _pool), "By", "Bytes received from clients.");
-        Meter.CreateObservableCounter("echo.bytes.sent", () => new Measurement<long>(bytes().Sent, _pool), "By", "Bytes echoed to clients.");
+        _pool = new KeyValuePair<string, object?>(PoolAttribute, pool);
+        KeyValuePair<string, object?> receive = new(DirectionAttribute, "receive");
+        KeyValuePair<string, object?> transmit = new(DirectionAttribute, "transmit");
+        _accepted = Meter.CreateCounter<long>("echo.accepted_connections", "{connection}", "Connections accepted.");
+        _refused = Meter.CreateCounter<long>(
+            "echo.refused_connections", "{connection}", "Connections closed because the pool would not serve them (at accept, or a later burst in the executor), by reason.");
+        Meter.CreateObservableUpDownCounter("echo.active_connections", () => new Measurement<long>(active(), _pool), "{connection}", "Connections open now, idle, queued or being echoed.");
+        _connectionDuration = CreateSeconds("echo.connection.duration", "Time from accept to close of every connection, by how it ended.", ConnectionDurationBuckets);
+        Meter.CreateObservableUpDownCounter("echo.pool.queue.length", () => new Measurement<int>(queueLength(), _pool), "{connection}", "Clients with data waiting for a worker now.");
+        Meter.CreateObservableUpDownCounter("echo.pool.busy_workers", () => new Measurement<int>(busyWorkers(), _pool), "{worker}", "Workers serving a client now (executor: slots held).");
+        _queueWait = CreateSeconds(
+            "echo.pool.queue.wait", "How long a client with data waited for a worker: every grant of a slot (every burst in the executor), zero when one was free.", QueueWaitBuckets);
+        Meter.CreateObservableCounter<long>(
+            "echo.network.io",
+            () =>
+            {
+                var (received, sent) = bytes();
+                return [new(received, _pool, receive), new(sent, _pool, transmit)];
+            },
+            "By",
+            "Bytes received from clients and echoed to them.");
     }
 
     public Meter Meter { get; }
 
     public void Accepted() => _accepted.Add(1, _pool);
 
-    public void Refused(string reason) => _refused.Add(1, _pool, new KeyValuePair<string, object?>("reason", reason));
+    public void Refused(string reason) => _refused.Add(1, _pool, new KeyValuePair<string, object?>(CloseReasonAttribute, reason));
 
-    public void Closed(string reason, TimeSpan? sessionDuration)
-    {
-        _closed.Add(1, _pool, new KeyValuePair<string, object?>("reason", reason));
-        if (sessionDuration is { } duration)
-        {
-            _sessionDuration.Record(duration.TotalMilliseconds, _pool);
-        }
-    }
+    public void Closed(string reason, TimeSpan duration) =>
+        _connectionDuration.Record(duration.TotalSeconds, _pool, new KeyValuePair<string, object?>(CloseReasonAttribute, reason));
 
-    public void Started(TimeSpan queueWait)
+    /// <summary>A slot (worker) was granted after <paramref name="waited"/>: for the histogram and the stats line alike.</summary>
+    public void SlotGranted(TimeSpan waited)
     {
-        _queueWait.Record(queueWait.TotalMilliseconds, _pool);
-        _queueWaits.RecordValue(Math.Clamp((long)queueWait.TotalMicroseconds, 1, HighestQueueWaitUs));
+        _queueWait.Record(waited.TotalSeconds, _pool);
+        _queueWaits.RecordValue(Math.Clamp((long)waited.TotalMicroseconds, 1, HighestQueueWaitUs));
     }
 
     /// <summary>Queue waits since the last call, for the periodic stats line.</summary>
     public HistogramBase TakeQueueWaits() => _queueWaits.GetIntervalHistogram();
 
     public void Dispose() => Meter.Dispose();
+
+    // Durations in seconds, the base unit Prometheus and the semantic conventions expect, with buckets that fit.
+    private Histogram<double> CreateSeconds(string name, string description, double[] buckets) =>
+        Meter.CreateHistogram(name, "s", description, tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = buckets });
 }

@@ -21,17 +21,21 @@ internal static class AsyncEchoLoop
     /// <param name="gate">The executor's slots.</param>
     /// <param name="bufferSize">Bytes read at a time.</param>
     /// <param name="stopping">Cancelled when the owner stops the session; only the wait for a slot watches it (a stop closes or shuts the socket, which ends socket calls).</param>
-    public static async ValueTask<CloseReason> RunAsync(Socket socket, EchoProgress progress, ISlotGate gate, int bufferSize, CancellationToken stopping)
+    /// <param name="first">Data that came with a PROXY protocol header: the first message of the first turn.</param>
+    public static async ValueTask<CloseReason> RunAsync(Socket socket, EchoProgress progress, ISlotGate gate, int bufferSize, CancellationToken stopping, byte[]? first = null)
     {
         try
         {
             while (!progress.StopRequested)
             {
-                progress.Set(SessionWait.Receive);
-                await WaitForDataAsync(socket);
-                if (progress.StopRequested)
+                if (first is null)
                 {
-                    break;
+                    progress.Set(SessionWait.Receive);
+                    await WaitForDataAsync(socket);
+                    if (progress.StopRequested)
+                    {
+                        break;
+                    }
                 }
 
                 progress.Set(SessionWait.Slot);
@@ -46,7 +50,10 @@ internal static class AsyncEchoLoop
                 {
                     for (int reads = 0; reads < ReadsPerTurn; reads++)
                     {
-                        int received = await socket.ReceiveAsync(buffer.AsMemory(0, bufferSize), SocketFlags.None);
+                        // The data that came with the header is this turn's first read; every later one reads the socket.
+                        var message = first ?? buffer;
+                        int received = first?.Length ?? await socket.ReceiveAsync(buffer.AsMemory(0, bufferSize), SocketFlags.None);
+                        first = null;
                         if (received == 0)
                         {
                             if (progress.StopRequested)
@@ -63,7 +70,7 @@ internal static class AsyncEchoLoop
                         int sent = 0;
                         while (sent < received)
                         {
-                            sent += await socket.SendAsync(buffer.AsMemory(sent, received - sent), SocketFlags.None);
+                            sent += await socket.SendAsync(message.AsMemory(sent, received - sent), SocketFlags.None);
                         }
 
                         progress.AddBytesOut(received);

@@ -15,12 +15,26 @@ internal static class BlockingEchoLoop
     /// Echoes until the client closes, the connection fails, or the owner asks it to stop (by shutting the
     /// receive side, which wakes a blocked receive); returns why it ended. Reads at most
     /// <paramref name="bufferSize"/> bytes at a time, through a buffer the calling thread keeps for life.
+    /// <paramref name="first"/> (data that came with a PROXY protocol header) is echoed before anything is read.
     /// </summary>
-    public static CloseReason Run(Socket socket, EchoProgress progress, int bufferSize)
+    public static CloseReason Run(Socket socket, EchoProgress progress, int bufferSize, byte[]? first = null)
     {
         byte[] buffer = t_buffer is { } kept && kept.Length >= bufferSize ? kept : (t_buffer = GC.AllocateUninitializedArray<byte>(bufferSize));
         try
         {
+            if (first is { Length: > 0 })
+            {
+                progress.AddBytesIn(first.Length);
+                progress.Set(SessionWait.Send);
+                var sendError = SendAll(socket, first);
+                if (sendError != SocketError.Success)
+                {
+                    return SocketErrors.ToCloseReason(sendError);
+                }
+
+                progress.AddBytesOut(first.Length);
+            }
+
             while (!progress.StopRequested)
             {
                 progress.Set(SessionWait.Receive);
@@ -44,16 +58,10 @@ internal static class BlockingEchoLoop
 
                 progress.AddBytesIn(received);
                 progress.Set(SessionWait.Send);
-                int sent = 0;
-                while (sent < received)
+                error = SendAll(socket, buffer.AsSpan(0, received));
+                if (error != SocketError.Success)
                 {
-                    int n = socket.Send(buffer, sent, received - sent, SocketFlags.None, out error);
-                    if (error != SocketError.Success)
-                    {
-                        return SocketErrors.ToCloseReason(error);
-                    }
-
-                    sent += n;
+                    return SocketErrors.ToCloseReason(error);
                 }
 
                 progress.AddBytesOut(received);
@@ -65,5 +73,21 @@ internal static class BlockingEchoLoop
         {
             return CloseReason.Shutdown;
         }
+    }
+
+    private static SocketError SendAll(Socket socket, ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            int sent = socket.Send(data, SocketFlags.None, out var error);
+            if (error != SocketError.Success)
+            {
+                return error;
+            }
+
+            data = data[sent..];
+        }
+
+        return SocketError.Success;
     }
 }

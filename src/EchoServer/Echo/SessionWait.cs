@@ -17,12 +17,15 @@ internal enum SessionWait
 
     /// <summary>Waiting for the client to take what we sent (the send timeout applies).</summary>
     Send,
+
+    /// <summary>Not started yet: reading the PROXY protocol header (the header deadline applies).</summary>
+    Header,
 }
 
 /// <summary>The one spelling of each <see cref="SessionWait"/>, as snapshots print it.</summary>
 internal static class SessionWaitNames
 {
-    private static readonly string[] Names = ["none", "receiving", "queued", "echoing", "sending"];
+    private static readonly string[] Names = ["none", "receiving", "queued", "echoing", "sending", "reading-header"];
 
     public static string ToName(this SessionWait wait) => Names[(int)wait];
 }

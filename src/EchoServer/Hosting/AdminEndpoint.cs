@@ -1,4 +1,5 @@
 using System.Net;
+using System.Reflection;
 using EchoServer.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -7,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace EchoServer.Hosting;
 
@@ -22,7 +24,14 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
 {
     private const string AllowedMethods = "GET, HEAD";
 
+    /// <summary>The <c>service.name</c> resource attribute: the executable's name.</summary>
+    private const string ServiceName = "echo-server";
+
     private static readonly string[] ReadMethods = [HttpMethods.Get, HttpMethods.Head];
+
+    /// <summary>The <c>service.version</c> resource attribute: the build's informational version.</summary>
+    private static readonly string ServiceVersion =
+        typeof(AdminEndpoint).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
     private WebApplication? _app;
     private LiveHistory? _history;
@@ -35,7 +44,15 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, options.AdminPort ?? 0));
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(ServerMetrics.MeterName).AddPrometheusExporter());
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(ServiceName, serviceVersion: ServiceVersion))
+            .WithMetrics(metrics => metrics
+                .AddMeter(ServerMetrics.MeterName)
+
+                // The runtime's own numbers (GC, thread pool queue and threads, lock contention, working set) next
+                // to ours: a long queue wait or a slow echo reads differently when the .NET thread pool is starved.
+                .AddRuntimeMetrics()
+                .AddPrometheusExporter());
 
         var app = builder.Build();
 
@@ -51,24 +68,25 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
 
             await next(context);
         });
-        app.MapMethods("/healthz", ReadMethods, () => server.IsDraining
+        // RequestDelegate handlers, not parameter-bound lambdas: no reflection, so the same code runs under Native AOT.
+        app.MapMethods("/healthz", ReadMethods, context => (server.IsDraining
             ? Results.Text("draining\n", statusCode: StatusCodes.Status503ServiceUnavailable)
-            : Results.Text("ok\n"));
-        app.MapMethods("/ready", ReadMethods, () => server.IsDraining
+            : Results.Text("ok\n")).ExecuteAsync(context));
+        app.MapMethods("/ready", ReadMethods, context => (server.IsDraining
             ? Results.Text("draining\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : server.IsSaturated
                 ? Results.Text("saturated\n", statusCode: StatusCodes.Status503ServiceUnavailable)
-                : Results.Text("ready\n"));
-        app.MapMethods("/snapshot", ReadMethods, () => Results.Text(server.Snapshot() + "\n"));
+                : Results.Text("ready\n")).ExecuteAsync(context));
+        app.MapMethods("/snapshot", ReadMethods, context => Results.Text(server.Snapshot() + "\n").ExecuteAsync(context));
 
         // The live view: a page that polls /snapshot.json (see src/README.md, "Live view").
         _history = new LiveHistory(server.Tracker.Counters, server.Metrics.Meter, () => server.Tracker.BytesSoFar().Sent, () => server.Uptime);
         var history = _history;
-        app.MapMethods("/snapshot.json", ReadMethods, (HttpContext context) =>
+        app.MapMethods("/snapshot.json", ReadMethods, context =>
         {
             context.Response.Headers.CacheControl = "no-store";
             context.Response.Headers.XContentTypeOptions = "nosniff";
-            return Results.Json(server.CaptureSnapshot(history.Samples()), SnapshotJsonContext.Default.SnapshotData);
+            return Results.Json(server.CaptureSnapshot(history.Samples()), SnapshotJsonContext.Default.SnapshotData).ExecuteAsync(context);
         });
         foreach (string path in LiveViewPage.Paths)
         {

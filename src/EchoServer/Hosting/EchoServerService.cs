@@ -38,13 +38,14 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         // The gauges read the tracker and the pool, built next: both exist before anything can observe a gauge.
         Listener = new ConnectionListener(new IPEndPoint(options.Host, options.Port), options.Backlog, options.MaxConnections, log);
         Metrics = new ServerMetrics(meterFactory, options.Pool.ToName(), () => Tracker!.Counters.Active, () => Pool!.Load.Queued, () => Pool!.Load.Busy, () => Tracker!.BytesSoFar());
-        Tracker = new ConnectionTracker(options.Pool, options.MaxConnectionsPerIp, Metrics, log, Listener.ReleaseSlot);
+        var proxyProtocol = options.ProxyProtocol ? new ProxyProtocolSettings(options.TrustedProxies, options.ProxyHeaderTimeout, options.BufferSize) : null;
+        Tracker = new ConnectionTracker(options.Pool, options.MaxConnectionsPerIp, Metrics, log, Listener.ReleaseSlot, proxyProtocol);
         var runner = new Lazy<SessionRunner>(() => new SessionRunner(Tracker, options.BufferSize, log, Hooks));
         Pool = options.Pool == PoolKind.Workers
-            ? new WorkerThreadPool<ClientConnection>(options.PoolSettings, (c, worker) => runner.Value.Run(c, worker), Tracker.Refuse, log)
-            : new BoundedExecutor<ClientConnection>(options.PoolSettings, (c, gate) => runner.Value.RunAsync(c, gate), Tracker.Refuse, log);
+            ? new WorkerThreadPool<ClientConnection>(options.PoolSettings, (c, worker) => runner.Value.Run(c, worker), Tracker.Refuse, log, slotWaited: Metrics.SlotGranted)
+            : new BoundedExecutor<ClientConnection>(options.PoolSettings, (c, gate) => runner.Value.RunAsync(c, gate), Tracker.Refuse, log, Metrics.SlotGranted);
         Tracker.Pool = Pool;
-        _watchdog = new ConnectionWatchdog(Tracker.Connections, options.IdleTimeout, options.SendTimeout);
+        _watchdog = new ConnectionWatchdog(Tracker.Connections, options.IdleTimeout, options.SendTimeout, proxyProtocol?.HeaderTimeout ?? TimeSpan.Zero);
         _pinned = options.Pool == PoolKind.Workers ? new PinnedWorkersMonitor(Pool, Tracker.Connections, log) : null;
     }
 
@@ -116,6 +117,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         await _stopping.CancelAsync();
         Listener.Close();
         await _acceptLoop;
+        await Tracker.EndHeaderReadsAsync().CompletesWithinAsync(StopGrace, CancellationToken.None); // the stop cancelled them
 
         ServerLog.Draining(_lifecycle, Tracker.Connections.Count, _options.ShutdownTimeout.TotalSeconds, Pool.Kind.ToName());
         Pool.Complete();

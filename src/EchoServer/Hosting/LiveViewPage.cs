@@ -23,8 +23,8 @@ internal static class LiveViewPage
     /// <summary>The paths the page is served from.</summary>
     public static IEnumerable<string> Paths => Assets.Keys;
 
-    /// <summary>Answers one of <see cref="Paths"/>.</summary>
-    public static IResult Serve(HttpContext context)
+    /// <summary>Answers one of <see cref="Paths"/> (a RequestDelegate: no reflection, as Native AOT needs).</summary>
+    public static Task Serve(HttpContext context)
     {
         var (body, contentType) = Assets[context.Request.Path.Value ?? "/"];
         var headers = context.Response.Headers;
@@ -32,7 +32,7 @@ internal static class LiveViewPage
         headers.XContentTypeOptions = "nosniff";
         headers["Referrer-Policy"] = "no-referrer";
         headers.CacheControl = "no-cache";
-        return Results.Bytes(body, contentType);
+        return Results.Bytes(body, contentType).ExecuteAsync(context);
     }
 
     private static byte[] Read(string name)

@@ -1,4 +1,5 @@
 using System.Net;
+using EchoServer.Connections;
 using EchoServer.Pools;
 using Microsoft.Extensions.Logging;
 
@@ -19,6 +20,15 @@ internal sealed record ServerOptions
     /// <summary>Connections open at once, idle, queued or being echoed. Defaults to 10,000: idle clients are cheap in the executor.</summary>
     public int MaxConnections { get; init; } = 10_000;
 
+    /// <summary>
+    /// True when --max-connections was not given: start-up then lowers it to what the descriptor limit allows,
+    /// with a warning, instead of refusing to start. An explicit value is never changed.
+    /// </summary>
+    public bool MaxConnectionsIsDefault { get; init; }
+
+    /// <summary>The default --max-connections before start-up lowered it to fit the descriptor limit; null when it was not lowered.</summary>
+    public int? MaxConnectionsLoweredFrom { get; init; }
+
     /// <summary>Which pool runs the sessions. Defaults to the executor, which idle clients cannot shut others out of.</summary>
     public PoolKind Pool { get; init; } = PoolKind.Executor;
 
@@ -36,6 +46,15 @@ internal sealed record ServerOptions
 
     /// <summary>Open connections allowed from one client address; zero for no limit. Defaults to 0.</summary>
     public int MaxConnectionsPerIp { get; init; }
+
+    /// <summary>Every connection starts with a PROXY protocol header (v1 or v2), read before it reaches the pool. Defaults to false.</summary>
+    public bool ProxyProtocol { get; init; }
+
+    /// <summary>The sources allowed to send a PROXY protocol header. Defaults to loopback (127.0.0.0/8 and ::1).</summary>
+    public TrustedProxies TrustedProxies { get; init; } = TrustedProxies.Loopback;
+
+    /// <summary>Time from accept to a complete PROXY protocol header. Defaults to 3 s; not on the command line (tests shorten it).</summary>
+    public TimeSpan ProxyHeaderTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>How long active sessions may go on after a stop is requested. Defaults to 10 s.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(10);

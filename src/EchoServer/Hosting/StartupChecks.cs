@@ -30,6 +30,27 @@ internal static class StartupChecks
     /// <summary>What the checks found: an error that stops start-up, warnings, and the descriptor limit in force.</summary>
     public sealed record Report(string? Error, IReadOnlyList<string> Warnings, ulong? DescriptorLimit);
 
+    /// <summary>
+    /// A default --max-connections lowered to what the descriptor limit allows (raised to its hard limit first),
+    /// so that a machine with a small limit still starts with defaults; an explicit value is left to <see cref="Run"/>.
+    /// </summary>
+    public static ServerOptions FitDefaultMaxConnections(ServerOptions options)
+    {
+        if (!options.MaxConnectionsIsDefault)
+        {
+            return options;
+        }
+
+        ulong besides = ReservedDescriptors + (options.AdminPort is null ? 0UL : AdminDescriptors);
+        ulong needed = (ulong)options.MaxConnections + besides;
+        if (DescriptorLimit.RaiseSoftLimit(needed) is not { } soft || soft >= needed || soft <= besides)
+        {
+            return options; // enough, unknown, or too small for even one connection: Run reports that
+        }
+
+        return options with { MaxConnections = (int)(soft - besides), MaxConnectionsLoweredFrom = options.MaxConnections };
+    }
+
     public static Report Run(ServerOptions options)
     {
         var warnings = new List<string>();
@@ -51,6 +72,11 @@ internal static class StartupChecks
             return new Report(threadsError, warnings, limit);
         }
 
+        if (options.MaxConnectionsLoweredFrom is { } asked)
+        {
+            warnings.Add($"--max-connections lowered from its default {asked} to {options.MaxConnections}: the file descriptor limit is {limit} (hard limit {hard}); raise it (ulimit -n, LimitNOFILE=) for more.");
+        }
+
         if (options.MaxConnections < settings.Workers)
         {
             warnings.Add($"--max-connections {options.MaxConnections} is below --workers {settings.Workers}: at most {options.MaxConnections} workers can ever be busy.");
@@ -59,6 +85,11 @@ internal static class StartupChecks
         if (options.Pool == PoolKind.Workers && settings.Workers > ManyThreadsPerCore * Environment.ProcessorCount)
         {
             warnings.Add($"--workers {settings.Workers} dedicated threads on {Environment.ProcessorCount} cores: under load most time goes to context switches; --pool executor serves that many clients without a thread each.");
+        }
+
+        if (!options.ProxyProtocol && !options.TrustedProxies.Equals(Connections.TrustedProxies.Loopback))
+        {
+            warnings.Add("--trusted-proxies has no effect without --proxy-protocol.");
         }
 
         return new Report(null, warnings, limit);

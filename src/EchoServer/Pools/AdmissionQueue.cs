@@ -14,6 +14,10 @@ namespace EchoServer.Pools;
 /// arrival (oldest first) until there is room. A waiter older than the queue timeout is refused by one timer,
 /// armed for the oldest waiter's deadline only (waiters leave in order, so no later one can expire first).
 /// </para>
+/// <para>
+/// Every grant reports how long its item waited for the slot, from its arrival (zero for a slot taken at
+/// once), so that a pool's wait is measured in one place for both pools.
+/// </para>
 /// </summary>
 internal sealed class AdmissionQueue<T> : IDisposable
     where T : class
@@ -23,6 +27,7 @@ internal sealed class AdmissionQueue<T> : IDisposable
     private readonly LinkedList<Entry> _blocked = new();
     private readonly Action<T> _grant;
     private readonly Action<T, CloseReason> _refuse;
+    private readonly Action<TimeSpan>? _waited;
     private readonly WhenFull _whenFull;
     private readonly TimeSpan _timeout;
     private readonly Timer? _timer;
@@ -35,7 +40,8 @@ internal sealed class AdmissionQueue<T> : IDisposable
     /// <param name="settings">Queue capacity, overload policy and queue timeout.</param>
     /// <param name="grant">Called (outside the lock) when a queued item is granted a slot.</param>
     /// <param name="refuse">Called (outside the lock) when a queued item is refused: timeout, dropped, completed.</param>
-    public AdmissionQueue(int slots, PoolSettings settings, Action<T> grant, Action<T, CloseReason> refuse)
+    /// <param name="waited">Called (outside the lock) for every grant with how long the item waited for its slot.</param>
+    public AdmissionQueue(int slots, PoolSettings settings, Action<T> grant, Action<T, CloseReason> refuse, Action<TimeSpan>? waited = null)
     {
         settings.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
@@ -46,6 +52,7 @@ internal sealed class AdmissionQueue<T> : IDisposable
         _timeout = settings.QueueTimeout;
         _grant = grant;
         _refuse = refuse;
+        _waited = waited;
         if (_timeout > TimeSpan.Zero)
         {
             _timer = new Timer(static s => ((AdmissionQueue<T>)s!).RefuseExpired(), this, Timeout.Infinite, Timeout.Infinite);
@@ -121,6 +128,11 @@ internal sealed class AdmissionQueue<T> : IDisposable
 
         if (held is null)
         {
+            if (admission.Kind == AdmissionKind.Granted)
+            {
+                _waited?.Invoke(TimeSpan.Zero);
+            }
+
             return ValueTask.FromResult(admission);
         }
 
@@ -167,7 +179,9 @@ internal sealed class AdmissionQueue<T> : IDisposable
 
         if (next is not null)
         {
-            _grant(next.Item);
+            var waited = Stopwatch.GetElapsedTime(next.ArrivedAt);
+            _grant(next.Item); // first: the slot must pass on whatever reporting the wait does
+            _waited?.Invoke(waited);
         }
 
         Admit(promoted);
@@ -289,12 +303,17 @@ internal sealed class AdmissionQueue<T> : IDisposable
         return held;
     }
 
-    private static void Admit(Entry? promoted)
+    private void Admit(Entry? promoted)
     {
         if (promoted is not null)
         {
+            var waited = Stopwatch.GetElapsedTime(promoted.ArrivedAt);
             promoted.Cancellation.Dispose();
             promoted.Room!.TrySetResult(promoted.Admitted);
+            if (promoted.Admitted.Kind == AdmissionKind.Granted)
+            {
+                _waited?.Invoke(waited);
+            }
         }
     }
 
@@ -370,6 +389,9 @@ internal sealed class AdmissionQueue<T> : IDisposable
     private sealed class Entry(T item)
     {
         public T Item { get; } = item;
+
+        /// <summary>When the item arrived: a held arrival waits from here, though its queue timeout starts at <see cref="EnqueuedAt"/>.</summary>
+        public long ArrivedAt { get; } = Stopwatch.GetTimestamp();
 
         public long EnqueuedAt { get; set; }
 

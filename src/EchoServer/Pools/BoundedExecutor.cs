@@ -28,14 +28,15 @@ internal sealed class BoundedExecutor<T> : IWorkPool<T>
     /// <param name="serve">Runs one item's whole session; it takes a slot through the gate for each piece of work.</param>
     /// <param name="refuse">Called once for each item refused before its session starts (the session reports its own end).</param>
     /// <param name="logger">Where faults are logged.</param>
-    public BoundedExecutor(PoolSettings settings, Func<T, ISlotGate, ValueTask> serve, Action<T, CloseReason> refuse, ILogger logger)
+    /// <param name="slotWaited">Called for every slot granted (every burst, not only a session's first) with how long it waited.</param>
+    public BoundedExecutor(PoolSettings settings, Func<T, ISlotGate, ValueTask> serve, Action<T, CloseReason> refuse, ILogger logger, Action<TimeSpan>? slotWaited = null)
     {
         settings.Validate();
         Settings = settings;
         _serve = serve;
         _refuse = refuse;
         _logger = logger;
-        _queue = new AdmissionQueue<Session>(settings.Workers, settings, static s => s.Answer(null), static (s, reason) => s.Answer(reason));
+        _queue = new AdmissionQueue<Session>(settings.Workers, settings, static s => s.Answer(null), static (s, reason) => s.Answer(reason), slotWaited);
         _runOnThreadPool = session => _ = RunAsync(session);
     }
 

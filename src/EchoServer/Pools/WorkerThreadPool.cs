@@ -31,14 +31,15 @@ internal sealed class WorkerThreadPool<T> : IWorkPool<T>
     /// <param name="refuse">Called once for each item that will not be served, with the reason.</param>
     /// <param name="logger">Where faults are logged.</param>
     /// <param name="threadNamePrefix">Worker threads are named prefix-1, prefix-2, …</param>
-    public WorkerThreadPool(PoolSettings settings, Action<T, string> serve, Action<T, CloseReason> refuse, ILogger logger, string threadNamePrefix = "echo-worker")
+    /// <param name="slotWaited">Called for every item granted a worker with how long it waited for one.</param>
+    public WorkerThreadPool(PoolSettings settings, Action<T, string> serve, Action<T, CloseReason> refuse, ILogger logger, string threadNamePrefix = "echo-worker", Action<TimeSpan>? slotWaited = null)
     {
         settings.Validate();
         Settings = settings;
         _serve = serve;
         _refuse = refuse;
         _logger = logger;
-        _queue = new AdmissionQueue<T>(settings.Workers, settings, HandOff, SafeRefuse);
+        _queue = new AdmissionQueue<T>(settings.Workers, settings, HandOff, SafeRefuse, slotWaited);
         _threads = new Thread[settings.Workers];
         _workers = new WorkerThread<T>[settings.Workers];
         for (int i = 0; i < _threads.Length; i++)

@@ -15,7 +15,7 @@ public sealed class ServerCommandTests
         var result = command.Root.Parse([]);
 
         Assert.Empty(result.Errors);
-        Assert.Equal(new ServerOptions(), command.Bind(result));
+        Assert.Equal(new ServerOptions { MaxConnectionsIsDefault = true }, command.Bind(result));
     }
 
     [Fact]
@@ -28,7 +28,7 @@ public sealed class ServerCommandTests
             "--workers", "10", "--queue", "5", "--when-full", "drop-oldest", "--queue-timeout", "250ms",
             "--buffer-size", "4KiB", "--shutdown-timeout", "3s", "--log-level", "Debug", "--log-format", "json",
             "--idle-timeout", "1m", "--send-timeout", "5s", "--max-connections-per-ip", "8", "--inline-completions",
-            "--stats-interval", "2s", "--admin-port", "9100",
+            "--stats-interval", "2s", "--admin-port", "9100", "--proxy-protocol", "--trusted-proxies", "10.0.0.0/8, fd00::/8,192.0.2.7",
         ]);
 
         Assert.Empty(result.Errors);
@@ -49,6 +49,23 @@ public sealed class ServerCommandTests
         Assert.True(options.InlineCompletions);
         Assert.Equal(TimeSpan.FromSeconds(2), options.StatsInterval);
         Assert.Equal(9100, options.AdminPort);
+        Assert.True(options.ProxyProtocol);
+        Assert.Equal("10.0.0.0/8,fd00::/8,192.0.2.7/32", options.TrustedProxies.ToString());
+    }
+
+    [Fact]
+    public void Trusted_proxies_default_to_loopback_and_match_IPv4_mapped_peers_by_their_IPv4_ranges()
+    {
+        var trusted = new ServerOptions().TrustedProxies;
+
+        Assert.Equal("127.0.0.0/8,::1/128", trusted.ToString());
+        Assert.True(trusted.Contains(IPAddress.Parse("127.0.0.1")));
+        Assert.True(trusted.Contains(IPAddress.Parse("127.9.9.9")));
+        Assert.True(trusted.Contains(IPAddress.Parse("::ffff:127.0.0.1")));
+        Assert.True(trusted.Contains(IPAddress.IPv6Loopback));
+        Assert.False(trusted.Contains(IPAddress.Parse("10.0.0.1")));
+        Assert.False(trusted.Contains(IPAddress.Parse("::ffff:10.0.0.1")));
+        Assert.False(trusted.Contains(IPAddress.Parse("::2")));
     }
 
     [Theory]
@@ -82,6 +99,9 @@ public sealed class ServerCommandTests
     [InlineData("--idle-timeout", "72000m", "--idle-timeout takes at most 1176h (49 days), the longest a timer can wait (got '72000m').")]
     [InlineData("--send-timeout", "1177h", "--send-timeout takes at most 1176h (49 days), the longest a timer can wait (got '1177h').")]
     [InlineData("--queue-timeout", "5000h", "--queue-timeout takes at most 1176h (49 days), the longest a timer can wait (got '5000h').")]
+    [InlineData("--trusted-proxies", "10.0.0.0/33", "--trusted-proxies takes comma-separated CIDR ranges such as 10.0.0.0/8,fd00::/8 (got '10.0.0.0/33': '10.0.0.0/33' is not a CIDR range).")]
+    [InlineData("--trusted-proxies", "10.0.0.0/8,proxy.local", "--trusted-proxies takes comma-separated CIDR ranges such as 10.0.0.0/8,fd00::/8 (got '10.0.0.0/8,proxy.local': 'proxy.local' is not a CIDR range).")]
+    [InlineData("--trusted-proxies", "10.0.0.0/8,", "--trusted-proxies takes comma-separated CIDR ranges such as 10.0.0.0/8,fd00::/8 (got '10.0.0.0/8,': an empty entry).")]
     public void Invalid_values_give_a_clear_error(string option, string value, string message)
     {
         var result = new ServerCommand().Root.Parse([option, value]);

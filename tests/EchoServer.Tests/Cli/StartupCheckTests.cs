@@ -1,3 +1,4 @@
+using EchoServer.Connections;
 using EchoServer.Hosting;
 
 namespace EchoServer.Tests.Cli;
@@ -31,4 +32,16 @@ public sealed class StartupCheckTests
     [Fact]
     public void Unknown_limits_refuse_nothing() =>
         Assert.Null(StartupChecks.WorkerThreadsError(100_000, new ThreadLimits(null, null, null, null)));
+
+    [Fact]
+    public void Trusted_proxies_without_the_proxy_protocol_are_warned_about()
+    {
+        const string Warning = "--trusted-proxies has no effect without --proxy-protocol.";
+        Assert.True(TrustedProxies.TryParse("10.0.0.0/8", out var trusted, out _));
+        var options = new ServerOptions { MaxConnections = 100, TrustedProxies = trusted! };
+
+        Assert.Contains(Warning, StartupChecks.Run(options).Warnings);
+        Assert.DoesNotContain(Warning, StartupChecks.Run(options with { ProxyProtocol = true }).Warnings);
+        Assert.DoesNotContain(Warning, StartupChecks.Run(new ServerOptions { MaxConnections = 100 }).Warnings);
+    }
 }

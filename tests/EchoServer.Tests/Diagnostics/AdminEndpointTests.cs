@@ -39,9 +39,9 @@ public sealed class AdminEndpointTests
         var (metricsStatus, metrics) = await GetAsync(http, "/metrics");
         Assert.Equal(200, metricsStatus);
         string name = pool == PoolKind.Workers ? "workers" : "executor";
-        Assert.Contains($"echo_connections_accepted_total{{otel_scope_name=\"EchoServer\",pool=\"{name}\"}}", metrics, StringComparison.Ordinal);
-        Assert.Contains("echo_pool_queue_wait_milliseconds_bucket", metrics, StringComparison.Ordinal);
-        Assert.Contains("echo_bytes_received_bytes_total", metrics, StringComparison.Ordinal);
+        Assert.Contains($"echo_accepted_connections_total{{otel_scope_name=\"EchoServer\",echo_pool=\"{name}\"}}", metrics, StringComparison.Ordinal);
+        Assert.Contains("echo_pool_queue_wait_seconds_bucket", metrics, StringComparison.Ordinal);
+        Assert.Contains($"echo_network_io_bytes_total{{otel_scope_name=\"EchoServer\",echo_pool=\"{name}\",network_io_direction=\"receive\"}}", metrics, StringComparison.Ordinal);
 
         served.Dispose();
         await Eventually.True(() => server.Service.Pool.Load.Queued == 0, "the queued client to be served");

@@ -19,7 +19,7 @@ public sealed class LiveHistoryTests
         for (int i = 0; i < 100; i++)
         {
             counters.OnAccepted();
-            metrics.Started(TimeSpan.FromMilliseconds(i < 98 ? 1 : 40));
+            metrics.SlotGranted(TimeSpan.FromMilliseconds(i < 98 ? 1 : 40));
         }
 
         counters.OnClosed(served: false, 0, 0);

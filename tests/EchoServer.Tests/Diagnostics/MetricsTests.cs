@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using EchoServer.Pools;
 using EchoServer.TestSupport;
@@ -8,6 +9,9 @@ namespace EchoServer.Tests.Diagnostics;
 /// <summary>The EchoServer meter's instruments, read the way dotnet-counters and exporters read them: through a MeterListener.</summary>
 public sealed class MetricsTests
 {
+    private const string PoolKey = "echo.pool";
+    private const string ReasonKey = "echo.close.reason";
+
     [Theory]
     [InlineData(PoolKind.Workers)]
     internal async Task Three_accepted_one_refused_and_the_echoed_bytes_show_on_every_instrument_with_its_tags(PoolKind pool)
@@ -28,22 +32,71 @@ public sealed class MetricsTests
         await Eventually.True(() => server.Service.Tracker.Counters.Refused == 1, "the refusal to be counted");
 
         recorded.Observe();
-        Assert.Equal(4, recorded.Sum("echo.connections.accepted", ("pool", poolName)));
-        Assert.Equal(1, recorded.Sum("echo.connections.refused", ("pool", poolName), ("reason", "pool-saturated")));
-        Assert.Equal(3, recorded.Last("echo.connections.active", ("pool", poolName)));
-        Assert.Equal(1, recorded.Last("echo.pool.queue.length", ("pool", poolName)));
-        Assert.Equal(2, recorded.Last("echo.pool.busy_workers", ("pool", poolName)));
-        Assert.Equal(1234, recorded.Sum("echo.bytes.received", ("pool", poolName)));
-        Assert.Equal(1234, recorded.Sum("echo.bytes.sent", ("pool", poolName)));
-        Assert.Equal(2, recorded.Count("echo.pool.queue.wait", ("pool", poolName)));
+        Assert.Equal(4, recorded.Sum("echo.accepted_connections", (PoolKey, poolName)));
+        Assert.Equal(1, recorded.Sum("echo.refused_connections", (PoolKey, poolName), (ReasonKey, "pool-saturated")));
+        Assert.Equal(3, recorded.Last("echo.active_connections", (PoolKey, poolName)));
+        Assert.Equal(1, recorded.Last("echo.pool.queue.length", (PoolKey, poolName)));
+        Assert.Equal(2, recorded.Last("echo.pool.busy_workers", (PoolKey, poolName)));
+        Assert.Equal(1234, recorded.Sum("echo.network.io", (PoolKey, poolName), ("network.io.direction", "receive")));
+        Assert.Equal(1234, recorded.Sum("echo.network.io", (PoolKey, poolName), ("network.io.direction", "transmit")));
+        Assert.Equal(2, recorded.Count("echo.pool.queue.wait", (PoolKey, poolName))); // the queued client has no grant yet
 
+        // The refused client's duration is recorded when it closes; the first one's once it leaves.
+        await Eventually.True(() => recorded.Count("echo.connection.duration", (PoolKey, poolName), (ReasonKey, "pool-saturated")) == 1, "the refused connection's duration");
         first.Dispose();
-        await Eventually.True(() => recorded.Count("echo.session.duration", ("pool", poolName)) == 1, "the first session's duration");
-        Assert.Equal(1, recorded.Sum("echo.connections.closed", ("pool", poolName), ("reason", "client-closed")));
-        Assert.Equal(1, recorded.Sum("echo.connections.closed", ("pool", poolName), ("reason", "pool-saturated")));
-        Assert.True(recorded.Values("echo.session.duration").Single() > 0);
-        Assert.Equal("ms", recorded.Unit("echo.pool.queue.wait"));
-        Assert.Equal("By", recorded.Unit("echo.bytes.sent"));
+        await Eventually.True(() => recorded.Count("echo.connection.duration", (PoolKey, poolName), (ReasonKey, "client-closed")) == 1, "the first connection's duration");
+        Assert.True(recorded.Values("echo.connection.duration").All(d => d > 0));
+        Assert.Equal("s", recorded.Unit("echo.pool.queue.wait"));
+        Assert.Equal("s", recorded.Unit("echo.connection.duration"));
+        Assert.Equal("By", recorded.Unit("echo.network.io"));
+    }
+
+    [Theory]
+    [InlineData(PoolKind.Workers)]
+    [InlineData(PoolKind.Executor)]
+    internal async Task Every_grant_of_a_slot_records_its_wait_even_for_a_session_that_started_long_before(PoolKind pool)
+    {
+        await using var server = await TestServer.StartAsync(pool, o => o with { PoolSettings = TestServer.Pool(1, 1) });
+        using var recorded = new Recorded(server.Service.Metrics.Meter);
+
+        // In the executor the client's session starts with a first burst, long before the one that waits; in the
+        // worker pool the client waits for a worker from its start, behind the hog.
+        EchoClient? client = pool == PoolKind.Executor ? await EchoClient.ConnectAsync(server.EndPoint) : null;
+        if (client is not null)
+        {
+            await client.RoundTripAsync([1, 2, 3]);
+        }
+
+        using var hog = await SlotHog.ConnectAsync(server.EndPoint);
+        await Eventually.True(() => SlotHog.AreBlocked(server), "the hog to hold the only slot, blocked in a send");
+        client ??= await EchoClient.ConnectAsync(server.EndPoint);
+        using var _ = client;
+        var echo = client.RoundTripAsync([4, 5, 6]);
+        await Eventually.True(() => server.Service.Pool.Load.Queued == 1, "the client to wait for the slot");
+        var queued = Stopwatch.StartNew();
+        await Task.Delay(TimeSpan.FromMilliseconds(100));
+        var leastWait = queued.Elapsed; // it waited at least this long: queued before, granted after
+        hog.Dispose();
+
+        Assert.Equal([4, 5, 6], await echo);
+        Assert.Contains(recorded.Values("echo.pool.queue.wait"), w => w >= leastWait.TotalSeconds);
+    }
+
+    [Theory]
+    [InlineData(PoolKind.Executor)]
+    internal async Task A_connection_closed_for_its_proxy_header_is_counted_as_refused_with_the_proxy_header_reason(PoolKind pool)
+    {
+        await using var server = await TestServer.StartAsync(pool, o => o with { ProxyProtocol = true });
+        using var recorded = new Recorded(server.Service.Metrics.Meter);
+
+        using var client = await EchoClient.ConnectAsync(server.EndPoint);
+        await client.Socket.SendAsync("not a header\r\n"u8.ToArray(), System.Net.Sockets.SocketFlags.None);
+        Assert.True(await client.IsClosedByServerAsync());
+        await Eventually.True(() => server.Service.Tracker.Counters.Refused == 1, "the refusal to be counted");
+
+        Assert.Equal(1, recorded.Sum("echo.accepted_connections", ("echo.pool", "executor")));
+        await Eventually.True(() => recorded.Sum("echo.refused_connections", ("echo.pool", "executor"), ("echo.close.reason", "proxy-header")) == 1, "the refusal to be recorded");
+        await Eventually.True(() => recorded.Count("echo.connection.duration", ("echo.pool", "executor"), ("echo.close.reason", "proxy-header")) == 1, "the close to be recorded"); // recorded just after the refusal is counted
     }
 
     /// <summary>Every measurement of one meter instance (other tests' servers have their own).</summary>

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using EchoServer.Pools;
 using EchoServer.TestSupport;
 using Microsoft.Extensions.Logging;
@@ -15,10 +17,12 @@ public sealed class StatsLineTests
         await served.RoundTripAsync(new byte[4096]);
         using var queued = await EchoClient.ConnectAsync(server.EndPoint);
         await Eventually.True(() => server.Service.Pool.Load.Queued == 1, "the queue to fill");
+        var queuedFor = Stopwatch.StartNew();
         using var refused = await EchoClient.ConnectAsync(server.EndPoint);
         Assert.True(await refused.IsClosedByServerAsync());
 
         string name = pool == PoolKind.Workers ? "workers" : "executor";
+        await Eventually.True(() => RefusedAcross(server.Logs.Named("Stats")) == 1, "the refusal to show in a stats line");
         await Eventually.True(
             () => server.Logs.Named("Stats").Any(e => e.Message.Contains($"active 2, queue 1, busy 1/1, refused 0,", StringComparison.Ordinal)),
             "a stats line with the steady state");
@@ -27,6 +31,19 @@ public sealed class StatsLineTests
         Assert.All(lines, l => Assert.Matches(@"^Stats: \d+\.\d conn/s, \d+\.\d\d MiB/s echoed, active \d+, queue \d+, busy \d+/1, refused \d+, p99 queue wait \d+\.\d\d ms \(pool=" + name + @"\)$", l.Message));
 
         // Across the lines, the deltas add up to what happened.
-        Assert.Equal(1, lines.Sum(l => int.Parse(l.Message.Split("refused ")[1].Split(',')[0], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal(1, RefusedAcross(lines));
+
+        // The queued client's wait for the worker shows once it is granted.
+        var leastWait = queuedFor.Elapsed;
+        served.Dispose();
+        await Eventually.True(
+            () => server.Logs.Named("Stats").Any(e => QueueWaitP99(e.Message) >= Math.Floor(leastWait.TotalMilliseconds)),
+            $"a stats line with a p99 queue wait of at least {leastWait.TotalMilliseconds:F0} ms");
     }
+
+    private static int RefusedAcross(IEnumerable<LogEntry> lines) =>
+        lines.Sum(l => int.Parse(l.Message.Split("refused ")[1].Split(',')[0], CultureInfo.InvariantCulture));
+
+    private static double QueueWaitP99(string line) =>
+        double.Parse(line.Split("p99 queue wait ")[1].Split(' ')[0], CultureInfo.InvariantCulture);
 }

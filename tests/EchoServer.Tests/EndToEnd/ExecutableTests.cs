@@ -71,6 +71,7 @@ public sealed class ExecutableTests
     [InlineData("--admin-port", "abc")]
     [InlineData("--stats-interval", "1200h")]
     [InlineData("--shutdown-timeout", "1500h")]
+    [InlineData("--proxy-protocol", "--trusted-proxies", "10.0.0.0/8,not-a-range")]
     public async Task Bad_input_gives_one_line_on_stderr_and_a_non_zero_exit(params string[] args)
     {
         using var server = ServerProcess.Start(args);
@@ -178,7 +179,7 @@ public sealed class ExecutableTests
 
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
         string help = string.Join('\n', server.Stdout);
-        foreach (var option in new[] { "--host", "--port", "--backlog", "--max-connections", "--pool", "--workers", "--queue", "--when-full", "--queue-timeout", "--buffer-size", "--idle-timeout", "--send-timeout", "--max-connections-per-ip", "--shutdown-timeout", "--log-level", "--log-format" })
+        foreach (var option in new[] { "--host", "--port", "--backlog", "--max-connections", "--pool", "--workers", "--queue", "--when-full", "--queue-timeout", "--buffer-size", "--idle-timeout", "--send-timeout", "--max-connections-per-ip", "--trusted-proxies", "--shutdown-timeout", "--log-level", "--log-format" })
         {
             Assert.Matches($@"(?m)^\s+{option} .*\[default: [^\]]+\]", help);
         }

@@ -27,6 +27,30 @@ public sealed class StartupLimitTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task With_a_small_descriptor_limit_the_default_connection_limit_is_lowered_and_an_explicit_one_is_refused()
+    {
+        if (!OperatingSystem.IsLinux() || !ServerProcess.IsOnPath("prlimit"))
+        {
+            output.WriteLine("skipped: needs Linux and prlimit (util-linux)");
+            return;
+        }
+
+        int fits = 2000 - StartupChecks.ReservedDescriptors;
+        using (var server = ServerProcess.StartUnder(["prlimit", "--nofile=2000"], ["--port", "0"]))
+        {
+            await server.WaitForListeningAsync();
+            Assert.Contains(server.Stdout, l => l.Contains($"max-connections={fits},", StringComparison.Ordinal) && l.Contains("Listening on", StringComparison.Ordinal));
+            await Eventually.True(() => server.Stdout.Any(l => l.Contains($"--max-connections lowered from its default 10000 to {fits}: the file descriptor limit is 2000", StringComparison.Ordinal)), "the warning that the default was lowered");
+            server.Terminate();
+            Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        }
+
+        using var strict = ServerProcess.StartUnder(["prlimit", "--nofile=2000"], ["--port", "0", "--max-connections", "10000"]);
+        Assert.Equal(2, await strict.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.StartsWith("echo-server: --max-connections 10000 needs about ", Assert.Single(strict.Stderr), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task More_worker_threads_than_the_machine_allows_are_refused_with_one_line()
     {
         const int workers = 100_000;

@@ -27,6 +27,27 @@ public sealed class ReportOutputTests
     }
 
     [Fact]
+    public async Task The_report_gives_echo_load_s_own_CPU_per_message_beside_the_server_s()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // both are read from /proc
+        }
+
+        await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { LogLevel = LogLevel.Warning });
+        using var load = ServerProcess.StartTool("echo-load.dll", "--port", server.EndPoint.Port.ToString(CultureInfo.InvariantCulture), "-c", "4", "-d", "1", "--progress", "0",
+            "--server-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--json", "-");
+
+        Assert.Equal(0, await load.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+
+        using var json = JsonDocument.Parse(string.Join('\n', load.Stdout));
+        Assert.True(json.RootElement.GetProperty("clientCpuUsPerMessage").GetDouble() > 0, "no client CPU per message in the JSON report");
+        Assert.True(json.RootElement.GetProperty("clientCores").GetDouble() > 0, "no client cores in the JSON report");
+        Assert.True(json.RootElement.GetProperty("serverCpuUsPerMessage").GetDouble() > 0, "no server CPU per message in the JSON report");
+        Assert.Contains(load.Stderr, l => l.StartsWith("  client       ", StringComparison.Ordinal) && l.EndsWith("µs CPU per message (echo-load itself)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_progress_line_shows_elapsed_and_remaining_time_and_MiB_per_second()
     {
         var output = new StringWriter();

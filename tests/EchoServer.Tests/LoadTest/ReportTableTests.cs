@@ -42,6 +42,25 @@ public sealed class ReportTableTests
     }
 
     [Fact]
+    public void The_load_client_cost_sits_beside_the_server_cost_and_the_AOT_builds_face_the_same_targets()
+    {
+        var table = new BenchTable(
+        [
+            Report(("server", "c-epoll"), ("workload", "100c-64B")) with { MessagesPerSecond = 100_000, ServerCpuUsPerMessage = 6, ClientCpuUsPerMessage = 7.5 },
+            Report(("server", "executor"), ("workload", "100c-64B")) with { MessagesPerSecond = 90_000, ServerCpuUsPerMessage = 8, ClientCpuUsPerMessage = 7.25 },
+            Report(("server", "executor-aot"), ("workload", "100c-64B")) with { MessagesPerSecond = 96_000, ServerCpuUsPerMessage = 7, ClientCpuUsPerMessage = 7 },
+            Report(("server", "workers-aot"), ("workload", "100c-64B")) with { MessagesPerSecond = 81_000, ServerCpuUsPerMessage = 9 },
+        ]);
+
+        string markdown = table.ToMarkdown();
+        Assert.Contains("| 100 connections, 64 B ping-pong | msg/s | 100,000 | 81,000 | 90,000 | 96,000 |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| 100 connections, 64 B ping-pong | server µs CPU/msg | 6.00 | 9.00 | 8.00 | 7.00 |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| 100 connections, 64 B ping-pong | echo-load µs CPU/msg | 7.50 | – | 7.25 | 7.00 |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| executor-aot msg/s ≥ 0.95× c-epoll (100 connections, 64 B ping-pong) | 96,000 | 100,000 | 0.96× | yes |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| workers-aot msg/s ≥ 0.8× c-epoll (100 connections, 64 B ping-pong) | 81,000 | 100,000 | 0.81× | yes |", markdown, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_run_with_errors_is_flagged_in_the_table()
     {
         var table = new BenchTable(

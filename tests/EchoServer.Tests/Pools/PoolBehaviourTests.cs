@@ -41,6 +41,12 @@ public sealed class PoolBehaviourTests
             {
                 await Eventually.Completes(items[0].Started, "the first item to start"); // the rest queue behind it
             }
+            else
+            {
+                // Executor sessions reach the queue from the thread pool, in any order: one at a time keeps arrival order known.
+                int queued = i;
+                await Eventually.True(() => harness.Pool.Load.Queued == queued, $"item-{i} queued");
+            }
         }
 
         await Eventually.True(() => harness.Pool.Load.Queued == 5, "five items queued");
@@ -61,6 +67,7 @@ public sealed class PoolBehaviourTests
         var running = await harness.SubmitAsync("running");
         await Eventually.Completes(running.Started, "the first item to start");
         var queued1 = await harness.SubmitAsync("queued-1");
+        await Eventually.True(() => harness.Pool.Load.Queued == 1, "queued-1 queued first");
         var queued2 = await harness.SubmitAsync("queued-2");
         await Eventually.True(() => harness.Pool.Load.Queued == 2, "two items queued");
 
@@ -110,6 +117,7 @@ public sealed class PoolBehaviourTests
         var running = await harness.SubmitAsync("running");
         await Eventually.Completes(running.Started, "the first item to start");
         var oldest = await harness.SubmitAsync("oldest");
+        await Eventually.True(() => harness.Pool.Load.Queued == 1, "the oldest queued first");
         var younger = await harness.SubmitAsync("younger");
         await Eventually.True(() => harness.Pool.Load.Queued == 2, "two items queued");
 
@@ -155,6 +163,7 @@ public sealed class PoolBehaviourTests
     {
         using var harness = new PoolHarness(kind, new PoolSettings { Workers = 1, QueueCapacity = 4 });
         var failing = await harness.SubmitAsync("failing", new InvalidOperationException("boom"));
+        await Eventually.Completes(failing.Started, "the failing item to start"); // executor sessions start on the thread pool in any order
         var next = await harness.SubmitAsync("next");
 
         failing.Release();

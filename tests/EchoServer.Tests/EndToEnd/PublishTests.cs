@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text;
+using EchoServer.Pools;
+using EchoServer.TestSupport;
+using Xunit.Abstractions;
+
+namespace EchoServer.Tests.EndToEnd;
+
+/// <summary>
+/// The build a user deploys: scripts/publish.sh into a temporary folder, then the executable it leaves there
+/// started on its own, as a user would: it echoes, reports the version of this build, and serves Prometheus
+/// metrics on the admin port (Kestrel and the OpenTelemetry exporter under Native AOT).
+/// </summary>
+public sealed class PublishTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan PublishLimit = TimeSpan.FromSeconds(240);
+
+    private readonly string _temp = Directory.CreateTempSubdirectory("echo-publish-").FullName;
+
+    public void Dispose() => Directory.Delete(_temp, recursive: true);
+
+    [Fact]
+    public async Task The_published_executable_echoes_reports_its_version_and_serves_metrics()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // publish.sh needs bash; publish.ps1 is its twin elsewhere
+        }
+
+        // Native AOT links with clang: install it where it is missing (CI runs as root), as the README says.
+        bool clang = ServerProcess.IsOnPath("clang") || await TryInstallClangAsync();
+        output.WriteLine(clang
+            ? "clang is present: the publish must be Native AOT"
+            : "clang is missing and could not be installed: publish.sh must fall back to a self-contained single file");
+
+        string publishOutput = await RunAsync("bash", Path.Combine(RepositoryRoot(), "scripts", "publish.sh"), "--out", _temp);
+        output.WriteLine(publishOutput);
+        Assert.Contains(clang ? "(Native AOT, " : "(self-contained single file, ", publishOutput, StringComparison.Ordinal);
+        string executable = Path.Combine(_temp, "echo-server");
+        Assert.True(File.Exists(executable), $"publish.sh left no {executable}");
+
+        string version = (await RunAsync(executable, "--version")).Trim();
+        Assert.Equal(typeof(PoolKind).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion, version);
+
+        using var server = ServerProcess.StartExecutable(executable, "--port", "0", "--admin-port", "0");
+        var endPoint = await server.WaitForListeningAsync();
+        var payload = Encoding.ASCII.GetBytes("hello from the published build\n");
+        using (var client = await EchoClient.ConnectAsync(endPoint))
+        {
+            Assert.Equal(payload, await client.RoundTripAsync(payload));
+        }
+
+        string? adminLine = null;
+        await Eventually.True(() => (adminLine = server.Stdout.FirstOrDefault(l => l.Contains("Admin endpoint on http://", StringComparison.Ordinal))) is not null, "the admin endpoint line");
+        var adminUri = new Uri(adminLine![(adminLine!.IndexOf("http://", StringComparison.Ordinal))..].Split(' ')[0]);
+        using var http = new HttpClient { BaseAddress = adminUri, Timeout = TimeSpan.FromSeconds(10) };
+        Assert.Equal("ok\n", await http.GetStringAsync(new Uri("/healthz", UriKind.Relative)));
+
+        // The echo above is counted once its connection has closed: poll for the counter rather than sleep.
+        string metrics = string.Empty;
+        var deadline = Stopwatch.StartNew();
+        while (!metrics.Split('\n').Any(l => l.StartsWith("echo_bytes_received_bytes_total{", StringComparison.Ordinal) && l.EndsWith($"}} {payload.Length}", StringComparison.Ordinal)))
+        {
+            Assert.True(deadline.Elapsed < Eventually.Soon, $"/metrics never counted the {payload.Length} echoed bytes:\n{metrics}");
+            await Task.Delay(50);
+            metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        }
+
+        Assert.Contains("# TYPE echo_bytes_received_bytes_total counter", metrics, StringComparison.Ordinal);
+
+        server.Terminate();
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    private async Task<bool> TryInstallClangAsync()
+    {
+        try
+        {
+            await RunAsync("apt-get", "update", "-qq");
+            await RunAsync("apt-get", "install", "-y", "-qq", "clang", "zlib1g-dev");
+            return ServerProcess.IsOnPath("clang");
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or Xunit.Sdk.XunitException)
+        {
+            output.WriteLine($"apt-get install clang zlib1g-dev failed: {ex.Message}");
+            return false;
+        }
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "EchoServer.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"no EchoServer.sln above {AppContext.BaseDirectory}");
+    }
+
+    /// <summary>Runs a command to its end within <see cref="PublishLimit"/>; fails with its output unless it exits 0.</summary>
+    private static async Task<string> RunAsync(string file, params string[] args)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(PublishLimit);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"'{file} {string.Join(' ', args)}' did not finish within {PublishLimit.TotalSeconds} s");
+        }
+
+        string text = await stdout;
+        Assert.True(process.ExitCode == 0, $"'{file} {string.Join(' ', args)}' exited {process.ExitCode}:\n{text}{await stderr}");
+        return text + await stderr;
+    }
+}

@@ -1,0 +1,153 @@
+using System.Text.RegularExpressions;
+using EchoServer.TestSupport;
+using Xunit.Abstractions;
+
+namespace EchoServer.Tests.EndToEnd;
+
+/// <summary>
+/// The README cannot go stale: every command it shows (each line of a <c>bash</c> block, and each <c>$ </c> line
+/// of a transcript) is run here against a server started through <c>run.sh</c>, or is listed below with the
+/// place that runs it instead. A new command that is neither fails this test, and so does a stale listing.
+/// </summary>
+public sealed partial class ReadmeTests(ITestOutputHelper output)
+{
+    private const string PidFilePlaceholder = "/tmp/echo-server.pid";
+
+    /// <summary>Commands run elsewhere, and where: the test checks each is still in the README.</summary>
+    private static readonly Dictionary<string, string> RunElsewhere = new(StringComparer.Ordinal)
+    {
+        ["./run.sh test"] = ".ci/run runs it: it is the CI",
+        ["dotnet-counters monitor -n echo-server --counters EchoServer,System.Runtime"] =
+            "interactive, and dotnet-counters is not installed on CI; MetricsTests reads the same meters through a MeterListener",
+    };
+
+    /// <summary>Blocks whose every line runs in another test (the first line identifies the block).</summary>
+    private static readonly Dictionary<string, string> BlocksRunElsewhere = new(StringComparer.Ordinal)
+    {
+        ["dotnet build EchoServer.sln -c Release"] = "ToolInstallTests packs, installs into a temporary tool path and runs both tools",
+    };
+
+    [Fact]
+    public async Task Every_command_in_the_readme_runs()
+    {
+        string root = RepositoryRoot();
+        var blocks = ParseBlocks(File.ReadAllLines(Path.Combine(root, "README.md")));
+        var commands = blocks.SelectMany(b => b).ToList();
+        Assert.NotEmpty(commands);
+        foreach (var listed in RunElsewhere.Keys.Concat(BlocksRunElsewhere.Keys))
+        {
+            Assert.True(commands.Contains(listed), $"'{listed}' is listed as run elsewhere but is no longer in the README");
+        }
+
+        string pidFile = Path.Combine(Path.GetTempPath(), $"echo-server-readme-{Guid.NewGuid():N}.pid");
+        using var server = ServerProcess.StartScript(Path.Combine(root, "run.sh"), "--port", "0", "--admin-port", "0", "--pid-file", pidFile);
+        var endPoint = await server.WaitForListeningAsync();
+        await Eventually.True(() => server.Stdout.Any(l => AdminLine().IsMatch(l)), "the admin endpoint line");
+        int adminPort = int.Parse(AdminLine().Match(server.Stdout.First(l => AdminLine().IsMatch(l))).Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+        await DebianTool.RequireAsync("nc", "netcat-openbsd");
+        await DebianTool.RequireAsync("curl", "curl");
+        foreach (var block in blocks)
+        {
+            if (BlocksRunElsewhere.ContainsKey(block[0]))
+            {
+                continue;
+            }
+
+            // A server start in the README ("./run.sh", "./run.sh --pid-file … &") is the server this test started
+            // through the same script, on a free port: tests never take a fixed one.
+            var script = block
+                .Where(c => !RunElsewhere.ContainsKey(c) && !IsServerStart(c))
+                .Select(c => c.Replace("127.0.0.1:9090", $"127.0.0.1:{adminPort}", StringComparison.Ordinal)
+                              .Replace("7007", endPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                              .Replace(PidFilePlaceholder, pidFile, StringComparison.Ordinal))
+                .ToList();
+            if (script.Count == 0)
+            {
+                continue;
+            }
+
+            string text = string.Join('\n', script.Prepend("set -euo pipefail"));
+            output.WriteLine($"--- running:\n{text}");
+            var result = await Command.RunAsync("bash", ["-c", $"cd \"{root}\" && {text}"], TimeSpan.FromSeconds(120));
+            Assert.True(result is not null, $"the README block timed out:\n{text}");
+            output.WriteLine(result!.Stdout);
+            Assert.True(result.ExitCode == 0, $"the README block failed with exit code {result.ExitCode}:\n{text}\n{result.Stderr}");
+        }
+
+        // `kill -USR1` is one of the commands: the snapshot it asks for must have reached the log.
+        await Eventually.True(() => server.Stdout.Any(l => l.Contains("Snapshot: pool=", StringComparison.Ordinal)), "the snapshot that kill -USR1 asked for");
+        server.Terminate();
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public void The_readme_stays_short()
+    {
+        int lines = File.ReadAllLines(Path.Combine(RepositoryRoot(), "README.md")).Length;
+        Assert.True(lines < 250, $"README.md has {lines} lines: what a user needs first, the rest beside what it describes (src/README.md, scripts/README.md)");
+    }
+
+    private static bool IsServerStart(string command) => command.StartsWith("./run.sh", StringComparison.Ordinal) && command != "./run.sh test";
+
+    /// <summary>The commands of each block: every line of a bash block, or the <c>$ </c> lines of a transcript, without trailing comments.</summary>
+    private static List<List<string>> ParseBlocks(string[] lines)
+    {
+        var blocks = new List<List<string>>();
+        List<string>? current = null;
+        bool bash = false;
+        foreach (var line in lines)
+        {
+            if (line.StartsWith("```", StringComparison.Ordinal))
+            {
+                if (current is null)
+                {
+                    current = [];
+                    bash = line.Trim() == "```bash";
+                }
+                else
+                {
+                    if (current.Count > 0)
+                    {
+                        blocks.Add(current);
+                    }
+
+                    current = null;
+                }
+
+                continue;
+            }
+
+            if (current is null)
+            {
+                continue;
+            }
+
+            string command = bash ? line : line.StartsWith("$ ", StringComparison.Ordinal) ? line[2..] : string.Empty;
+            command = TrailingComment().Replace(command, string.Empty).Trim();
+            if (command.Length > 0)
+            {
+                current.Add(command);
+            }
+        }
+
+        return blocks;
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "EchoServer.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("EchoServer.sln not found above the test folder");
+    }
+
+    [GeneratedRegex(@"\s{2,}#.*$")]
+    private static partial Regex TrailingComment();
+
+    [GeneratedRegex(@"Admin endpoint on http://127\.0\.0\.1:(?<port>\d+)")]
+    private static partial Regex AdminLine();
+}
