@@ -60,14 +60,14 @@ public sealed class PublishTests(ITestOutputHelper output) : IDisposable
         // The echo above is counted once its connection has closed: poll for the counter rather than sleep.
         string metrics = string.Empty;
         var deadline = Stopwatch.StartNew();
-        while (!metrics.Split('\n').Any(l => l.StartsWith("echo_bytes_received_bytes_total{", StringComparison.Ordinal) && l.EndsWith($"}} {payload.Length}", StringComparison.Ordinal)))
+        while (!metrics.Split('\n').Any(l => l.StartsWith("echo_network_io_bytes_total{", StringComparison.Ordinal) && l.Contains("network_io_direction=\"receive\"", StringComparison.Ordinal) && l.EndsWith($"}} {payload.Length}", StringComparison.Ordinal)))
         {
             Assert.True(deadline.Elapsed < Eventually.Soon, $"/metrics never counted the {payload.Length} echoed bytes:\n{metrics}");
             await Task.Delay(50);
             metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         }
 
-        Assert.Contains("# TYPE echo_bytes_received_bytes_total counter", metrics, StringComparison.Ordinal);
+        Assert.Contains("# TYPE echo_network_io_bytes_total counter", metrics, StringComparison.Ordinal);
 
         server.Terminate();
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(30)));
