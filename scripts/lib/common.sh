@@ -43,15 +43,21 @@ start_server() {
     dotnet "$SERVER_DLL" --port 0 "$@" >"$log" 2>&1 &
   fi
   SERVER_PID=$!
-  SERVER_PORT=""
+  wait_listening "$log" "$SERVER_PID"
+  SERVER_PORT="$LISTEN_PORT"
+}
+
+# wait_listening LOGFILE PID: waits for the server's "Listening on" line; sets LISTEN_PORT.
+wait_listening() {
+  LISTEN_PORT=""
   for _ in $(seq 1 200); do
-    SERVER_PORT="$(grep -m1 -oE 'Listening on [^ ]+:[0-9]+' "$log" 2>/dev/null | grep -oE '[0-9]+$' || true)"
-    [ -n "$SERVER_PORT" ] && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || break
+    LISTEN_PORT="$(grep -m1 -oE 'Listening on [^ ]+:[0-9]+' "$1" 2>/dev/null | grep -oE '[0-9]+$' || true)"
+    [ -n "$LISTEN_PORT" ] && return 0
+    kill -0 "$2" 2>/dev/null || break
     sleep 0.1
   done
-  echo "server did not start; its log ($log):" >&2
-  cat "$log" >&2
+  echo "server did not start; its log ($1):" >&2
+  cat "$1" >&2
   return 1
 }
 

@@ -131,6 +131,13 @@ internal sealed record LoadReport
 
     public required IReadOnlyDictionary<string, long> Errors { get; init; }
 
+    /// <summary>
+    /// Connections the server closed with a FIN between messages (after at least one echo on that connection, and
+    /// before any byte of the reply owed, if one was): not errors, since echo is idempotent and each such message
+    /// was sent again on a new connection (as HTTP clients retry on a reused keep-alive connection), but counted.
+    /// </summary>
+    public long ClosedByServerRetried { get; init; }
+
     public required bool Interrupted { get; init; }
 
     [JsonIgnore]
@@ -164,6 +171,7 @@ internal sealed record LoadReport
             InFlightMean = options.Rate is null ? null : Math.Round(stats.Messages / seconds * latency.Mean / 1e6 / options.Connections, 2),
             InFlightPeak = options.Rate is null ? null : stats.InFlightPeak,
             Errors = stats.Errors(),
+            ClosedByServerRetried = stats.ServerCloses,
             Interrupted = interrupted,
         };
     }
@@ -219,6 +227,11 @@ internal sealed record LoadReport
         if (ClientCores is { } clientCores)
         {
             text.AppendLine(c, $"  client       {clientCores:F2} cores, {ClientCpuUsPerMessage?.ToString("F1", c) ?? "-"} µs CPU per message (echo-load itself)");
+        }
+
+        if (ClosedByServerRetried > 0)
+        {
+            text.AppendLine(c, $"  retried      {ClosedByServerRetried:N0} connections closed by the server between messages, each retried on a new one");
         }
 
         var l = LatencyUs;

@@ -116,6 +116,15 @@ internal sealed class LoadRunner
         {
             long before = slot.Remaining;
             var error = await RunOnceAsync(slot, stop);
+            if (slot.ClosedByServer)
+            {
+                // A clean close between messages: nothing was lost, so connect again at once and go on.
+                slot.ClosedByServer = false;
+                Stats.RecordServerClose();
+                backoff = TimeSpan.Zero;
+                continue;
+            }
+
             if (error is not { } kind)
             {
                 return;
@@ -197,7 +206,12 @@ internal sealed class LoadRunner
             try
             {
                 await SendAsync(socket, slot.Phase, offset, size, stop);
-                await ReceiveAsync(socket, slot.Phase, offset, size, slot.Buffer, stop);
+                if (!await ReceiveAsync(socket, slot.Phase, offset, size, slot.Buffer, stop))
+                {
+                    // Closed before any byte of this reply: a clean close if this connection echoed before.
+                    slot.ClosedByServer = offset > 0 ? true : throw new EchoFailure(ErrorKind.ShortEcho);
+                    return;
+                }
             }
             catch (OperationCanceledException)
             {
@@ -238,7 +252,9 @@ internal sealed class LoadRunner
                 int n = await socket.ReceiveAsync(slot.Buffer, SocketFlags.None, stop);
                 if (n == 0)
                 {
-                    throw new EchoFailure(ErrorKind.ShortEcho);
+                    // Between whole replies, after at least one: a clean close; the unanswered ones go again on a new connection.
+                    slot.ClosedByServer = partial == 0 && counts.Received > 0 ? true : throw new EchoFailure(ErrorKind.ShortEcho);
+                    return;
                 }
 
                 Verify(slot.Phase, offset, slot.Buffer.AsSpan(0, n));
@@ -319,7 +335,7 @@ internal sealed class LoadRunner
             using (var socket = await ConnectAsync(stop))
             {
                 await SendAsync(socket, slot.Phase, 0, _options.MessageSize, stop);
-                await ReceiveAsync(socket, slot.Phase, 0, _options.MessageSize, slot.Buffer, stop);
+                await ReceiveWholeAsync(socket, slot.Phase, 0, _options.MessageSize, slot.Buffer, stop);
             }
 
             Stats.RecordMessage(start, Stopwatch.GetTimestamp(), _options.MessageSize);
@@ -333,7 +349,7 @@ internal sealed class LoadRunner
         long start = Stopwatch.GetTimestamp();
         using var socket = await ConnectAsync(stop);
         await SendAsync(socket, slot.Phase, 0, _options.MessageSize, stop);
-        await ReceiveAsync(socket, slot.Phase, 0, _options.MessageSize, slot.Buffer, stop);
+        await ReceiveWholeAsync(socket, slot.Phase, 0, _options.MessageSize, slot.Buffer, stop);
         Stats.RecordMessage(start, Stopwatch.GetTimestamp(), _options.MessageSize, ref slot.Answered);
         Stats.RecordConnect();
         slot.Progressed = true;
@@ -352,7 +368,9 @@ internal sealed class LoadRunner
         }
 
         Stats.RecordHeld(-1);
-        throw new EchoFailure(n == 0 ? ErrorKind.ShortEcho : ErrorKind.Mismatch);
+
+        // A FIN while held owes nothing: a clean close (a draining server), and the connection is opened again.
+        slot.ClosedByServer = n == 0 ? true : throw new EchoFailure(ErrorKind.Mismatch);
     }
 
     private async Task<Socket> ConnectAsync(CancellationToken stop)
@@ -397,19 +415,31 @@ internal sealed class LoadRunner
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private static async ValueTask ReceiveAsync(Socket socket, int phase, long offset, int size, byte[] buffer, CancellationToken stop)
+    /// <summary>Receives and verifies one whole reply; false when the connection closed before its first byte, short-echo when in its middle.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<bool> ReceiveAsync(Socket socket, int phase, long offset, int size, byte[] buffer, CancellationToken stop)
     {
         for (int received = 0; received < size;)
         {
             int n = await socket.ReceiveAsync(buffer.AsMemory(0, Math.Min(buffer.Length, size - received)), SocketFlags.None, stop);
             if (n == 0)
             {
-                throw new EchoFailure(ErrorKind.ShortEcho);
+                return received == 0 ? false : throw new EchoFailure(ErrorKind.ShortEcho);
             }
 
             Verify(phase, offset + received, buffer.AsSpan(0, n));
             received += n;
+        }
+
+        return true;
+    }
+
+    /// <summary>The first reply on a new connection: a close before it is an error (the server, or a balancer in front of it, refused the connection).</summary>
+    private static async ValueTask ReceiveWholeAsync(Socket socket, int phase, long offset, int size, byte[] buffer, CancellationToken stop)
+    {
+        if (!await ReceiveAsync(socket, phase, offset, size, buffer, stop))
+        {
+            throw new EchoFailure(ErrorKind.ShortEcho);
         }
     }
 
@@ -441,6 +471,9 @@ internal sealed class LoadRunner
 
         /// <summary>Set by a mode that made progress without using up messages (hold), so that its reconnect is immediate.</summary>
         public bool Progressed;
+
+        /// <summary>Set when the server closed the connection cleanly between messages: not an error; the slot connects again.</summary>
+        public bool ClosedByServer;
 
         /// <summary>The receive buffer, allocated once for the whole run.</summary>
         public readonly byte[] Buffer = new byte[Math.Min(Math.Max(messageSize, 4096), 256 * 1024)];

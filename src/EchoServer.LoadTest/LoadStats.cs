@@ -13,6 +13,7 @@ internal sealed class LoadStats
         .WithValuesFrom(1).WithValuesUpTo(HighestLatencyNs).WithPrecisionOf(3)
         .WithThreadSafeWrites().WithThreadSafeReads().Create();
 
+    private long _serverCloses;
     private readonly long[] _errors = new long[Enum.GetValues<ErrorKind>().Length];
     private readonly LongHistogram _total = new(HighestLatencyNs, 3);
     private long _messages;
@@ -109,6 +110,11 @@ internal sealed class LoadStats
             Interlocked.Increment(ref _connects);
         }
     }
+
+    /// <summary>Connections the server closed cleanly between messages (no reply owed, or none of it begun), each retried on a new one.</summary>
+    public long ServerCloses => Volatile.Read(ref _serverCloses);
+
+    public void RecordServerClose() => Interlocked.Increment(ref _serverCloses);
 
     // Errors count during warm-up too: a wrong byte is wrong whenever it arrives.
     public void RecordError(ErrorKind kind) => Interlocked.Increment(ref _errors[(int)kind]);

@@ -86,6 +86,23 @@ internal sealed partial class ServerProcess : IDisposable
     public static bool IsOnPath(string command) =>
         (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Any(d => File.Exists(Path.Combine(d, command)));
 
+    /// <summary>Starts the server with extra environment variables (NOTIFY_SOCKET, as systemd sets it).</summary>
+    public static ServerProcess StartWithEnvironment(IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
+        foreach (var arg in args.Prepend(ExecutablePath))
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return new ServerProcess(Process.Start(info)!);
+    }
+
     /// <summary>Starts the server under <c>ulimit -n</c> <paramref name="descriptorLimit"/> (soft and hard) when given.</summary>
     public static ServerProcess Start(int? descriptorLimit, params string[] args)
     {
@@ -122,6 +139,17 @@ internal sealed partial class ServerProcess : IDisposable
         var match = ListeningLine().Match(line!);
         Assert.True(match.Success, $"unexpected first line: {line}");
         return new IPEndPoint(IPAddress.Parse(match.Groups["host"].Value), int.Parse(match.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Waits for the admin endpoint's line and returns its port.</summary>
+    public async Task<int> WaitForAdminPortAsync()
+    {
+        Match? match = null;
+        await Eventually.True(
+            () => (match = _stdout.Select(l => AdminLine().Match(l)).FirstOrDefault(m => m.Success)) is not null || _process.HasExited,
+            "the 'Admin endpoint on' line");
+        Assert.False(match is null, $"the server exited early: {string.Join(" | ", Stderr)}");
+        return int.Parse(match!.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public async Task<int> WaitForExitAsync(TimeSpan within)
@@ -166,6 +194,9 @@ internal sealed partial class ServerProcess : IDisposable
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
+
+    [GeneratedRegex(@"Admin endpoint on http://\S+:(?<port>\d+) ")]
+    private static partial Regex AdminLine();
 
     [GeneratedRegex(@"Listening on (?<host>[0-9.]+):(?<port>\d+) \(pool=")]
     private static partial Regex ListeningLine();

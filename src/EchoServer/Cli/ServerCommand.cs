@@ -33,10 +33,12 @@ internal sealed class ServerCommand
     {
         Description = "Address to listen on: 127.0.0.1, 0.0.0.0, :: (IPv6 and IPv4), any IP literal, or localhost.",
         DefaultValueFactory = _ => Defaults.Host,
-        CustomParser = ParseHost,
+        CustomParser = r => ParseAddress(r, "--host"),
     };
 
     public Option<int> Port { get; } = OptionFactory.Ranged(new("--port") { Description = "TCP port; 0 picks a free one (read it from the first log line).", DefaultValueFactory = _ => Defaults.Port }, 0, 65535);
+
+    public Option<bool> ReusePort { get; } = ReusePortOption();
 
     public Option<int> Backlog { get; } = OptionFactory.Ranged(new("--backlog") { Description = "Kernel listen backlog: connects waiting to be accepted.", DefaultValueFactory = _ => Defaults.Backlog }, 1, 65535);
 
@@ -79,6 +81,8 @@ internal sealed class ServerCommand
 
     public Option<Duration> ShutdownTimeout { get; } = OptionFactory.Duration("--shutdown-timeout", "On Ctrl+C/SIGTERM, how long active sessions may finish before they are closed.", Defaults.ShutdownTimeout);
 
+    public Option<Duration> DrainDelay { get; } = OptionFactory.Duration("--drain-delay", "On Ctrl+C/SIGTERM, keep accepting and serving this long while /ready answers 503 draining, so that a load balancer stops sending clients before the listener closes; a second Ctrl+C/SIGTERM ends the delay. 0 = close the listener at once.", Defaults.DrainDelay);
+
     public Option<bool> InlineCompletions { get; } = new("--inline-completions")
     {
         Description = "Executor: run socket completions on the runtime's I/O threads instead of queueing them to the thread pool. Much more throughput with many connections; worse latency with one.",
@@ -86,7 +90,14 @@ internal sealed class ServerCommand
 
     public Option<Duration> StatsInterval { get; } = OptionFactory.Duration("--stats-interval", "Log one stats line this often (connections/s, MiB/s, queue, busy workers, refused, p99 queue wait); 0 = off.", Defaults.StatsInterval);
 
-    public Option<int?> AdminPort { get; } = OptionFactory.RangedOptional(new("--admin-port") { Description = "Serve /healthz, /ready, /snapshot and /metrics (Prometheus) over HTTP on 127.0.0.1 at this port (0 = any free port). Off unless given." }, 0, 65535);
+    public Option<int?> AdminPort { get; } = OptionFactory.RangedOptional(new("--admin-port") { Description = "Serve /healthz, /ready, /snapshot and /metrics (Prometheus) over HTTP on --admin-host at this port (0 = any free port). Off unless given." }, 0, 65535);
+
+    public Option<IPAddress> AdminHost { get; } = new("--admin-host")
+    {
+        Description = "Address the admin endpoint listens on: 127.0.0.1, 0.0.0.0 or :: (every interface), any IP literal, or localhost. It serves no secrets, but belongs on a private interface: a load balancer's health checks and Prometheus need it, the internet does not.",
+        DefaultValueFactory = _ => Defaults.AdminHost,
+        CustomParser = r => ParseAddress(r, "--admin-host"),
+    };
 
     public Option<string?> PidFile { get; } = new("--pid-file") { Description = "Write the process id to this file once listening; removed at a clean exit." };
 
@@ -96,7 +107,7 @@ internal sealed class ServerCommand
 
     private IEnumerable<Option> All =>
     [
-        Host, Port, Backlog, MaxConnections, MaxConnectionsPerIp, ProxyProtocol, TrustedProxies, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, ShutdownTimeout, StatsInterval, AdminPort, PidFile, LogLevel, LogFormat,
+        Host, Port, ReusePort, Backlog, MaxConnections, MaxConnectionsPerIp, ProxyProtocol, TrustedProxies, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, AdminHost, AdminPort, PidFile, LogLevel, LogFormat,
     ];
 
     /// <summary>Maps a parse result without errors to options.</summary>
@@ -104,6 +115,7 @@ internal sealed class ServerCommand
     {
         Host = result.GetValue(Host)!,
         Port = result.GetValue(Port),
+        ReusePort = result.GetValue(ReusePort),
         Backlog = result.GetValue(Backlog),
         MaxConnections = result.GetValue(MaxConnections),
         MaxConnectionsIsDefault = result.GetResult(MaxConnections) is null or { Implicit: true },
@@ -121,9 +133,11 @@ internal sealed class ServerCommand
         MaxConnectionsPerIp = result.GetValue(MaxConnectionsPerIp),
         ProxyProtocol = result.GetValue(ProxyProtocol),
         TrustedProxies = result.GetValue(TrustedProxies)!,
+        DrainDelay = result.GetValue(DrainDelay).Value,
         ShutdownTimeout = result.GetValue(ShutdownTimeout).Value,
         StatsInterval = result.GetValue(StatsInterval).Value,
         InlineCompletions = result.GetValue(InlineCompletions),
+        AdminHost = result.GetValue(AdminHost)!,
         AdminPort = result.GetValue(AdminPort),
         PidFile = result.GetValue(PidFile),
         LogLevel = result.GetValue(LogLevel),
@@ -147,7 +161,23 @@ internal sealed class ServerCommand
         return null;
     }
 
-    private static IPAddress? ParseHost(ArgumentResult r)
+    private static Option<bool> ReusePortOption()
+    {
+        var option = new Option<bool>("--reuse-port")
+        {
+            Description = "Share --port with other echo-server processes started with --reuse-port (SO_REUSEPORT; Linux and macOS): the kernel spreads new connections across them. Without it a port in use fails start-up.",
+        };
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<bool>() && !Listening.ListenSocket.SupportsReusePort)
+            {
+                r.AddError("--reuse-port needs SO_REUSEPORT, which this system lacks (Linux and macOS have it).");
+            }
+        });
+        return option;
+    }
+
+    private static IPAddress? ParseAddress(ArgumentResult r, string name)
     {
         string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
         if (string.Equals(token, "localhost", StringComparison.OrdinalIgnoreCase))
@@ -160,7 +190,7 @@ internal sealed class ServerCommand
             return address;
         }
 
-        r.AddError($"--host takes an IP address such as 127.0.0.1, 0.0.0.0 or :: (got '{token}').");
+        r.AddError($"{name} takes an IP address such as 127.0.0.1, 0.0.0.0 or :: (got '{token}').");
         return null;
     }
 }

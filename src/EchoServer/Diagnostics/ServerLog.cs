@@ -44,6 +44,14 @@ internal static partial class ServerLog
         Message = "Shutting down: stopped accepting; closing queued clients; draining {Active} active sessions for up to {TimeoutSeconds:F1} s (pool={Pool})")]
     public static partial void Draining(ILogger logger, int active, double timeoutSeconds, string pool);
 
+    [LoggerMessage(EventId = 40, EventName = "DrainDelay", Level = LogLevel.Information,
+        Message = "Stop requested: /ready answers 503 draining; still accepting and serving for {DelaySeconds:F1} s before the listener closes (a second Ctrl+C or SIGTERM closes it now) (pool={Pool})")]
+    public static partial void DrainDelay(ILogger logger, double delaySeconds, string pool);
+
+    [LoggerMessage(EventId = 41, EventName = "DrainDelaySkipped", Level = LogLevel.Information,
+        Message = "Second stop request: the drain delay ends now (pool={Pool})")]
+    public static partial void DrainDelaySkipped(ILogger logger, string pool);
+
     [LoggerMessage(EventId = 10, EventName = "DrainDeadline", Level = LogLevel.Warning,
         Message = "Drain deadline reached: closing {Active} sessions still active (pool={Pool})")]
     public static partial void DrainDeadline(ILogger logger, int active, string pool);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Reflection;
 using EchoServer.Diagnostics;
+using EchoServer.Listening;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -13,7 +14,8 @@ using OpenTelemetry.Resources;
 namespace EchoServer.Hosting;
 
 /// <summary>
-/// The optional admin endpoint: plain HTTP on Kestrel, bound to 127.0.0.1 only. HTTP (rather than a raw text
+/// The optional admin endpoint: plain HTTP on Kestrel, bound to --admin-host (127.0.0.1 unless a balancer on
+/// another host needs its health checks; it serves no secrets, but belongs on a private interface). HTTP (rather than a raw text
 /// protocol) because the things that call it, load balancers' health checks and Prometheus, speak HTTP; and
 /// Kestrel because it is the framework's own hardened server, with OpenTelemetry's Prometheus exporter made
 /// for it. It starts after the echo service (whose "Listening on" line comes first) and stops only once every
@@ -43,7 +45,7 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, options.AdminPort ?? 0));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(options.AdminHost, options.AdminPort ?? 0));
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(ServiceName, serviceVersion: ServiceVersion))
             .WithMetrics(metrics => metrics
@@ -99,18 +101,19 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
         {
             await app.StartAsync(cancellationToken);
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
         {
-            // Kestrel wraps the socket error in a long message; the user needs the port and the reason.
+            // Kestrel wraps a port in use in a long message (an address this host lacks comes bare); the user needs the address and the reason.
             await app.DisposeAsync();
             int port = options.AdminPort ?? 0;
             string holder = port != 0 && port == options.Port ? $" (the echo listener holds it: --port {port})" : string.Empty;
-            throw new ListenException($"cannot listen on 127.0.0.1:{port} (--admin-port): {ex.GetBaseException().Message}{holder}", ex);
+            string where = EndPoints.Format(new IPEndPoint(options.AdminHost, port));
+            throw new ListenException($"cannot listen on {where} (--admin-port): {ex.GetBaseException().Message}{holder}", ex);
         }
 
         _app = app;
         Port = new Uri(app.Urls.First()).Port;
-        ServerLog.AdminListening(loggerFactory.CreateLogger(EchoServerHost.LifecycleCategory), $"127.0.0.1:{Port}");
+        ServerLog.AdminListening(loggerFactory.CreateLogger(EchoServerHost.LifecycleCategory), EndPoints.Format(new IPEndPoint(options.AdminHost, Port)));
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

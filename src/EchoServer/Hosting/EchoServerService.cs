@@ -13,8 +13,9 @@ namespace EchoServer.Hosting;
 
 /// <summary>
 /// The server as a hosted service, start and stop only: it binds in <see cref="StartAsync"/> (so a taken port
-/// fails start-up) and accepts in the background; on stop it unbinds, completes the pool, lets sessions end
-/// until the shutdown timeout, then stops the rest politely and, if they still hang, resets them.
+/// fails start-up) and accepts in the background; on stop it reports draining, keeps accepting for the drain
+/// delay, unbinds, completes the pool, lets sessions end until the shutdown timeout, then stops the rest
+/// politely and, if they still hang, resets them.
 /// </summary>
 internal sealed class EchoServerService : IHostedService, IDisposable
 {
@@ -25,10 +26,12 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     private readonly ConnectionWatchdog _watchdog;
     private readonly PinnedWorkersMonitor? _pinned;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _endDrainDelay = new();
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private Task _acceptLoop = Task.CompletedTask;
     private StatsReporter? _stats;
     private PosixSignalRegistration? _snapshotSignal;
+    private StopSignals? _stopSignals;
 
     public EchoServerService(ServerOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory)
     {
@@ -36,7 +39,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         var log = loggerFactory.CreateLogger(EchoServerHost.ConnectionsCategory);
         _lifecycle = loggerFactory.CreateLogger(EchoServerHost.LifecycleCategory);
         // The gauges read the tracker and the pool, built next: both exist before anything can observe a gauge.
-        Listener = new ConnectionListener(new IPEndPoint(options.Host, options.Port), options.Backlog, options.MaxConnections, log);
+        Listener = new ConnectionListener(new IPEndPoint(options.Host, options.Port), options.Backlog, options.MaxConnections, log, options.ReusePort);
         Metrics = new ServerMetrics(meterFactory, options.Pool.ToName(), () => Tracker!.Counters.Active, () => Pool!.Load.Queued, () => Pool!.Load.Busy, () => Tracker!.BytesSoFar());
         var proxyProtocol = options.ProxyProtocol ? new ProxyProtocolSettings(options.TrustedProxies, options.ProxyHeaderTimeout, options.BufferSize) : null;
         Tracker = new ConnectionTracker(options.Pool, options.MaxConnectionsPerIp, Metrics, log, Listener.ReleaseSlot, proxyProtocol);
@@ -90,6 +93,12 @@ internal sealed class EchoServerService : IHostedService, IDisposable
             throw new StartupException(checks.Error);
         }
 
+        // Counting starts before the listener is bound: a signal sent as soon as "Listening on" appears is counted.
+        if (_options.DrainDelay > TimeSpan.Zero)
+        {
+            _stopSignals = new StopSignals(EndDrainDelay);
+        }
+
         Pool.Start();
         Listener.Bind();
         OnBound?.Invoke();
@@ -110,9 +119,45 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         return Task.CompletedTask;
     }
 
+    /// <summary>Ends the drain delay now (a second Ctrl+C or SIGTERM): the listener closes and the drain starts.</summary>
+    public void EndDrainDelay()
+    {
+        try
+        {
+            if (!_endDrainDelay.IsCancellationRequested)
+            {
+                if (IsDraining)
+                {
+                    ServerLog.DrainDelaySkipped(_lifecycle, Pool.Kind.ToName());
+                }
+
+                _endDrainDelay.Cancel();
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Stopped and disposed meanwhile.
+        }
+    }
+
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         IsDraining = true;
+        if (_options.DrainDelay > TimeSpan.Zero && !_endDrainDelay.IsCancellationRequested)
+        {
+            // Health checks see 503 from now on, while clients the balancer still sends here are served.
+            ServerLog.DrainDelay(_lifecycle, _options.DrainDelay.TotalSeconds, Pool.Kind.ToName());
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _endDrainDelay.Token);
+            try
+            {
+                await Task.Delay(_options.DrainDelay, either.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Cut short by a second signal, or by the host's own deadline: on to the drain.
+            }
+        }
+
         _stats?.Dispose();
         await _stopping.CancelAsync();
         Listener.Close();
@@ -140,6 +185,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     public void Dispose()
     {
         _snapshotSignal?.Dispose();
+        _stopSignals?.Dispose();
         _stats?.Dispose();
         _pinned?.Dispose();
         _watchdog.Dispose();
@@ -148,5 +194,6 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         Listener.Dispose();
         Pool.Dispose();
         _stopping.Dispose();
+        _endDrainDelay.Dispose();
     }
 }

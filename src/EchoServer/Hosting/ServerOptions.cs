@@ -14,6 +14,9 @@ internal sealed record ServerOptions
     /// <summary>Port to bind; 0 picks a free one. Defaults to 7007.</summary>
     public int Port { get; init; } = 7007;
 
+    /// <summary>Share the port with other processes that ask for it too (SO_REUSEPORT, Linux and macOS); the kernel spreads connections across them. Defaults to false: a port in use fails start-up.</summary>
+    public bool ReusePort { get; init; }
+
     /// <summary>Kernel listen backlog. Defaults to 512.</summary>
     public int Backlog { get; init; } = 512;
 
@@ -55,6 +58,11 @@ internal sealed record ServerOptions
 
     /// <summary>Time from accept to a complete PROXY protocol header. Defaults to 3 s; not on the command line (tests shorten it).</summary>
     public TimeSpan ProxyHeaderTimeout { get; init; } = TimeSpan.FromSeconds(3);
+    /// <summary>
+    /// After a stop is requested, how long the listener keeps accepting and serving while /ready answers 503, so
+    /// that a load balancer's health check sees the drain before connects are refused. Defaults to 0 (close at once).
+    /// </summary>
+    public TimeSpan DrainDelay { get; init; } = TimeSpan.Zero;
 
     /// <summary>How long active sessions may go on after a stop is requested. Defaults to 10 s.</summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(10);
@@ -68,7 +76,10 @@ internal sealed record ServerOptions
     /// <summary>Seconds between periodic stats lines; zero for none. Defaults to 0.</summary>
     public TimeSpan StatsInterval { get; init; } = TimeSpan.Zero;
 
-    /// <summary>Loopback port of the admin endpoint (health, readiness, snapshot, metrics); null for none, 0 for any free port.</summary>
+    /// <summary>Address the admin endpoint listens on. Defaults to 127.0.0.1; 0.0.0.0 or :: for every interface.</summary>
+    public IPAddress AdminHost { get; init; } = IPAddress.Loopback;
+
+    /// <summary>Port of the admin endpoint (health, readiness, snapshot, metrics) on <see cref="AdminHost"/>; null for none, 0 for any free port.</summary>
     public int? AdminPort { get; init; }
 
     /// <summary>File the process id is written to once the listener is bound and removed from at a clean exit; null for none.</summary>

@@ -19,6 +19,7 @@ internal sealed class ConnectionListener : IDisposable
 
     private readonly IPEndPoint _endPoint;
     private readonly int _backlog;
+    private readonly bool _reusePort;
 #pragma warning disable CA2213 // Connections still closing after Dispose release into it; it holds no wait handle.
     private readonly SemaphoreSlim _connectionSlots;
 #pragma warning restore CA2213
@@ -30,12 +31,13 @@ internal sealed class ConnectionListener : IDisposable
     private int _reserveOwners = 1;
     private int _disposed;
 
-    public ConnectionListener(IPEndPoint endPoint, int backlog, int maxConnections, ILogger logger)
+    public ConnectionListener(IPEndPoint endPoint, int backlog, int maxConnections, ILogger logger, bool reusePort = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(backlog, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxConnections, 1);
         _endPoint = endPoint;
         _backlog = backlog;
+        _reusePort = reusePort;
         MaxConnections = maxConnections;
         _connectionSlots = new SemaphoreSlim(maxConnections, maxConnections);
         _logger = logger;
@@ -53,7 +55,7 @@ internal sealed class ConnectionListener : IDisposable
     internal Func<Socket, CancellationToken, ValueTask<Socket>> Accept { get; set; } = static (s, ct) => s.AcceptAsync(ct);
 
     /// <summary>Binds and listens; throws <see cref="SocketException"/> when the address is taken.</summary>
-    public void Bind() => _socket = ListenSocket.Bind(_endPoint, _backlog);
+    public void Bind() => _socket = ListenSocket.Bind(_endPoint, _backlog, _reusePort);
 
     /// <summary>Gives back the slot of a connection that has closed.</summary>
     public void ReleaseSlot() => _connectionSlots.Release();

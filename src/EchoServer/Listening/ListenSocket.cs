@@ -4,15 +4,20 @@ using System.Net.Sockets;
 
 namespace EchoServer.Listening;
 
-/// <summary>The listening socket's platform details: binding over TIME_WAIT only, and the length of its accept backlog.</summary>
+/// <summary>The listening socket's platform details: binding over TIME_WAIT (and sharing a port only when asked), and the length of its accept backlog.</summary>
 internal static class ListenSocket
 {
+    /// <summary>True where <see cref="Bind"/> can share a port between processes (SO_REUSEPORT).</summary>
+    public static bool SupportsReusePort => OperatingSystem.IsLinux() || OperatingSystem.IsMacOS();
+
     /// <summary>
     /// Creates, binds and listens. On Unix it sets plain SO_REUSEADDR, which lets a restarted server bind while old
     /// connections sit in TIME_WAIT but never lets two servers share the port: .NET's ReuseAddress option would
     /// also set SO_REUSEPORT on Linux, and a second server would then start and take half the connections.
+    /// Only when <paramref name="reusePort"/> asks for it (--reuse-port) is SO_REUSEPORT set, so that several
+    /// processes that all ask for it share the port and the kernel spreads new connections across them.
     /// </summary>
-    public static Socket Bind(IPEndPoint endPoint, int backlog)
+    public static Socket Bind(IPEndPoint endPoint, int backlog, bool reusePort = false)
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -25,10 +30,23 @@ internal static class ListenSocket
             if (OperatingSystem.IsLinux())
             {
                 socket.SetRawSocketOption(1 /* SOL_SOCKET */, 2 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
+                if (reusePort)
+                {
+                    socket.SetRawSocketOption(1 /* SOL_SOCKET */, 15 /* SO_REUSEPORT */, BitConverter.GetBytes(1));
+                }
             }
             else if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
             {
                 socket.SetRawSocketOption(0xffff /* SOL_SOCKET */, 4 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
+                if (reusePort && OperatingSystem.IsMacOS())
+                {
+                    socket.SetRawSocketOption(0xffff /* SOL_SOCKET */, 0x200 /* SO_REUSEPORT */, BitConverter.GetBytes(1));
+                }
+            }
+
+            if (reusePort && !SupportsReusePort)
+            {
+                throw new PlatformNotSupportedException("SO_REUSEPORT is available on Linux and macOS only.");
             }
 
             socket.Bind(endPoint);

@@ -29,6 +29,7 @@ public sealed class ServerCommandTests
             "--buffer-size", "4KiB", "--shutdown-timeout", "3s", "--log-level", "Debug", "--log-format", "json",
             "--idle-timeout", "1m", "--send-timeout", "5s", "--max-connections-per-ip", "8", "--inline-completions",
             "--stats-interval", "2s", "--admin-port", "9100", "--proxy-protocol", "--trusted-proxies", "10.0.0.0/8, fd00::/8,192.0.2.7",
+            "--admin-host", "0.0.0.0", "--drain-delay", "4s", "--reuse-port",
         ]);
 
         Assert.Empty(result.Errors);
@@ -51,6 +52,9 @@ public sealed class ServerCommandTests
         Assert.Equal(9100, options.AdminPort);
         Assert.True(options.ProxyProtocol);
         Assert.Equal("10.0.0.0/8,fd00::/8,192.0.2.7/32", options.TrustedProxies.ToString());
+        Assert.Equal(IPAddress.Any, options.AdminHost);
+        Assert.Equal(TimeSpan.FromSeconds(4), options.DrainDelay);
+        Assert.True(options.ReusePort);
     }
 
     [Fact]
@@ -72,13 +76,17 @@ public sealed class ServerCommandTests
     [InlineData("--host", "localhost", "127.0.0.1")]
     [InlineData("--host", "0.0.0.0", "0.0.0.0")]
     [InlineData("--host", "[::1]", "::1")]
+    [InlineData("--admin-host", "localhost", "127.0.0.1")]
+    [InlineData("--admin-host", "::", "::")]
+    [InlineData("--admin-host", "10.1.2.3", "10.1.2.3")]
     public void Host_accepts_literals_and_localhost(string option, string value, string expected)
     {
         var command = new ServerCommand();
         var result = command.Root.Parse([option, value]);
 
         Assert.Empty(result.Errors);
-        Assert.Equal(IPAddress.Parse(expected), command.Bind(result).Host);
+        var options = command.Bind(result);
+        Assert.Equal(IPAddress.Parse(expected), option == "--host" ? options.Host : options.AdminHost);
     }
 
     [Theory]
@@ -93,6 +101,8 @@ public sealed class ServerCommandTests
     [InlineData("--workers", "1e3", "--workers takes a whole number from 1 to 100000 (got '1e3').")]
     [InlineData("--admin-port", "abc", "--admin-port takes a whole number from 0 to 65535 (got 'abc').")]
     [InlineData("--admin-port", "65536", "--admin-port must be between 0 and 65535 (got 65536).")]
+    [InlineData("--admin-host", "example.org", "--admin-host takes an IP address such as 127.0.0.1, 0.0.0.0 or :: (got 'example.org').")]
+    [InlineData("--drain-delay", "soon", "--drain-delay takes a duration such as 10, 500ms, 2s or 1m (got 'soon').")]
     [InlineData("--shutdown-timeout", "soon", "--shutdown-timeout takes a duration such as 10, 500ms, 2s or 1m (got 'soon').")]
     [InlineData("--shutdown-timeout", "1200h", "--shutdown-timeout takes at most 1176h (49 days), the longest a timer can wait (got '1200h').")]
     [InlineData("--stats-interval", "4320000", "--stats-interval takes at most 1176h (49 days), the longest a timer can wait (got '4320000').")]

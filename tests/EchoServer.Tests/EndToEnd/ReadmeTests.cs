@@ -17,8 +17,6 @@ public sealed partial class ReadmeTests(ITestOutputHelper output)
     private static readonly Dictionary<string, string> RunElsewhere = new(StringComparer.Ordinal)
     {
         ["./run.sh test"] = ".ci/run runs it: it is the CI",
-        ["dotnet-counters monitor -n echo-server --counters EchoServer,System.Runtime"] =
-            "interactive, and dotnet-counters is not installed on CI; MetricsTests reads the same meters through a MeterListener",
     };
 
     /// <summary>Blocks whose every line runs in another test (the first line identifies the block).</summary>
