@@ -1,6 +1,7 @@
 # Twin of loadtest.sh: load-tests both pools across a few sizes and connection counts, one server start per
 # pool configuration, and writes results/<timestamp>/: one JSON report per run, summary.md, throughput.png/.svg
-# and latency.png/.svg.
+# and latency.png/.svg; with a headless Chromium on PATH, also live-view.png, the admin endpoint's live view
+# under load (about 30 s more).
 #   scripts/loadtest.ps1 [-Quick] [-Duration SECONDS] [-Out DIR]
 param([switch] $Quick, [double] $Duration = 0, [string] $Out = '')
 $ErrorActionPreference = 'Stop'
@@ -38,7 +39,29 @@ foreach ($config in $configs) {
   }
 }
 
+# The live view under load: 110 clients streaming 16 KiB and 40 connecting, echoing once and closing, against
+# 128 workers, so that the grid, the queue and the charts all move; a screenshot after 10 s (the load runs
+# 30 s: Chromium is slow to start on a busy machine).
+$browser = Find-Chromium
+if ($browser) {
+  $server = Start-EchoServer (Join-Path $Out 'server-live-view.log') @('--pool', 'workers', '--workers', '128', '--max-connections', '1100', '--admin-port', '0', '--log-level', 'Warning')
+  try {
+    $admin = Get-AdminPort $server
+    [Console]::Error.WriteLine('== live view: pool=workers workers=128, 110 streaming + 40 connecting clients')
+    $loads = @(
+      (Start-Process dotnet -ArgumentList @($LoadDll, '--port', "$($server.Port)", '-c', '110', '-s', '16KiB', '-d', '30', '--progress', '0') -PassThru -NoNewWindow -RedirectStandardOutput (Join-Path $Out 'live-view-streaming.txt')),
+      (Start-Process dotnet -ArgumentList @($LoadDll, '--port', "$($server.Port)", '--mode', 'connect', '-c', '40', '-d', '30', '--progress', '0') -PassThru -NoNewWindow -RedirectStandardOutput (Join-Path $Out 'live-view-connecting.txt')))
+    Start-Sleep -Seconds 10
+    Save-LiveViewScreenshot $browser $admin (Join-Path $Out 'live-view.png')
+    $loads | ForEach-Object { $_.WaitForExit() }
+  } finally {
+    Stop-EchoServer $server
+  }
+} else {
+  [Console]::Error.WriteLine('no live-view.png: no headless Chromium on PATH (apt-get install chromium-headless-shell)')
+}
+
 & dotnet $LoadDll summarize $Out --title "EchoServer load test ($((Get-Date).ToUniversalTime().ToString('yyyy-MM-dd')), $([Environment]::ProcessorCount) cores)" | Out-Null
 Get-Content (Join-Path $Out 'summary.md')
-Write-Output "results: $Out (summary.md, throughput.png/.svg, latency.png/.svg, one JSON per run, server logs)"
+Write-Output "results: $Out (summary.md, throughput.png/.svg, latency.png/.svg, live-view.png when Chromium is present, one JSON per run, server logs)"
 if ($worst -eq 3) { [Console]::Error.WriteLine('loadtest.ps1: some bytes came back wrong (see the reports)'); exit 3 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load-tests both pools across a few sizes and connection counts, one server start per pool configuration,
 # and writes results/<timestamp>/: one JSON report per run, summary.md (table), and throughput.png/.svg and
-# latency.png/.svg (charts; see scripts/README.md).
+# latency.png/.svg (charts; see scripts/README.md); with a headless Chromium on PATH, also live-view.png, the
+# admin endpoint's live view under load (about 30 s more).
 #   scripts/loadtest.sh [--quick] [--duration SECONDS] [--out DIR]
 # Full run: about 4 minutes. --quick: about 1 minute. All load goes to 127.0.0.1.
 set -euo pipefail
@@ -49,9 +50,26 @@ for config in "${configs[@]}"; do
   stop_server
 done
 
+# The live view under load: 110 clients streaming 16 KiB and 40 connecting, echoing once and closing, against
+# 128 workers, so that the grid, the queue and the charts all move; a screenshot after 10 s (the load runs
+# 30 s: Chromium is slow to start on a busy machine).
+if [ -n "$(find_chromium)" ]; then
+  start_server "$out/server-live-view.log" --pool workers --workers 128 --max-connections 1100 --admin-port 0 --log-level Warning
+  admin="$(admin_port "$out/server-live-view.log")"
+  echo "== live view: pool=workers workers=128, 110 streaming + 40 connecting clients" >&2
+  dotnet "$LOAD_DLL" --port "$SERVER_PORT" -c 110 -s 16KiB -d 30 --progress 0 >/dev/null 2>&1 & streaming=$!
+  dotnet "$LOAD_DLL" --port "$SERVER_PORT" --mode connect -c 40 -d 30 --progress 0 >/dev/null 2>&1 & connecting=$!
+  sleep 10
+  live_view_screenshot "$admin" "$out/live-view.png"
+  wait "$streaming" "$connecting" || true
+  stop_server
+else
+  echo "no live-view.png: no headless Chromium on PATH (apt-get install chromium-headless-shell)" >&2
+fi
+
 dotnet "$LOAD_DLL" summarize "$out" --title "EchoServer load test ($(date -u +%Y-%m-%d), $(nproc) cores)" >/dev/null
 echo
 cat "$out/summary.md"
 echo
-echo "results: $out (summary.md, throughput.png/.svg, latency.png/.svg, one JSON per run, server logs)"
+echo "results: $out (summary.md, throughput.png/.svg, latency.png/.svg, live-view.png when Chromium is present, one JSON per run, server logs)"
 [ "$worst" -ne 3 ] || { echo "loadtest.sh: some bytes came back wrong (see the reports)" >&2; exit 3; }

@@ -64,3 +64,31 @@ function Stop-EchoServer($Server) {
   if ($IsLinux -or $IsMacOS) { & kill -TERM $Server.Process.Id } else { Stop-Process -Id $Server.Process.Id }
   $Server.Process.WaitForExit(60000) | Out-Null
 }
+
+# The admin endpoint's port of a server started with --admin-port 0.
+function Get-AdminPort($Server) {
+  for ($i = 0; $i -lt 100; $i++) {
+    $match = Select-String -Path $Server.Log -Pattern 'Admin endpoint on http://\S+:(\d+)' | Select-Object -First 1
+    if ($match) { return [int]$match.Matches[0].Groups[1].Value }
+    Start-Sleep -Milliseconds 100
+  }
+  throw "no admin endpoint line in $($Server.Log)"
+}
+
+# The path of a headless Chromium, or $null.
+function Find-Chromium {
+  foreach ($name in 'chromium-headless-shell', 'chromium', 'chromium-browser', 'chrome', 'msedge') {
+    $command = Get-Command $name -ErrorAction SilentlyContinue | Select-Object -First 1
+    if ($command) { return $command.Source }
+  }
+  return $null
+}
+
+# A screenshot of the live view (GET / on the admin endpoint) as a PNG.
+function Save-LiveViewScreenshot([string] $Browser, [int] $AdminPort, [string] $Png) {
+  $arguments = @('--disable-gpu', '--no-first-run', '--hide-scrollbars', '--window-size=1200,700', '--virtual-time-budget=3000', "--screenshot=$Png")
+  if ($IsLinux -and (& id -u) -eq '0') { $arguments = @('--no-sandbox') + $arguments } # Chromium refuses to run as root with its sandbox
+  if ($Browser -notlike '*headless-shell*') { $arguments = @('--headless') + $arguments }
+  & $Browser @arguments "http://127.0.0.1:$AdminPort/" *> $null
+  if (Test-Path $Png) { [Console]::Error.WriteLine("live view: $Png") } else { [Console]::Error.WriteLine("no live-view.png: $Browser failed") }
+}

@@ -70,3 +70,28 @@ stop_server() {
 }
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# admin_port LOGFILE: the admin endpoint's port from a server started with --admin-port 0.
+admin_port() {
+  for _ in $(seq 1 100); do
+    grep -m1 -oE 'Admin endpoint on http://[^ ]+:[0-9]+' "$1" 2>/dev/null | grep -oE '[0-9]+$' && return 0
+    sleep 0.1
+  done
+  echo "no admin endpoint line in $1" >&2; return 1
+}
+
+# find_chromium: the path of a headless Chromium, or nothing.
+find_chromium() { command -v chromium-headless-shell || command -v chromium || command -v chromium-browser || true; }
+
+# live_view_screenshot ADMIN_PORT PNG: a screenshot of the live view (GET / on the admin endpoint).
+live_view_screenshot() {
+  local browser; browser="$(find_chromium)"
+  if [ -z "$browser" ]; then
+    echo "no live-view.png: no headless Chromium (apt-get install chromium-headless-shell)" >&2; return 0
+  fi
+  local args=(--disable-gpu --no-first-run --hide-scrollbars --window-size=1200,700 --virtual-time-budget=3000 "--screenshot=$2")
+  [ "$(id -u)" = 0 ] && args=(--no-sandbox "${args[@]}") # Chromium refuses to run as root with its sandbox
+  [[ "$browser" == *headless-shell ]] || args=(--headless "${args[@]}")
+  timeout 60 "$browser" "${args[@]}" "http://127.0.0.1:$1/" >/dev/null 2>&1 && echo "live view: $2" >&2 ||
+    echo "no live-view.png: $browser failed" >&2
+}

@@ -15,6 +15,18 @@ internal sealed class ConnectionRegistry
 
     public ICollection<ClientConnection> Snapshot() => _open.Values;
 
+    /// <summary>
+    /// Walks the open connections without locking the registry (unlike <see cref="Snapshot"/>, which takes every
+    /// lock and copies): a connection added or removed meanwhile may or may not be seen.
+    /// </summary>
+    public IEnumerable<ClientConnection> Enumerate()
+    {
+        foreach (var entry in _open)
+        {
+            yield return entry.Value;
+        }
+    }
+
     /// <summary>Stops every open connection politely (<see cref="ClientConnection.Stop"/>); returns how many.</summary>
     public int StopAll(CloseReason reason) => ForEach(c => c.Stop(reason));
 

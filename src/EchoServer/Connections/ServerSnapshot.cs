@@ -9,78 +9,154 @@ namespace EchoServer.Connections;
 
 /// <summary>
 /// The equivalent of a thread dump for the pool: each worker's state (idle, or which connection it serves,
-/// since when, bytes so far), the queue in order with wait times, and the totals.
+/// since when, bytes so far), the queue in order with wait times, and the totals. Captured once as
+/// <see cref="SnapshotData"/>, then printed as text or serialized as JSON.
 /// </summary>
 internal static class ServerSnapshot
 {
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
-    public static string Render(PoolState<ClientConnection> pool, ConnectionRegistry connections, ServerCounters counters, int maxConnections, bool draining)
+    public static SnapshotData Capture(PoolState<ClientConnection> pool, ConnectionRegistry connections, ServerCounters counters, int maxConnections, bool draining, TimeSpan uptime, IReadOnlyList<LiveSample>? history = null)
     {
         long now = Stopwatch.GetTimestamp();
-        var text = new StringBuilder();
-        text.AppendLine(C, $"pool={pool.Kind.ToName()} workers={pool.Settings.Workers} busy={pool.Load.Busy} queue={pool.Load.Queued}/{pool.Settings.QueueCapacity} when-full={pool.Settings.WhenFull.ToName()} state={(draining ? "draining" : "serving")}");
-        using (var process = Process.GetCurrentProcess())
-        {
-            text.AppendLine(C, $"runtime: threads={process.Threads.Count} allocated={GC.GetTotalAllocatedBytes()} B gc={GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} heap={GC.GetTotalMemory(false)} B");
-        }
-
-        text.AppendLine(C, $"connections: open={counters.Active}/{maxConnections} accepted={counters.Accepted} served={counters.Served} refused={counters.Refused} bytes-in={counters.BytesIn} bytes-out={counters.BytesOut}");
+        var busy = new List<SnapshotSlot>(pool.Load.Busy);
+        int? sessions = null;
+        int? idle = null;
         if (pool.Workers is { } workers)
         {
-            AppendWorkers(text, workers, now);
+            for (int i = 0; i < workers.Count; i++)
+            {
+                if (workers[i] is { } connection)
+                {
+                    busy.Add(Slot(i, connection.Worker ?? $"echo-worker-{i + 1}", connection, now));
+                }
+            }
         }
         else
         {
-            // Executor: a session holds a slot only while it echoes; the idle ones are counted, not listed.
-            var open = connections.Snapshot().Where(c => c.StartedAt != 0 && !c.IsClosed).ToList();
-            var running = open.Where(c => c.Progress.Waiting.Kind is SessionWait.Echo or SessionWait.Send).OrderBy(c => c.Id).ToList();
-            text.AppendLine(C, $"sessions: open={open.Count} idle={open.Count(c => c.Progress.Waiting.Kind == SessionWait.Receive)} holding a slot ({running.Count}):");
-            foreach (var connection in running)
+            // Executor: a session holds a slot only while it echoes. Every open connection is looked at (two
+            // volatile reads each), but only those holding a slot, at most --workers, are described.
+            int open = 0;
+            int waiting = 0;
+            var running = new List<ClientConnection>(pool.Load.Busy);
+            foreach (var connection in connections.Enumerate())
             {
-                text.AppendLine(C, $"  {Describe(connection, now)}");
+                if (connection.StartedAt == 0 || connection.IsClosed)
+                {
+                    continue;
+                }
+
+                open++;
+                var kind = connection.Progress.Waiting.Kind;
+                if (kind == SessionWait.Receive)
+                {
+                    waiting++;
+                }
+                else if (kind is SessionWait.Echo or SessionWait.Send)
+                {
+                    running.Add(connection);
+                }
+            }
+
+            running.Sort(static (a, b) => a.Id.CompareTo(b.Id));
+            for (int i = 0; i < running.Count; i++)
+            {
+                busy.Add(Slot(i, "executor", running[i], now));
+            }
+
+            sessions = open;
+            idle = waiting;
+        }
+
+        var queue = pool.Queue.Select(w => new SnapshotWaiter(w.Item.Id, w.Item.RemoteEndPoint?.ToString(), w.Waited.TotalSeconds)).ToList();
+        var settings = pool.Settings;
+        return new SnapshotData(
+            SnapshotData.CurrentVersion,
+            DateTimeOffset.UtcNow,
+            draining ? "draining" : "serving",
+            uptime.TotalSeconds,
+            new SnapshotPool(pool.Kind.ToName(), settings.Workers, settings.QueueCapacity, settings.WhenFull.ToName(), settings.QueueTimeout.TotalSeconds, pool.Load.Busy, pool.Load.Queued),
+            ProcessNow(),
+            new SnapshotConnections(counters.Active, maxConnections, counters.Accepted, counters.Served, counters.Refused, counters.BytesIn, counters.BytesOut, sessions, idle),
+            busy,
+            new SnapshotQueue(queue.Count, settings.QueueCapacity, queue.Count == 0 ? 0 : queue[0].WaitedSeconds, queue),
+            history ?? []);
+    }
+
+    public static string Render(SnapshotData s)
+    {
+        var text = new StringBuilder();
+        var pool = s.Pool;
+        text.AppendLine(C, $"pool={pool.Kind} workers={pool.Workers} busy={pool.Busy} queue={pool.Queued}/{pool.QueueCapacity} when-full={pool.WhenFull} state={s.State}");
+        var gc = s.Process.GcCollections;
+        text.AppendLine(C, $"runtime: threads={s.Process.Threads} allocated={s.Process.AllocatedBytes} B gc={gc[0]}/{gc[1]}/{gc[2]} heap={s.Process.HeapBytes} B rss={s.Process.RssBytes} B uptime={s.UptimeSeconds:F0} s");
+        var c = s.Connections;
+        text.AppendLine(C, $"connections: open={c.Open}/{c.Max} accepted={c.Accepted} served={c.Served} refused={c.Refused} bytes-in={c.BytesIn} bytes-out={c.BytesOut}");
+        if (c.Sessions is null)
+        {
+            AppendWorkers(text, pool.Workers, s.Busy);
+        }
+        else
+        {
+            // Executor: the idle sessions are counted, not listed.
+            text.AppendLine(C, $"sessions: open={c.Sessions} idle={c.Idle} holding a slot ({s.Busy.Count}):");
+            foreach (var slot in s.Busy)
+            {
+                text.AppendLine(C, $"  {Describe(slot)}");
             }
         }
 
-        text.AppendLine(C, $"queue, oldest first ({pool.Queue.Count}):");
-        foreach (var (connection, waited) in pool.Queue)
+        text.AppendLine(C, $"queue, oldest first ({s.Queue.Length}):");
+        foreach (var waiter in s.Queue.Waiting)
         {
-            text.AppendLine(C, $"  #{connection.Id} {connection.RemoteEndPoint} waiting {waited.TotalSeconds:F3} s");
+            text.AppendLine(C, $"  #{waiter.Id} {waiter.Peer} waiting {waiter.WaitedSeconds:F3} s");
         }
 
         return text.ToString().TrimEnd();
     }
 
-    private static void AppendWorkers(StringBuilder text, IReadOnlyList<ClientConnection?> workers, long now)
+    private static void AppendWorkers(StringBuilder text, int workers, IReadOnlyList<SnapshotSlot> busy)
     {
         text.AppendLine("workers:");
-        int idleFrom = -1;
-        for (int i = 0; i <= workers.Count; i++)
+        int next = 0; // the first worker not printed yet
+        foreach (var slot in busy.Append<SnapshotSlot?>(null))
         {
-            var current = i < workers.Count ? workers[i] : null;
-            if (i < workers.Count && current is null)
-            {
-                idleFrom = idleFrom < 0 ? i : idleFrom;
-                continue;
-            }
-
-            if (idleFrom >= 0)
+            int end = slot?.Slot ?? workers;
+            if (end > next)
             {
                 // Runs of idle workers fold into one line: 10,000 idle threads need not print 10,000 lines.
-                text.AppendLine(idleFrom == i - 1
-                    ? string.Create(C, $"  echo-worker-{idleFrom + 1}  idle")
-                    : string.Create(C, $"  echo-worker-{idleFrom + 1}..{i}  idle ({i - idleFrom})"));
-                idleFrom = -1;
+                text.AppendLine(end - next == 1
+                    ? string.Create(C, $"  echo-worker-{next + 1}  idle")
+                    : string.Create(C, $"  echo-worker-{next + 1}..{end}  idle ({end - next})"));
             }
 
-            if (current is not null)
+            if (slot is not null)
             {
-                text.AppendLine(C, $"  {current.Worker ?? $"echo-worker-{i + 1}"}  serving {Describe(current, now)}");
+                text.AppendLine(C, $"  {slot.Worker}  serving {Describe(slot)}");
+                next = slot.Slot + 1;
             }
         }
     }
 
-    private static string Describe(ClientConnection c, long now) => string.Create(
+    private static SnapshotSlot Slot(int index, string worker, ClientConnection c, long now) => new(
+        index,
+        worker,
+        c.Progress.Waiting.Kind.ToName(),
+        new SnapshotClient(c.Id, c.RemoteEndPoint?.ToString(), c.BytesIn, c.BytesOut, Stopwatch.GetElapsedTime(c.AcceptedAt, now).TotalSeconds, Stopwatch.GetElapsedTime(c.StartedAt == 0 ? now : c.StartedAt, now).TotalSeconds));
+
+    private static string Describe(SnapshotSlot slot) => string.Create(
         C,
-        $"#{c.Id} {c.RemoteEndPoint} since {Stopwatch.GetElapsedTime(c.StartedAt == 0 ? now : c.StartedAt, now).TotalSeconds:F3} s, in {c.BytesIn} B, out {c.BytesOut} B, {c.Progress.Waiting.Kind.ToName()}");
+        $"#{slot.Client.Id} {slot.Client.Peer} since {slot.Client.SinceSeconds:F3} s, in {slot.Client.BytesIn} B, out {slot.Client.BytesOut} B, {slot.State}");
+
+    private static SnapshotProcess ProcessNow()
+    {
+        var (threads, rss) = ProcessFigures.Read();
+        return new SnapshotProcess(
+            Environment.ProcessId,
+            threads,
+            rss,
+            GC.GetTotalMemory(false),
+            GC.GetTotalAllocatedBytes(),
+            [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)]);
+    }
 }

@@ -115,6 +115,6 @@ internal static partial class ServerLog
     public static partial void Snapshot(ILogger logger, string line);
 
     [LoggerMessage(EventId = 20, EventName = "AdminListening", Level = LogLevel.Information,
-        Message = "Admin endpoint on http://{EndPoint} (/healthz, /ready, /snapshot, /metrics)")]
+        Message = "Admin endpoint on http://{EndPoint} (live view at /; /healthz, /ready, /snapshot, /snapshot.json, /metrics)")]
     public static partial void AdminListening(ILogger logger, string endPoint);
 }

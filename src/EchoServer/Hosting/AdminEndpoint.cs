@@ -19,7 +19,8 @@ namespace EchoServer.Hosting;
 /// protocol) because the things that call it, load balancers' health checks and Prometheus, speak HTTP; and
 /// Kestrel because it is the framework's own hardened server, with OpenTelemetry's Prometheus exporter made
 /// for it. It starts after the echo service (whose "Listening on" line comes first) and stops only once every
-/// service has stopped, so that it reports the drain while the echo service drains.
+/// service has stopped, so that it reports the drain while the echo service drains. <c>GET /</c> is the live
+/// view, a page that draws <c>/snapshot.json</c> twice a second.
 /// </summary>
 internal sealed class AdminEndpoint(ServerOptions options, EchoServerService server, ILoggerFactory loggerFactory) : IHostedLifecycleService, IAsyncDisposable
 {
@@ -35,6 +36,7 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
         typeof(AdminEndpoint).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
     private WebApplication? _app;
+    private LiveHistory? _history;
 
     /// <summary>The bound port (the real one when 0 was asked for).</summary>
     public int Port { get; private set; }
@@ -78,6 +80,21 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
                 ? Results.Text("saturated\n", statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Text("ready\n")).ExecuteAsync(context));
         app.MapMethods("/snapshot", ReadMethods, context => Results.Text(server.Snapshot() + "\n").ExecuteAsync(context));
+
+        // The live view: a page that polls /snapshot.json (see src/README.md, "Live view").
+        _history = new LiveHistory(server.Tracker.Counters, server.Metrics.Meter, () => server.Tracker.BytesSoFar().Sent, () => server.Uptime);
+        var history = _history;
+        app.MapMethods("/snapshot.json", ReadMethods, context =>
+        {
+            context.Response.Headers.CacheControl = "no-store";
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            return Results.Json(server.CaptureSnapshot(history.Samples()), SnapshotJsonContext.Default.SnapshotData).ExecuteAsync(context);
+        });
+        foreach (string path in LiveViewPage.Paths)
+        {
+            app.MapMethods(path, ReadMethods, LiveViewPage.Serve);
+        }
+
         app.MapPrometheusScrapingEndpoint();
 
         try
@@ -117,6 +134,7 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
 
     public async ValueTask DisposeAsync()
     {
+        _history?.Dispose();
         if (_app is not null)
         {
             await _app.DisposeAsync();

@@ -75,8 +75,15 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     /// <summary>True while a new client would not be served at once: every connection slot held, or the pool's queue full.</summary>
     public bool IsSaturated => Tracker.Counters.Active >= _options.MaxConnections || Pool.Load.Queued >= _options.PoolSettings.QueueCapacity;
 
+    /// <summary>Time since the service was built.</summary>
+    public TimeSpan Uptime => Stopwatch.GetElapsedTime(_startedAt);
+
     /// <summary>Each worker's state, the queue and the totals, as text.</summary>
-    public string Snapshot() => ServerSnapshot.Render(Pool.Snapshot(), Tracker.Connections, Tracker.Counters, _options.MaxConnections, IsDraining);
+    public string Snapshot() => ServerSnapshot.Render(CaptureSnapshot());
+
+    /// <summary>Each worker's state, the queue and the totals, with <paramref name="history"/> when there is one.</summary>
+    public SnapshotData CaptureSnapshot(IReadOnlyList<LiveSample>? history = null) =>
+        ServerSnapshot.Capture(Pool.Snapshot(), Tracker.Connections, Tracker.Counters, _options.MaxConnections, IsDraining, Uptime, history);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {

@@ -71,6 +71,8 @@ public sealed class AdminEndpointTests
     [InlineData("PUT", "/healthz")]
     [InlineData("DELETE", "/snapshot")]
     [InlineData("POST", "/no-such-path")]
+    [InlineData("POST", "/")]
+    [InlineData("PUT", "/snapshot.json")]
     internal async Task Anything_but_GET_and_HEAD_is_answered_405_with_an_Allow_header(string method, string path)
     {
         await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { AdminPort = 0 });
@@ -86,6 +88,8 @@ public sealed class AdminEndpointTests
     [Theory]
     [InlineData("/healthz")]
     [InlineData("/metrics")]
+    [InlineData("/")]
+    [InlineData("/snapshot.json")]
     internal async Task HEAD_answers_like_GET(string path)
     {
         await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { AdminPort = 0 });
@@ -97,7 +101,7 @@ public sealed class AdminEndpointTests
         Assert.Equal(200, (int)response.StatusCode);
     }
 
-    private static HttpClient AdminClient(TestServer server) =>
+    internal static HttpClient AdminClient(TestServer server) =>
         new() { BaseAddress = new Uri($"http://127.0.0.1:{server.Services.GetRequiredService<AdminEndpoint>().Port}"), Timeout = Eventually.Soon };
 
     private static async Task<(int Status, string Body)> GetAsync(HttpClient http, string path)

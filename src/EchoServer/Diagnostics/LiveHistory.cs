@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using EchoServer.Connections;
+using HdrHistogram;
+
+namespace EchoServer.Diagnostics;
+
+/// <summary>
+/// The last minute, one sample a second, for the live view: accepted, refused and closed per second, MiB/s
+/// echoed, and the p99 of the queue waits that ended in that second (every slot grant: in the executor, every burst). Kept on the server (rather than by each
+/// page) so that a page opened now shows the whole minute at once, and every viewer sees the same figures.
+/// A tick reads six counters and one interval histogram: nothing is added to the echo path but the queue-wait
+/// recording, once per served connection, that a listener on <c>echo.pool.queue.wait</c> receives.
+/// </summary>
+internal sealed class LiveHistory : IDisposable
+{
+    public const int Seconds = 60;
+
+    private const long HighestQueueWaitUs = 3_600_000_000; // an hour, as ServerMetrics
+
+    private readonly ServerCounters _counters;
+    private readonly Func<long> _bytesOut;
+    private readonly Func<TimeSpan> _uptime;
+    private readonly MeterListener _listener = new();
+    private readonly Recorder _queueWaits = HistogramFactory.With64BitBucketSize()
+        .WithValuesFrom(1).WithValuesUpTo(HighestQueueWaitUs).WithPrecisionOf(2)
+        .WithThreadSafeWrites().WithThreadSafeReads().Create();
+
+    private readonly Lock _lock = new();
+    private readonly LiveSample[] _ring = new LiveSample[Seconds];
+    private readonly Timer _timer;
+    private double _microsecondsPerUnit = 1e6;
+    private int _count;
+    private int _next;
+    private long _lastAt;
+    private long _lastAccepted;
+    private long _lastRefused;
+    private long _lastClosed;
+    private long _lastBytes;
+
+    /// <param name="counters">The server's totals.</param>
+    /// <param name="meter">The server's meter, whose queue-wait histogram feeds the p99.</param>
+    /// <param name="bytesOut">Bytes echoed so far, open connections included.</param>
+    /// <param name="uptime">Time since the server started.</param>
+    /// <param name="interval">How often to sample: a second, or never for tests that call <see cref="Tick"/>.</param>
+    public LiveHistory(ServerCounters counters, Meter meter, Func<long> bytesOut, Func<TimeSpan> uptime, TimeSpan? interval = null)
+    {
+        _counters = counters;
+        _bytesOut = bytesOut;
+        _uptime = uptime;
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == "echo.pool.queue.wait")
+            {
+                // The instrument says its unit; the p99 is kept in microseconds whichever it is.
+                _microsecondsPerUnit = instrument.Unit == "ms" ? 1e3 : 1e6;
+                listener.EnableMeasurementEvents(instrument, this);
+            }
+        };
+        _listener.SetMeasurementEventCallback<double>(static (_, value, _, state) =>
+        {
+            var history = (LiveHistory)state!;
+            history._queueWaits.RecordValue(Math.Clamp((long)(value * history._microsecondsPerUnit), 1, HighestQueueWaitUs));
+        });
+        _listener.Start();
+        Reset();
+        var period = interval ?? TimeSpan.FromSeconds(1);
+        _timer = new Timer(static s => ((LiveHistory)s!).Tick(), this, period, period);
+    }
+
+    /// <summary>The samples, oldest first.</summary>
+    public IReadOnlyList<LiveSample> Samples()
+    {
+        lock (_lock)
+        {
+            var samples = new LiveSample[_count];
+            for (int i = 0; i < _count; i++)
+            {
+                samples[i] = _ring[(_next - _count + i + Seconds) % Seconds];
+            }
+
+            return samples;
+        }
+    }
+
+    /// <summary>Takes one sample now (the timer calls it every second).</summary>
+    internal void Tick()
+    {
+        long now = Stopwatch.GetTimestamp();
+        double seconds = Math.Max(Stopwatch.GetElapsedTime(_lastAt, now).TotalSeconds, 1e-9);
+        long accepted = _counters.Accepted;
+        long refused = _counters.Refused;
+        long closed = _counters.Served + refused;
+        long bytes = _bytesOut();
+        var waits = _queueWaits.GetIntervalHistogram();
+        var sample = new LiveSample(
+            _uptime().TotalSeconds,
+            (accepted - _lastAccepted) / seconds,
+            (refused - _lastRefused) / seconds,
+            (closed - _lastClosed) / seconds,
+            Math.Max(bytes - _lastBytes, 0) / seconds / (1 << 20),
+            waits.TotalCount == 0 ? 0 : waits.GetValueAtPercentile(99) / 1000.0);
+        (_lastAt, _lastAccepted, _lastRefused, _lastClosed, _lastBytes) = (now, accepted, refused, closed, bytes);
+        lock (_lock)
+        {
+            _ring[_next] = sample;
+            _next = (_next + 1) % Seconds;
+            _count = Math.Min(_count + 1, Seconds);
+        }
+    }
+
+    public void Dispose()
+    {
+        _timer.Dispose();
+        _listener.Dispose();
+    }
+
+    private void Reset()
+    {
+        _lastAt = Stopwatch.GetTimestamp();
+        _lastAccepted = _counters.Accepted;
+        _lastRefused = _counters.Refused;
+        _lastClosed = _counters.Served + _lastRefused;
+        _lastBytes = _bytesOut();
+    }
+}

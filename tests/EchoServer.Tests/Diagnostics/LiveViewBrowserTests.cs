@@ -1,0 +1,138 @@
+using System.Text.RegularExpressions;
+using EchoServer.Pools;
+using EchoServer.TestSupport;
+
+namespace EchoServer.Tests.Diagnostics;
+
+/// <summary>
+/// The live view as headless Chromium renders it: the cells and the queue bar (read from their data attributes
+/// in the rendered DOM) show exactly the clients the test holds, and the same open page follows as they come
+/// and leave.
+/// </summary>
+public sealed partial class LiveViewBrowserTests
+{
+    [Fact]
+    public async Task Workers_pool_the_page_shows_each_busy_worker_and_the_queue_and_follows_when_the_clients_leave()
+    {
+        await using var server = await TestServer.StartAsync(PoolKind.Workers, o => o with { PoolSettings = TestServer.Pool(4, 4), AdminPort = 0 });
+        await using var browser = await HeadlessChromium.OpenAsync(LiveViewTests.AdminUri(server));
+        var clients = new List<EchoClient>();
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                clients.Add(await EchoClient.ConnectAsync(server.EndPoint));
+            }
+
+            await Eventually.True(() => server.Service.Pool.Load is { Busy: 3, Queued: 0 }, "three workers busy");
+            string dom = await browser.WaitForDomAsync(d => Busy(d) == 3, "three busy workers");
+            // Which parked worker takes a client is up to the scheduler: the busy cells are the ones the pool reports.
+            Assert.Equal(["idle", "receiving", "receiving", "receiving"], Cells(dom).Select(c => c.State).Order(StringComparer.Ordinal));
+            Assert.Equal(server.Service.CaptureSnapshot().Busy.Select(b => b.Slot), Cells(dom).Where(c => c.State != "idle").Select(c => c.Slot));
+            Assert.Equal(0, QueueLength(dom));
+
+            for (int i = 0; i < 3; i++)
+            {
+                clients.Add(await EchoClient.ConnectAsync(server.EndPoint));
+            }
+
+            await Eventually.True(() => server.Service.Pool.Load is { Busy: 4, Queued: 2 }, "four workers busy and two clients queued");
+            dom = await browser.WaitForDomAsync(d => QueueLength(d) == 2, "two clients queued");
+            Assert.Equal(["receiving", "receiving", "receiving", "receiving"], Cells(dom).Select(c => c.State));
+            Assert.Matches(@"<p id=""queue-summary""[^>]*>2 of 4 waiting · oldest \d", dom);
+            Assert.Matches(@"title=""echo-worker-(\d+) \(slot \1\): receiving\n#[1-6] 127\.0\.0\.1:\d+\nin 0 B, out 0 B\nage \d", dom); // the hover text
+
+            DisposeAll(clients);
+            await Eventually.True(() => server.Service.Pool.Load is { Busy: 0, Queued: 0 } && server.Service.Tracker.Counters.Active == 0, "every client gone");
+            dom = await browser.WaitForDomAsync(d => Busy(d) == 0 && QueueLength(d) == 0, "no busy worker and an empty queue");
+            Assert.All(Cells(dom), c => Assert.Equal("idle", c.State));
+        }
+        finally
+        {
+            DisposeAll(clients);
+        }
+    }
+
+    [Fact]
+    public async Task Executor_the_page_shows_the_slots_held_the_idle_sessions_and_the_queue_and_follows_when_the_clients_leave()
+    {
+        await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { PoolSettings = TestServer.Pool(4, 4), AdminPort = 0 });
+        await using var browser = await HeadlessChromium.OpenAsync(LiveViewTests.AdminUri(server));
+        var hogs = new List<SlotHog>();
+        var clients = new List<EchoClient>();
+        try
+        {
+            clients.Add(await EchoClient.ConnectAsync(server.EndPoint));
+            for (int i = 0; i < 4; i++)
+            {
+                hogs.Add(await SlotHog.ConnectAsync(server.EndPoint));
+            }
+
+            await Eventually.True(() => server.Service.CaptureSnapshot() is { Busy.Count: 4, Connections.Idle: 1 } s && s.Busy.All(b => b.State == "sending"), "four slots held by clients that do not read, one idle session");
+            for (int i = 0; i < 2; i++)
+            {
+                var client = await EchoClient.ConnectAsync(server.EndPoint);
+                clients.Add(client);
+                await client.Socket.SendAsync(new byte[] { 1 });
+            }
+
+            await Eventually.True(() => server.Service.Pool.Load is { Busy: 4, Queued: 2 }, "two bursts queued for a slot");
+            string dom = await browser.WaitForDomAsync(d => QueueLength(d) == 2, "two bursts queued");
+            Assert.Equal(["sending", "sending", "sending", "sending"], Cells(dom).Select(c => c.State));
+            Assert.Contains("4 of 4 slots busy · 7 open sessions, 1 idle", dom, StringComparison.Ordinal);
+
+            DisposeAll(hogs);
+            await Eventually.True(() => server.Service.Pool.Load is { Busy: 0, Queued: 0 } && server.Service.Tracker.Counters.Active == 3, "the hogs gone and the queued bursts echoed");
+            dom = await browser.WaitForDomAsync(d => Busy(d) == 0 && QueueLength(d) == 0, "no slot held and an empty queue");
+            Assert.All(Cells(dom), c => Assert.Equal("idle", c.State));
+            Assert.Contains("0 of 4 slots busy · 3 open sessions, 3 idle", dom, StringComparison.Ordinal);
+        }
+        finally
+        {
+            DisposeAll(hogs);
+            DisposeAll(clients);
+        }
+    }
+
+    [Fact]
+    public async Task Past_a_few_hundred_slots_cells_stand_for_blocks_of_slots()
+    {
+        await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { PoolSettings = TestServer.Pool(1000, 4), AdminPort = 0 });
+        using var hog = await SlotHog.ConnectAsync(server.EndPoint);
+        await Eventually.True(() => server.Service.CaptureSnapshot() is { Busy: [{ State: "sending" }] }, "one slot held by a client that does not read");
+
+        await using var browser = await HeadlessChromium.OpenAsync(LiveViewTests.AdminUri(server));
+        string dom = await browser.WaitForDomAsync(d => Busy(d) == 1, "one busy slot");
+
+        Assert.Matches(@"id=""slots"" class=""grid blocks"" data-busy=""1"" data-cells=""250"" data-block=""4""", dom);
+        var cells = Cells(dom);
+        Assert.Equal(250, cells.Count);
+        Assert.Equal(["sending"], cells.Where(c => c.State != "idle").Select(c => c.State));
+        Assert.Contains("slots 1–4: 1 of 4 busy (1 sending)", dom, StringComparison.Ordinal);
+    }
+
+    private static int Busy(string dom) => int.Parse(GridBusy().Match(dom) is { Success: true } m ? m.Groups[1].Value : "-1", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static int QueueLength(string dom) => int.Parse(QueueBar().Match(dom) is { Success: true } m ? m.Groups[1].Value : "-1", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static List<(int Slot, string State)> Cells(string dom) =>
+        [.. Cell().Matches(dom).Select(m => (int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), m.Groups[2].Value))];
+
+    private static void DisposeAll<T>(List<T> items)
+        where T : IDisposable
+    {
+        foreach (var item in items)
+        {
+            item.Dispose();
+        }
+    }
+
+    [GeneratedRegex(@"id=""slots""[^>]* data-busy=""(\d+)""")]
+    private static partial Regex GridBusy();
+
+    [GeneratedRegex(@"id=""queue""[^>]* data-queue-length=""(\d+)""")]
+    private static partial Regex QueueBar();
+
+    [GeneratedRegex(@"<div class=""cell[^""]*"" data-slot=""(\d+)"" data-state=""(\w+)""")]
+    private static partial Regex Cell();
+}
