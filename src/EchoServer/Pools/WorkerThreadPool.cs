@@ -18,9 +18,13 @@ internal sealed class WorkerThreadPool<T> : IWorkPool<T>
     private readonly Thread[] _threads;
     private readonly WorkerThread<T>[] _workers;
 
-    // Granted items on their way to a thread. It never holds more than the idle workers can take, so it needs
-    // no bound of its own; workers park on it with Monitor.Wait, which blocks without a spinning phase.
+    // Granted items no parked worker was waiting for: a worker that finishes its client takes from here before
+    // it parks. It never holds more than the busy workers will take, so it needs no bound of its own.
     private readonly Queue<T> _granted = new();
+
+    // Workers waiting for a grant, the most recently parked on top: a grant goes to the one that parked last,
+    // which is often still spinning (no sleep, no wake-up) or has a warm cache, not to the one asleep longest.
+    private readonly Stack<Seat> _idle = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _stopping;
     private int _alive;
@@ -94,7 +98,10 @@ internal sealed class WorkerThreadPool<T> : IWorkPool<T>
         lock (_granted)
         {
             _stopping = true;
-            Monitor.PulseAll(_granted);
+            while (_idle.TryPop(out var seat))
+            {
+                seat.Give(null);
+            }
         }
 
         if (Interlocked.Exchange(ref _started, 1) == 0)
@@ -118,46 +125,58 @@ internal sealed class WorkerThreadPool<T> : IWorkPool<T>
 
     private void HandOff(T item)
     {
+        bool accepted;
+        Seat? seat = null;
         lock (_granted)
         {
-            if (!_stopping)
+            accepted = !_stopping;
+            if (accepted && !_idle.TryPop(out seat))
             {
                 _granted.Enqueue(item);
-                Monitor.Pulse(_granted);
-                return;
             }
         }
 
-        // Granted in the instant the pool completed: no worker may be left to take it.
-        _queue.Release();
-        SafeRefuse(item, CloseReason.Shutdown);
+        if (seat is not null)
+        {
+            seat.Give(item);
+        }
+        else if (!accepted)
+        {
+            // Granted in the instant the pool completed: no worker may be left to take it.
+            _queue.Release();
+            SafeRefuse(item, CloseReason.Shutdown);
+        }
     }
 
-    private bool TryTake(out T item)
+    private bool TryTake(Seat seat, out T item)
     {
         lock (_granted)
         {
-            while (!_granted.TryDequeue(out item!))
+            if (_granted.TryDequeue(out item!))
             {
-                if (_stopping)
-                {
-                    return false;
-                }
-
-                Monitor.Wait(_granted);
+                return true;
             }
 
-            return true;
+            if (_stopping)
+            {
+                return false;
+            }
+
+            _idle.Push(seat);
         }
+
+        item = seat.Take()!;
+        return item is not null; // null: the pool completed while this worker was parked
     }
 
     private void Work(object? state)
     {
         var (worker, ready) = ((WorkerThread<T>, CountdownEvent))state!;
+        var seat = new Seat();
         ready.Signal();
         try
         {
-            while (TryTake(out var item))
+            while (TryTake(seat, out var item))
             {
                 worker.Current = item;
                 try
@@ -187,4 +206,50 @@ internal sealed class WorkerThreadPool<T> : IWorkPool<T>
     }
 
     private void SafeRefuse(T item, CloseReason reason) => Refusal.Deliver(_refuse, item, reason, _logger, Kind);
+
+    /// <summary>Where one parked worker waits for its next item: a bounded spin, then a monitor wait.</summary>
+    private sealed class Seat
+    {
+        // As long as SemaphoreSlim spins before it blocks: long enough for a connect-echo-close client's next
+        // connection to reach the worker that just finished the last one, without a sleep and a wake-up.
+        private const int SpinsBeforeWait = 35;
+
+        private readonly object _gate = new();
+        private T? _item;
+        private bool _given;
+
+        /// <summary>Hands <paramref name="item"/> (null: stop) to the worker parked on this seat.</summary>
+        public void Give(T? item)
+        {
+            lock (_gate)
+            {
+                _item = item;
+                Volatile.Write(ref _given, true);
+                Monitor.Pulse(_gate);
+            }
+        }
+
+        /// <summary>Waits for the next <see cref="Give"/>.</summary>
+        public T? Take()
+        {
+            var spinner = default(SpinWait);
+            for (int i = 0; i < SpinsBeforeWait && !Volatile.Read(ref _given); i++)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+
+            lock (_gate)
+            {
+                while (!_given)
+                {
+                    Monitor.Wait(_gate);
+                }
+
+                _given = false;
+                var item = _item;
+                _item = null;
+                return item;
+            }
+        }
+    }
 }
