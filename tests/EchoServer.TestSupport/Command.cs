@@ -10,9 +10,9 @@ internal static class Command
     /// its standard input, and waits for it; null when it did not finish within <paramref name="within"/> (it is
     /// killed then) and an exit code of -1 when it could not be started.
     /// </summary>
-    public static async Task<CommandResult?> RunAsync(string file, IReadOnlyList<string> args, TimeSpan within, string? input = null, IReadOnlyDictionary<string, string>? environment = null)
+    public static async Task<CommandResult?> RunAsync(string file, IReadOnlyList<string> args, TimeSpan within, string? input = null, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
-        var info = new ProcessStartInfo(file) { RedirectStandardInput = input is not null, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var info = new ProcessStartInfo(file) { RedirectStandardInput = input is not null, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory ?? string.Empty };
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
@@ -57,7 +57,16 @@ internal static class Command
             return new CommandResult(process.ExitCode, await stdout, await stderr);
         }
     }
+
+    /// <summary>Runs <paramref name="file"/> to its end in <paramref name="workingDirectory"/>; fails the test with its output unless it exits 0 within <paramref name="within"/>. Returns stdout then stderr.</summary>
+    public static async Task<(string Stdout, string Stderr)> RunCheckedAsync(string file, IReadOnlyList<string> args, TimeSpan within, string? workingDirectory = null)
+    {
+        string line = $"'{file} {string.Join(' ', args)}'";
+        var result = await RunAsync(file, args, within, workingDirectory: workingDirectory);
+        Xunit.Assert.True(result is not null, $"{line} did not finish within {within.TotalSeconds} s");
+        Xunit.Assert.True(result!.ExitCode == 0, $"{line} exited {result.ExitCode}:\n{result.Stdout}{result.Stderr}");
+        return (result.Stdout, result.Stderr);
+    }
 }
 
-/// <summary>How a command ended and what it printed.</summary>
 internal sealed record CommandResult(int ExitCode, string Stdout, string Stderr);

@@ -15,8 +15,6 @@ namespace EchoServer.TestSupport;
 /// </summary>
 internal sealed class Haproxy : IDisposable
 {
-    private static readonly SemaphoreSlim Installing = new(1, 1);
-    private static string? _path;
 
     private readonly Process _process;
     private readonly string _config;
@@ -127,64 +125,8 @@ internal sealed class Haproxy : IDisposable
         }
     }
 
-    private static async Task<string> LocateAsync()
-    {
-        await Installing.WaitAsync();
-        try
-        {
-            if (_path is null && Find() is null)
-            {
-                string log = await RunAsync("apt-get", "install", "-y", "--no-install-recommends", "haproxy");
-                if (Find() is null)
-                {
-                    log += await RunAsync("apt-get", "update");
-                    log += await RunAsync("apt-get", "install", "-y", "--no-install-recommends", "haproxy");
-                }
-
-                if (Find() is null)
-                {
-                    Assert.Fail(
-                        "This test puts HAProxy in front of the server: haproxy is not on PATH nor in /usr/sbin, and " +
-                        $"'apt-get install haproxy' did not provide it (it needs root and a package source). Its output:\n{string.Join('\n', log.Split('\n').TakeLast(20))}");
-                }
-            }
-
-            return _path ??= Find()!;
-        }
-        finally
-        {
-            Installing.Release();
-        }
-    }
-
-    private static string? Find() =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Append("/usr/sbin")
-            .Select(folder => Path.Combine(folder, "haproxy"))
-            .FirstOrDefault(File.Exists);
-
-    private static async Task<string> RunAsync(string command, params string[] args)
-    {
-        var start = new ProcessStartInfo(command) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.Environment["DEBIAN_FRONTEND"] = "noninteractive";
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        try
-        {
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            return $"$ {command} {string.Join(' ', args)} (exit {process.ExitCode})\n{await output}{await error}";
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            return $"$ {command}: {ex.Message}\n";
-        }
-    }
+    private static Task<string> LocateAsync() =>
+        DebianTool.LocateAsync("haproxy", "This test puts HAProxy in front of the server", "haproxy");
 
     // The port is free when asked; HAProxy binds it a moment later (nothing else on this machine races for it).
     private static int FreePort()

@@ -15,8 +15,6 @@ namespace EchoServer.TestSupport;
 internal sealed class HeadlessChromium : IAsyncDisposable
 {
     private static readonly string[] Candidates = ["chromium-headless-shell", "chromium", "chromium-browser"];
-    private static readonly SemaphoreSlim Installing = new(1, 1);
-    private static string? _path;
 
     private readonly Process _process;
     private readonly string _profile;
@@ -71,36 +69,8 @@ internal sealed class HeadlessChromium : IAsyncDisposable
     }
 
     /// <summary>The browser's path, installing <c>chromium-headless-shell</c> first when none is found.</summary>
-    public static async Task<string> LocateAsync()
-    {
-        await Installing.WaitAsync();
-        try
-        {
-            if (_path is null && Find() is null)
-            {
-                string log = await RunAsync("apt-get", ["install", "-y", "--no-install-recommends", "chromium-headless-shell"]);
-                if (Find() is null)
-                {
-                    log += await RunAsync("apt-get", ["update"]);
-                    log += await RunAsync("apt-get", ["install", "-y", "--no-install-recommends", "chromium-headless-shell"]);
-                }
-
-                if (Find() is null)
-                {
-                    Assert.Fail(
-                        "This test renders the live view in headless Chromium: none of chromium-headless-shell, chromium, chromium-browser " +
-                        $"is on PATH, and 'apt-get install chromium-headless-shell' did not provide one (it needs root and a package source). Its output:\n{Tail(log)}");
-                }
-            }
-
-            _path ??= Find();
-            return _path!;
-        }
-        finally
-        {
-            Installing.Release();
-        }
-    }
+    public static Task<string> LocateAsync() =>
+        DebianTool.LocateAsync("chromium-headless-shell", "This test renders the live view in headless Chromium", Candidates);
 
     /// <summary>The page's DOM as it is now; empty while the browser has no document yet.</summary>
     public async Task<string> DomAsync()
@@ -234,45 +204,6 @@ internal sealed class HeadlessChromium : IAsyncDisposable
         {
             return _log.ToString();
         }
-    }
-
-    private static string? Find() => Candidates
-        .SelectMany(name => (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin").Split(':').Select(dir => Path.Combine(dir, name)))
-        .FirstOrDefault(File.Exists);
-
-    private static async Task<string> RunAsync(string file, IEnumerable<string> args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["DEBIAN_FRONTEND"] = "noninteractive";
-        using var process = new Process { StartInfo = start };
-        try
-        {
-            process.Start();
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            return $"{file}: {ex.Message}\n";
-        }
-
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            return $"{file} did not finish within 5 minutes\n";
-        }
-
-        return await stdout + await stderr;
     }
 
     private static string Tail(string text) => text.Length <= 4000 ? text : text[^4000..];

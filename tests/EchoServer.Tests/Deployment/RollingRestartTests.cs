@@ -37,7 +37,7 @@ public sealed class RollingRestartTests(ITestOutputHelper output)
                 ports[i] = ((await instances[i].WaitForListeningAsync()).Port, await instances[i].WaitForAdminPortAsync());
             }
 
-            using var haproxy = HaProxy.Start(RepoRoot(), ports);
+            using var haproxy = HaProxy.Start(Repository.Root, ports);
             await WaitForStatesAsync(haproxy, s => s.Count == Instances && s.Values.All(v => v == "UP"), "every instance UP in HAProxy");
 
             string echoJson = Path.GetTempFileName(), connectJson = Path.GetTempFileName();
@@ -103,16 +103,5 @@ public sealed class RollingRestartTests(ITestOutputHelper output)
             Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(15), $"timed out waiting for {what}: {string.Join(", ", (await haproxy.ServerStatesAsync()).Select(s => $"{s.Key}={s.Value}"))}");
             await Task.Delay(100);
         }
-    }
-
-    private static string RepoRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "EchoServer.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("EchoServer.sln not found above " + AppContext.BaseDirectory);
     }
 }

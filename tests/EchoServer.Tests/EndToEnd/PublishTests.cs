@@ -34,7 +34,7 @@ public sealed class PublishTests(ITestOutputHelper output) : IDisposable
             ? "clang is present: the publish must be Native AOT"
             : "clang is missing and could not be installed: publish.sh must fall back to a self-contained single file");
 
-        string publishOutput = await RunAsync("bash", Path.Combine(RepositoryRoot(), "scripts", "publish.sh"), "--out", _temp);
+        string publishOutput = await RunAsync("bash", Path.Combine(Repository.Root, "scripts", "publish.sh"), "--out", _temp);
         output.WriteLine(publishOutput);
         Assert.Contains(clang ? "(Native AOT, " : "(self-contained single file, ", publishOutput, StringComparison.Ordinal);
         string executable = Path.Combine(_temp, "echo-server");
@@ -75,57 +75,19 @@ public sealed class PublishTests(ITestOutputHelper output) : IDisposable
 
     private async Task<bool> TryInstallClangAsync()
     {
-        try
+        var (exitCode, error) = await DebianTool.TryInstallAsync("clang", "zlib1g-dev");
+        if (exitCode != 0)
         {
-            await RunAsync("apt-get", "update", "-qq");
-            await RunAsync("apt-get", "install", "-y", "-qq", "clang", "zlib1g-dev");
-            return ServerProcess.IsOnPath("clang");
-        }
-        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or Xunit.Sdk.XunitException)
-        {
-            output.WriteLine($"apt-get install clang zlib1g-dev failed: {ex.Message}");
-            return false;
-        }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "EchoServer.sln")))
-            {
-                return dir.FullName;
-            }
+            output.WriteLine($"apt-get install clang zlib1g-dev failed: {error}");
         }
 
-        throw new InvalidOperationException($"no EchoServer.sln above {AppContext.BaseDirectory}");
+        return ServerProcess.IsOnPath("clang");
     }
 
     /// <summary>Runs a command to its end within <see cref="PublishLimit"/>; fails with its output unless it exits 0.</summary>
     private static async Task<string> RunAsync(string file, params string[] args)
     {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(PublishLimit);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"'{file} {string.Join(' ', args)}' did not finish within {PublishLimit.TotalSeconds} s");
-        }
-
-        string text = await stdout;
-        Assert.True(process.ExitCode == 0, $"'{file} {string.Join(' ', args)}' exited {process.ExitCode}:\n{text}{await stderr}");
-        return text + await stderr;
+        var (stdout, stderr) = await Command.RunCheckedAsync(file, args, PublishLimit);
+        return stdout + stderr;
     }
 }

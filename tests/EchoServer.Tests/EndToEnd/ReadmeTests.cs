@@ -28,7 +28,7 @@ public sealed partial class ReadmeTests(ITestOutputHelper output)
     [Fact]
     public async Task Every_command_in_the_readme_runs()
     {
-        string root = RepositoryRoot();
+        string root = Repository.Root;
         var blocks = ParseBlocks(File.ReadAllLines(Path.Combine(root, "README.md")));
         var commands = blocks.SelectMany(b => b).ToList();
         Assert.NotEmpty(commands);
@@ -82,7 +82,7 @@ public sealed partial class ReadmeTests(ITestOutputHelper output)
     [Fact]
     public void The_readme_stays_short()
     {
-        int lines = File.ReadAllLines(Path.Combine(RepositoryRoot(), "README.md")).Length;
+        int lines = File.ReadAllLines(Path.Combine(Repository.Root, "README.md")).Length;
         Assert.True(lines < 250, $"README.md has {lines} lines: what a user needs first, the rest beside what it describes (src/README.md, scripts/README.md)");
     }
 
@@ -130,17 +130,6 @@ public sealed partial class ReadmeTests(ITestOutputHelper output)
         }
 
         return blocks;
-    }
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "EchoServer.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("EchoServer.sln not found above the test folder");
     }
 
     [GeneratedRegex(@"\s{2,}#.*$")]

@@ -1,11 +1,12 @@
 using System.Diagnostics;
+using EchoServer.TestSupport;
 
 namespace EchoServer.Tests.EndToEnd;
 
 /// <summary>Every shell script in scripts/ answers --help with its usage and refuses an unknown option, without building or starting anything.</summary>
 public sealed class ScriptTests
 {
-    public static TheoryData<string> Scripts() => new(Directory.GetFiles(Path.Combine(RepoRoot(), "scripts"), "*.sh").Select(Path.GetFileName).OfType<string>());
+    public static TheoryData<string> Scripts() => new(Directory.GetFiles(Path.Combine(Repository.Root, "scripts"), "*.sh").Select(Path.GetFileName).OfType<string>());
 
     [Theory]
     [MemberData(nameof(Scripts))]
@@ -42,7 +43,7 @@ public sealed class ScriptTests
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string script, string argument)
     {
         var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(RepoRoot(), "scripts", script));
+        info.ArgumentList.Add(Path.Combine(Repository.Root, "scripts", script));
         info.ArgumentList.Add(argument);
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -50,16 +51,5 @@ public sealed class ScriptTests
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         await process.WaitForExitAsync(deadline.Token);
         return (process.ExitCode, await stdout, await stderr);
-    }
-
-    private static string RepoRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "EchoServer.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("EchoServer.sln not found above " + AppContext.BaseDirectory);
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Reflection;
-using System.Text;
 using EchoServer.Pools;
 using EchoServer.TestSupport;
 
@@ -28,7 +27,7 @@ public sealed class ToolInstallTests : IDisposable
     [Fact]
     public async Task Both_tools_pack_install_and_run_by_their_command_names()
     {
-        string root = RepositoryRoot();
+        string root = Repository.Root;
         string packages = Path.Combine(_temp, "nupkg");
         string tools = Path.Combine(_temp, "tools");
         foreach (var (project, id, command, assembly) in new[]
@@ -83,19 +82,6 @@ public sealed class ToolInstallTests : IDisposable
         }
     }
 
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "EchoServer.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no EchoServer.sln above {AppContext.BaseDirectory}");
-    }
-
     private static ProcessStartInfo StartInfo(string file, string workingDirectory, params string[] args)
     {
         var info = new ProcessStartInfo(file) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -107,26 +93,7 @@ public sealed class ToolInstallTests : IDisposable
         return info;
     }
 
-    /// <summary>Runs a command to its end within <see cref="CommandLimit"/>; fails with its output unless it exits 0.</summary>
-    private static async Task<string> RunAsync(string file, string workingDirectory, params string[] args)
-    {
-        using var process = Process.Start(StartInfo(file, workingDirectory, args))!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(CommandLimit);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"'{file} {string.Join(' ', args)}' did not finish within {CommandLimit.TotalSeconds} s");
-        }
-
-        string output = await stdout;
-        var all = new StringBuilder(output).Append(await stderr).ToString();
-        Assert.True(process.ExitCode == 0, $"'{file} {string.Join(' ', args)}' exited {process.ExitCode}:\n{all}");
-        return output;
-    }
+    /// <summary>Runs a command to its end within <see cref="CommandLimit"/>; fails with its output unless it exits 0. Returns its stdout.</summary>
+    private static async Task<string> RunAsync(string file, string workingDirectory, params string[] args) =>
+        (await Command.RunCheckedAsync(file, args, CommandLimit, workingDirectory)).Stdout;
 }
