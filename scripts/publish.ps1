@@ -1,11 +1,11 @@
 # Twin of publish.sh: publishes the server as one native executable for this machine: Release, Native AOT,
 # runtime identifier of this system and processor (win-x64, linux-x64, osx-arm64, ...). The executable lands
-# as DIR/echo-server (echo-server.exe on Windows; DIR defaults to artifacts/publish in the repository, ignored
+# as DIR/echo-server (echo-server.exe on Windows; DIR defaults to src/EchoServer/bin/publish, ignored
 # by git). Where Native AOT cannot build, it says so in one line and publishes a self-contained single file.
 #   scripts/publish.ps1 [-Out DIR] [-SingleFile]
 # -SingleFile skips Native AOT. Native AOT needs the platform's C toolchain: on Windows the Visual Studio
 # "Desktop development with C++" workload; on Linux clang and zlib (apt-get install -y clang zlib1g-dev).
-# Intermediate files go to artifacts/build, apart from the bin/ and obj/ folders of an ordinary build.
+# Intermediate files go to src/EchoServer/bin/publish-build, apart from the bin/ and obj/ folders of an ordinary build.
 param([string] $Out = '', [switch] $SingleFile)
 $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'lib/Common.ps1')
@@ -22,9 +22,9 @@ $os = if ($IsWindows -or $env:OS -eq 'Windows_NT') { 'win' } elseif ($IsMacOS) {
 } else { [Console]::Error.WriteLine('publish.ps1: unsupported system'); exit 1 }
 $rid = "$os-$arch"
 
-if (-not $Out) { $Out = Join-Path $RepoRoot 'artifacts/publish' }
+if (-not $Out) { $Out = Join-Path $RepoRoot 'src/EchoServer/bin/publish' }
 $Out = (New-Item -ItemType Directory -Force -Path $Out).FullName
-$build = (New-Item -ItemType Directory -Force -Path (Join-Path $RepoRoot 'artifacts/build')).FullName
+$build = (New-Item -ItemType Directory -Force -Path (Join-Path $RepoRoot 'src/EchoServer/bin/publish-build')).FullName
 $log = Join-Path $build 'publish.log'
 $project = Join-Path $RepoRoot 'src/EchoServer/EchoServer.csproj'
 $common = @('-c', 'Release', '-r', $rid, '-o', $Out, '--artifacts-path', $build, '-nologo',

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Publishes the server as one native executable for this machine: Release, Native AOT, runtime identifier
 # from uname (linux-x64, linux-arm64, linux-musl-x64, osx-arm64, ...). The executable lands as DIR/echo-server
-# (DIR defaults to artifacts/publish in the repository; artifacts/ is ignored by git). Where Native AOT cannot
+# (DIR defaults to src/EchoServer/bin/publish, ignored by git like every bin/ folder). Where Native AOT cannot
 # build (no clang, a failing native link, an unsupported system), it says so in one line and publishes a
 # self-contained single file instead, which needs no .NET installed either.
 #   scripts/publish.sh [--out DIR] [--single-file]
 # --single-file skips Native AOT. Native AOT on Linux needs clang and zlib: apt-get install -y clang zlib1g-dev.
-# Intermediate files go to artifacts/build, apart from the bin/ and obj/ folders of an ordinary build.
+# Intermediate files go to src/EchoServer/bin/publish-build, apart from the bin/ and obj/ folders of an ordinary build.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -41,10 +41,10 @@ runtime_identifier() {
 }
 
 rid="$(runtime_identifier)"
-out="$(mkdir -p "${out:-$repo_root/artifacts/publish}" && cd "${out:-$repo_root/artifacts/publish}" && pwd)"
-log="$repo_root/artifacts/build/publish.log"; mkdir -p "${log%/*}"
+out="$(mkdir -p "${out:-$repo_root/src/EchoServer/bin/publish}" && cd "${out:-$repo_root/src/EchoServer/bin/publish}" && pwd)"
+log="$repo_root/src/EchoServer/bin/publish-build/publish.log"; mkdir -p "${log%/*}"
 project="$repo_root/src/EchoServer/EchoServer.csproj"
-common=(-c Release -r "$rid" -o "$out" --artifacts-path "$repo_root/artifacts/build" -nologo
+common=(-c Release -r "$rid" -o "$out" --artifacts-path "$repo_root/src/EchoServer/bin/publish-build" -nologo
   -p:PublishDocumentationFiles=false -p:DebugType=none)
 
 if [ "$aot" = 1 ] && [ "${rid%%-*}" = linux ] && ! command -v clang >/dev/null 2>&1; then
