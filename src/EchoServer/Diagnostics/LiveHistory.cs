@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using EchoServer.Connections;
 using HdrHistogram;
 
@@ -16,20 +15,15 @@ internal sealed class LiveHistory : IDisposable
 {
     public const int Seconds = 60;
 
-    private const long HighestQueueWaitUs = 3_600_000_000; // an hour, as ServerMetrics
 
     private readonly ServerCounters _counters;
     private readonly Func<long> _bytesOut;
     private readonly Func<TimeSpan> _uptime;
-    private readonly MeterListener _listener = new();
-    private readonly Recorder _queueWaits = HistogramFactory.With64BitBucketSize()
-        .WithValuesFrom(1).WithValuesUpTo(HighestQueueWaitUs).WithPrecisionOf(2)
-        .WithThreadSafeWrites().WithThreadSafeReads().Create();
+    private readonly Recorder _queueWaits;
 
     private readonly Lock _lock = new();
     private readonly LiveSample[] _ring = new LiveSample[Seconds];
     private readonly Timer _timer;
-    private double _microsecondsPerUnit = 1e6;
     private int _count;
     private int _next;
     private long _lastAt;
@@ -39,30 +33,16 @@ internal sealed class LiveHistory : IDisposable
     private long _lastBytes;
 
     /// <param name="counters">The server's totals.</param>
-    /// <param name="meter">The server's meter, whose queue-wait histogram feeds the p99.</param>
+    /// <param name="queueWaits">Every slot grant's wait, in microseconds (<see cref="ServerMetrics.TrackQueueWaits"/>), for the p99.</param>
     /// <param name="bytesOut">Bytes echoed so far, open connections included.</param>
     /// <param name="uptime">Time since the server started.</param>
     /// <param name="interval">How often to sample: a second, or never for tests that call <see cref="Tick"/>.</param>
-    public LiveHistory(ServerCounters counters, Meter meter, Func<long> bytesOut, Func<TimeSpan> uptime, TimeSpan? interval = null)
+    public LiveHistory(ServerCounters counters, Recorder queueWaits, Func<long> bytesOut, Func<TimeSpan> uptime, TimeSpan? interval = null)
     {
         _counters = counters;
         _bytesOut = bytesOut;
         _uptime = uptime;
-        _listener.InstrumentPublished = (instrument, listener) =>
-        {
-            if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == "echo.pool.queue.wait")
-            {
-                // The instrument says its unit; the p99 is kept in microseconds whichever it is.
-                _microsecondsPerUnit = instrument.Unit == "ms" ? 1e3 : 1e6;
-                listener.EnableMeasurementEvents(instrument, this);
-            }
-        };
-        _listener.SetMeasurementEventCallback<double>(static (_, value, _, state) =>
-        {
-            var history = (LiveHistory)state!;
-            history._queueWaits.RecordValue(Math.Clamp((long)(value * history._microsecondsPerUnit), 1, HighestQueueWaitUs));
-        });
-        _listener.Start();
+        _queueWaits = queueWaits;
         Reset();
         var period = interval ?? TimeSpan.FromSeconds(1);
         _timer = new Timer(static s => ((LiveHistory)s!).Tick(), this, period, period);
@@ -112,7 +92,6 @@ internal sealed class LiveHistory : IDisposable
     public void Dispose()
     {
         _timer.Dispose();
-        _listener.Dispose();
     }
 
     private void Reset()

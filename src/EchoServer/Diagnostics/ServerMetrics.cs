@@ -39,9 +39,8 @@ internal sealed class ServerMetrics : IDisposable
     private readonly Histogram<double> _queueWait;
     private readonly Histogram<double> _connectionDuration;
     private readonly KeyValuePair<string, object?> _pool;
-    private readonly Recorder _queueWaits = HistogramFactory.With64BitBucketSize()
-        .WithValuesFrom(1).WithValuesUpTo(HighestQueueWaitUs).WithPrecisionOf(2)
-        .WithThreadSafeWrites().WithThreadSafeReads().Create();
+    private readonly Lock _readersLock = new();
+    private Recorder[] _queueWaitReaders = [];
 
     /// <param name="meterFactory">Creates the meter (one per host, so that tests can tell servers apart).</param>
     /// <param name="pool">The pool's name, an attribute of every instrument.</param>
@@ -84,15 +83,38 @@ internal sealed class ServerMetrics : IDisposable
     public void Closed(string reason, TimeSpan duration) =>
         _connectionDuration.Record(duration.TotalSeconds, _pool, new KeyValuePair<string, object?>(CloseReasonAttribute, reason));
 
-    /// <summary>A slot (worker) was granted after <paramref name="waited"/>: for the histogram and the stats line alike.</summary>
+    /// <summary>A slot (worker) was granted after <paramref name="waited"/>: for the instrument and every queue-wait reader.</summary>
     public void SlotGranted(TimeSpan waited)
     {
         _queueWait.Record(waited.TotalSeconds, _pool);
-        _queueWaits.RecordValue(Math.Clamp((long)waited.TotalMicroseconds, 1, HighestQueueWaitUs));
+        var readers = Volatile.Read(ref _queueWaitReaders);
+        if (readers.Length > 0)
+        {
+            long microseconds = Math.Clamp((long)waited.TotalMicroseconds, 1, HighestQueueWaitUs);
+            foreach (var reader in readers)
+            {
+                reader.RecordValue(microseconds);
+            }
+        }
     }
 
-    /// <summary>Queue waits since the last call, for the periodic stats line.</summary>
-    public HistogramBase TakeQueueWaits() => _queueWaits.GetIntervalHistogram();
+    /// <summary>
+    /// Every slot grant's wait from now on, in microseconds, for one reader of intervals (the stats line, the live
+    /// view): each takes its own intervals with <see cref="Recorder.GetIntervalHistogram()"/>, and a grant records
+    /// nothing for a reader that was never asked for.
+    /// </summary>
+    public Recorder TrackQueueWaits()
+    {
+        var recorder = HistogramFactory.With64BitBucketSize()
+            .WithValuesFrom(1).WithValuesUpTo(HighestQueueWaitUs).WithPrecisionOf(2)
+            .WithThreadSafeWrites().WithThreadSafeReads().Create();
+        lock (_readersLock)
+        {
+            Volatile.Write(ref _queueWaitReaders, [.. _queueWaitReaders, recorder]);
+        }
+
+        return recorder;
+    }
 
     public void Dispose() => Meter.Dispose();
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using HdrHistogram;
 using Microsoft.Extensions.Logging;
 
 namespace EchoServer.Diagnostics;
@@ -7,7 +8,7 @@ namespace EchoServer.Diagnostics;
 internal sealed class StatsReporter : IDisposable
 {
     private readonly ServerCounters _counters;
-    private readonly ServerMetrics _metrics;
+    private readonly Recorder _queueWaits;
     private readonly Func<(int QueueLength, int Busy, int Workers)> _pool;
     private readonly string _poolName;
     private readonly ILogger _logger;
@@ -20,7 +21,7 @@ internal sealed class StatsReporter : IDisposable
     public StatsReporter(TimeSpan interval, ServerCounters counters, ServerMetrics metrics, Func<(int QueueLength, int Busy, int Workers)> pool, string poolName, ILogger logger)
     {
         _counters = counters;
-        _metrics = metrics;
+        _queueWaits = metrics.TrackQueueWaits();
         _pool = pool;
         _poolName = poolName;
         _logger = logger;
@@ -36,7 +37,7 @@ internal sealed class StatsReporter : IDisposable
         long accepted = _counters.Accepted;
         long refused = _counters.Refused;
         long bytes = _counters.BytesOut;
-        var waits = _metrics.TakeQueueWaits();
+        var waits = _queueWaits.GetIntervalHistogram();
         var (queue, busy, workers) = _pool();
         ServerLog.Stats(
             _logger,

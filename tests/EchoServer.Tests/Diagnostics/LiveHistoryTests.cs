@@ -14,7 +14,7 @@ public sealed class LiveHistoryTests
         var counters = new ServerCounters();
         long bytesOut = 0;
         using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "workers", () => 0, () => 0, () => 0, () => (0, bytesOut));
-        using var history = new LiveHistory(counters, metrics.Meter, () => bytesOut, () => TimeSpan.FromSeconds(7), Timeout.InfiniteTimeSpan);
+        using var history = new LiveHistory(counters, metrics.TrackQueueWaits(), () => bytesOut, () => TimeSpan.FromSeconds(7), Timeout.InfiniteTimeSpan);
 
         for (int i = 0; i < 100; i++)
         {
@@ -42,7 +42,7 @@ public sealed class LiveHistoryTests
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "executor", () => 0, () => 0, () => 0, () => (0, 0));
         double uptime = 0;
-        using var history = new LiveHistory(new ServerCounters(), metrics.Meter, () => 0, () => TimeSpan.FromSeconds(uptime), Timeout.InfiniteTimeSpan);
+        using var history = new LiveHistory(new ServerCounters(), metrics.TrackQueueWaits(), () => 0, () => TimeSpan.FromSeconds(uptime), Timeout.InfiniteTimeSpan);
 
         for (int i = 1; i <= LiveHistory.Seconds + 5; i++)
         {
