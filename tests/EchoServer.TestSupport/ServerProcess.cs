@@ -129,12 +129,14 @@ internal sealed partial class ServerProcess : IDisposable
     }
 
     /// <summary>Waits for the "Listening on" line and returns the endpoint it names.</summary>
-    public async Task<IPEndPoint> WaitForListeningAsync()
+    /// <param name="within">How long to wait; a start through a script that builds first needs far longer than the default.</param>
+    public async Task<IPEndPoint> WaitForListeningAsync(TimeSpan? within = null)
     {
         string? line = null;
         await Eventually.True(
             () => (line = _stdout.FirstOrDefault(l => l.Contains("Listening on", StringComparison.Ordinal))) is not null || _process.HasExited,
-            "the 'Listening on' line");
+            "the 'Listening on' line",
+            within);
         Assert.False(line is null, $"the server exited early: {string.Join(" | ", Stderr)}");
         var match = ListeningLine().Match(line!);
         Assert.True(match.Success, $"unexpected first line: {line}");
