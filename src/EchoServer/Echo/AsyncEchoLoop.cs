@@ -9,6 +9,12 @@ namespace EchoServer.Echo;
 /// zero-byte receive. Once data is there it takes a slot through the gate (FIFO with every other session),
 /// rents a buffer, echoes what is readable for at most <see cref="ReadsPerTurn"/> reads, then gives both back,
 /// so one fast client cannot keep a slot while others wait.
+/// <para>
+/// Within a turn every read and the first try of every send is a non-blocking call (one system call each):
+/// only the wait for data and a send the client is slow to take are asynchronous. A read that finds nothing
+/// ends the turn, and so does a read that did not fill the buffer, since the socket was then read empty: the
+/// zero-byte receive that follows looks for more data anyway.
+/// </para>
 /// </summary>
 internal static class AsyncEchoLoop
 {
@@ -26,12 +32,15 @@ internal static class AsyncEchoLoop
     {
         try
         {
+            socket.Blocking = false; // synchronous reads and sends return WouldBlock instead of waiting
             while (!progress.StopRequested)
             {
                 if (first is null)
                 {
                     progress.Set(SessionWait.Receive);
-                    await WaitForDataAsync(socket);
+
+                    // Completes once a byte, the end of the stream or an error is there (the runtime peeks for one byte).
+                    await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
                     if (progress.StopRequested)
                     {
                         break;
@@ -51,9 +60,27 @@ internal static class AsyncEchoLoop
                     for (int reads = 0; reads < ReadsPerTurn; reads++)
                     {
                         // The data that came with the header is this turn's first read; every later one reads the socket.
-                        var message = first ?? buffer;
-                        int received = first?.Length ?? await socket.ReceiveAsync(buffer.AsMemory(0, bufferSize), SocketFlags.None);
-                        first = null;
+                        byte[] message = first ?? buffer;
+                        int received;
+                        if (first is not null)
+                        {
+                            received = first.Length;
+                            first = null;
+                        }
+                        else
+                        {
+                            received = socket.Receive(buffer, 0, bufferSize, SocketFlags.None, out var readError);
+                            if (readError == SocketError.WouldBlock)
+                            {
+                                break; // nothing (more) to read: back to waiting, without the slot
+                            }
+
+                            if (readError != SocketError.Success)
+                            {
+                                return SocketErrors.ToCloseReason(readError);
+                            }
+                        }
+
                         if (received == 0)
                         {
                             if (progress.StopRequested)
@@ -66,20 +93,29 @@ internal static class AsyncEchoLoop
                         }
 
                         progress.AddBytesIn(received);
+
+                        // The state stays Send until the next send: the reads of a turn find data waiting, so
+                        // one timestamp per message is enough for the watchdog and the snapshot.
                         progress.Set(SessionWait.Send);
-                        int sent = 0;
+                        int sent = socket.Send(message, 0, received, SocketFlags.None, out var sendError);
+                        if (sendError == SocketError.WouldBlock)
+                        {
+                            sent = 0;
+                        }
+                        else if (sendError != SocketError.Success)
+                        {
+                            return SocketErrors.ToCloseReason(sendError);
+                        }
+
                         while (sent < received)
                         {
                             sent += await socket.SendAsync(message.AsMemory(sent, received - sent), SocketFlags.None);
                         }
 
                         progress.AddBytesOut(received);
-
-                        // The state stays Send until the next send: the reads of a turn find data waiting, so
-                        // one timestamp per message is enough for the watchdog and the snapshot.
-                        if (socket.Available == 0)
+                        if (received < bufferSize)
                         {
-                            break;
+                            break; // a short read emptied the socket
                         }
                     }
                 }
@@ -99,23 +135,6 @@ internal static class AsyncEchoLoop
         catch (ObjectDisposedException) when (progress.StopRequested)
         {
             return CloseReason.Shutdown;
-        }
-    }
-
-    /// <summary>
-    /// Waits until a receive would not block: data, the end of the stream, or an error. A zero-byte receive can
-    /// complete when nothing is readable yet (right after a turn that read the socket empty); the session would
-    /// then wait in its first real receive holding a slot, so such a wake-up waits again.
-    /// </summary>
-    private static async ValueTask WaitForDataAsync(Socket socket)
-    {
-        while (true)
-        {
-            await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
-            if (socket.Available > 0 || socket.Poll(0, SelectMode.SelectRead))
-            {
-                return; // readable: data, or a FIN or error that the next receive reports
-            }
         }
     }
 }
