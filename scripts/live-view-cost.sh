@@ -4,7 +4,8 @@
 # (median and p90 of REQUESTS requests, measured by curl on loopback, HTTP included) and the server's CPU time
 # per request (its utime + stime over the requests, which a busy machine disturbs less). (2) Echo throughput
 # with /snapshot.json polled twice a second, as the page does, against the same server without polling,
-# alternated; prints the mean messages/s and server CPU µs per message of each, and their ratios.
+# alternated, after the same 200 unmeasured requests on both sides (the first compile the admin path); prints
+# the mean messages/s and server CPU µs per message of each, and their ratios.
 # --poll PATH polls another admin path in (2) (/healthz: the cost of any request, snapshot or not);
 # --skip-idle skips (1).
 #   scripts/live-view-cost.sh [--connections N] [--requests N] [--rounds N] [--duration SECONDS] [--poll PATH] [--skip-idle]
@@ -67,8 +68,11 @@ fi
 run() { # run LABEL poll|none: one measured run of 100 connections, 64 B ping-pong; prints "messages/s cpu-µs/message"
   # One log per run: start_server could otherwise read the last run's port from a log not yet truncated.
   start_server "$out/server-$1.log" --pool executor --admin-port 0 --log-level Warning
+  local url; url="http://127.0.0.1:$(admin_port "$out/server-$1.log")$poll"
+  # Both sides first answer 200 requests, unmeasured: the first ones compile the admin path (about 1.3 s of
+  # CPU once per process), which would otherwise be charged to a page that stays open for minutes.
+  curl -s -o /dev/null "$url?warm=[1-200]"
   if [ "$2" = poll ]; then
-    local url; url="http://127.0.0.1:$(admin_port "$out/server-$1.log")$poll"
     # One curl, one kept-alive connection, two requests a second: like the page, without a process per poll.
     curl -s -o /dev/null --rate 2/s "$url?n=[1-100000]" &
     poller=$!
