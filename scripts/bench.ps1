@@ -1,7 +1,7 @@
-# Twin of bench.sh: both pools (and the executor with --inline-completions) against the reference servers in
+# Twin of bench.sh: both pools (and the executor with --inline-completions false) against the reference servers in
 # ../shared/peers when present, one server at a time, every workload driven by echo-load with the server's CPU
 # and peak RSS sampled; prints the table and the target ratios, writes results/bench-<timestamp>/.
-#   scripts/bench.ps1 [-Quick] [-Aot] [-Out DIR] [-Servers "c-epoll kestrel go py-executor py-queue workers workers-aot executor executor-aot executor-inline"]
+#   scripts/bench.ps1 [-Quick] [-Aot] [-Out DIR] [-Servers "c-epoll kestrel go py-executor py-queue workers workers-aot executor executor-aot executor-threadpool"]
 # workers-aot and executor-aot: the Native AOT build (scripts/publish.ps1, once per run, into DIR/publish), in a
 # full run always, with -Quick only with -Aot. The C epoll reference client runs from bench.sh only.
 param([switch] $Quick, [switch] $Aot, [string] $Out = '', [string] $Servers = '')
@@ -13,7 +13,7 @@ $peersDir = Join-Path $RepoRoot '../shared/peers'
 if ($Quick) { $duration = 2; $warmup = 0.5; $idle = 2000; $defaultPeers = 'c-epoll kestrel' }
 else { $duration = 5; $warmup = 1; $idle = 10000; $defaultPeers = 'c-epoll kestrel go py-executor py-queue' }
 if (-not $Servers) {
-  $Servers = if (-not $Quick -or $Aot) { 'workers workers-aot executor executor-aot executor-inline' } else { 'workers executor executor-inline' }
+  $Servers = if (-not $Quick -or $Aot) { 'workers workers-aot executor executor-aot executor-threadpool' } else { 'workers executor executor-threadpool' }
   if (Test-Path (Join-Path $peersDir 'run-peer.sh')) { $Servers = "$defaultPeers $Servers" }
   else { [Console]::Error.WriteLine("bench.ps1: no reference servers at $peersDir; comparing the pools only") }
 }
@@ -36,9 +36,9 @@ function Get-FreePort {
 
 function Start-Subject([string] $Name, [string] $Workload) {
   $log = Join-Path $Out "server-$Name-$Workload.log"
-  if ($Name -in 'workers', 'executor', 'executor-inline', 'workers-aot', 'executor-aot') {
+  if ($Name -in 'workers', 'executor', 'executor-threadpool', 'workers-aot', 'executor-aot') {
     $opts = @('--pool', ($Name -replace '-(inline|aot)$', ''))
-    if ($Name -eq 'executor-inline') { $opts += '--inline-completions' }
+    if ($Name -eq 'executor-threadpool') { $opts += '--inline-completions', 'false' }
     if ($Workload -eq '1000c-1KiB') { $opts += @('--workers', '1000', '--max-connections', '1100') }
     if ($Workload -eq '10k-idle') { $opts += @('--workers', "$idle", '--max-connections', "$($idle + 100)", '--queue', "$idle", '--when-full', 'wait', '--backlog', '4096') }
     $exe = if ($Name -like '*-aot') { Join-Path $Out ('publish/echo-server' + $(if ($env:OS -eq 'Windows_NT') { '.exe' } else { '' })) } else { '' }

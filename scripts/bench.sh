@@ -3,10 +3,10 @@
 # it, the two pools alone), one server at a time on a free port, every workload driven by echo-load, each
 # server's CPU and peak RSS sampled. Prints one Markdown table of absolute figures and the target ratios, and
 # writes results/bench-<timestamp>/ (JSON per run, bench.md, throughput.png/.svg and latency.png/.svg).
-#   scripts/bench.sh [--quick] [--aot] [--out DIR] [--servers "c-epoll kestrel go py-executor py-queue workers workers-aot executor executor-aot executor-inline"]
-# executor-inline is the executor with --inline-completions; workers-aot and executor-aot are the Native AOT
-# build (scripts/publish.sh, once per run, into DIR/publish) beside the JIT build on every workload: always
-# in a full run, with --quick only when --aot is given.
+#   scripts/bench.sh [--quick] [--aot] [--out DIR] [--servers "c-epoll kestrel go py-executor py-queue workers workers-aot executor executor-aot executor-threadpool"]
+# executor-threadpool is the executor with --inline-completions false (each completion queued to the thread
+# pool); workers-aot and executor-aot are the Native AOT build (scripts/publish.sh, once per run, into
+# DIR/publish) beside the JIT build on every workload: always in a full run, with --quick only when --aot is given.
 # At 100 connections x 64 B against c-epoll it also runs the C epoll client (scripts/lib/epoll-client.c,
 # built with gcc into DIR) right after echo-load, on the same server: load-clients.md compares the two clients.
 # Full: about 12 minutes. --quick: under 3 (2 s per run, 2,000 idle connections, C epoll and Kestrel peers).
@@ -33,8 +33,8 @@ else
   duration=5; warmup=1; idle=10000; default_peers="c-epoll kestrel go py-executor py-queue"
 fi
 if [ -z "$servers" ]; then
-  servers="workers executor executor-inline"
-  if [ "$quick" = 0 ] || [ "$aot" = 1 ]; then servers="workers workers-aot executor executor-aot executor-inline"; fi
+  servers="workers executor executor-threadpool"
+  if [ "$quick" = 0 ] || [ "$aot" = 1 ]; then servers="workers workers-aot executor executor-aot executor-threadpool"; fi
   if [ -x "$peers_dir/run-peer.sh" ] || [ -f "$peers_dir/run-peer.sh" ]; then
     servers="$default_peers $servers"
   else
@@ -68,9 +68,9 @@ free_port() {
 start() {
   local name="$1" workload="$2" log="$out/server-$1-$2.log"
   case "$name" in
-    workers|executor|executor-inline|workers-aot|executor-aot)
+    workers|executor|executor-threadpool|workers-aot|executor-aot)
       local opts=(--pool "${name%-*}")
-      [ "$name" = executor-inline ] && opts+=(--inline-completions)
+      [ "$name" = executor-threadpool ] && opts+=(--inline-completions false)
       case "$workload" in
         1000c-1KiB) opts+=(--workers 1000 --max-connections 1100) ;;
         10k-idle) opts+=(--workers "$idle" --max-connections "$((idle + 100))" --queue "$idle" --when-full wait --backlog 4096) ;;

@@ -41,9 +41,9 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
         ("100c-64B", "server µs CPU/msg", "workers", "c-epoll", 1.5, true),
     ];
 
-    private static readonly string[] ServerOrder = ["c-epoll", "kestrel", "go", "py-executor", "py-queue", "workers", "workers-aot", "executor", "executor-aot", "executor-inline"];
+    private static readonly string[] ServerOrder = ["c-epoll", "kestrel", "go", "py-executor", "py-queue", "workers", "workers-aot", "executor", "executor-aot", "executor-threadpool"];
 
-    private static readonly string[] Pools = ["workers", "workers-aot", "executor", "executor-aot", "executor-inline"];
+    private static readonly string[] Pools = ["workers", "workers-aot", "executor", "executor-aot", "executor-threadpool"];
 
     public static BenchTable Load(string directory) => new(Summary.Load(directory).Reports);
 
@@ -81,7 +81,7 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
         // The executor's targets are checked for each of its completion modes that ran, and each pool's for its Native AOT build.
         var targets = Targets.SelectMany(t => t.Ours switch
             {
-                "executor" => [t, t with { Ours = "executor-inline" }, t with { Ours = "executor-aot" }],
+                "executor" => [t, t with { Ours = "executor-threadpool" }, t with { Ours = "executor-aot" }],
                 "workers" => [t, t with { Ours = "workers-aot" }],
                 _ => new[] { t },
             })

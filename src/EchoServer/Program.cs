@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using EchoServer.Cli;
 using EchoServer.CommandLine;
 using EchoServer.Hosting;
+using EchoServer.Pools;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -32,10 +33,8 @@ internal static class Program
         options = StartupChecks.FitDefaultMaxConnections(options);
 
         // The runtime's socket engine reads this variable once, when it starts: before the first socket exists.
-        if (options.InlineCompletions)
-        {
-            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-        }
+        // Set either way, so that a value inherited from the environment cannot override the option.
+        Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", options.Pool == PoolKind.Executor && options.InlineCompletions ? "1" : "0");
 
         // Checked before the host loads Kestrel, logging and the pool: with too few descriptors or threads for
         // those, the process would abort before it could say why.

@@ -19,19 +19,16 @@ namespace EchoServer.Hosting;
 /// </summary>
 internal sealed class EchoServerService : IHostedService, IDisposable
 {
-    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
-
     private readonly ServerOptions _options;
     private readonly ILogger _lifecycle;
     private readonly ConnectionWatchdog _watchdog;
     private readonly PinnedWorkersMonitor? _pinned;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly CancellationTokenSource _endDrainDelay = new();
+    private readonly DrainDelay _drainDelay;
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private Task _acceptLoop = Task.CompletedTask;
     private StatsReporter? _stats;
     private PosixSignalRegistration? _snapshotSignal;
-    private StopSignals? _stopSignals;
 
     public EchoServerService(ServerOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory)
     {
@@ -50,6 +47,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         Tracker.Pool = Pool;
         _watchdog = new ConnectionWatchdog(Tracker.Connections, options.IdleTimeout, options.SendTimeout, proxyProtocol?.HeaderTimeout ?? TimeSpan.Zero);
         _pinned = options.Pool == PoolKind.Workers ? new PinnedWorkersMonitor(Pool, Tracker.Connections, log) : null;
+        _drainDelay = new DrainDelay(options.DrainDelay, _lifecycle, options.Pool.ToName());
     }
 
     /// <summary>The bound endpoint (real port when 0 was asked for).</summary>
@@ -93,12 +91,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
             throw new StartupException(checks.Error);
         }
 
-        // Counting starts before the listener is bound: a signal sent as soon as "Listening on" appears is counted.
-        if (_options.DrainDelay > TimeSpan.Zero)
-        {
-            _stopSignals = new StopSignals(EndDrainDelay);
-        }
-
+        _drainDelay.CountSignals();
         Pool.Start();
         Listener.Bind();
         OnBound?.Invoke();
@@ -119,64 +112,19 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         return Task.CompletedTask;
     }
 
-    /// <summary>Ends the drain delay now (a second Ctrl+C or SIGTERM): the listener closes and the drain starts.</summary>
-    public void EndDrainDelay()
-    {
-        try
-        {
-            if (!_endDrainDelay.IsCancellationRequested)
-            {
-                if (IsDraining)
-                {
-                    ServerLog.DrainDelaySkipped(_lifecycle, Pool.Kind.ToName());
-                }
-
-                _endDrainDelay.Cancel();
-            }
-        }
-        catch (ObjectDisposedException)
-        {
-            // Stopped and disposed meanwhile.
-        }
-    }
+    /// <summary>Ends the drain delay now (as a second Ctrl+C or SIGTERM does): the listener closes and the drain starts.</summary>
+    public void EndDrainDelay() => _drainDelay.End();
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        IsDraining = true;
-        if (_options.DrainDelay > TimeSpan.Zero && !_endDrainDelay.IsCancellationRequested)
-        {
-            // Health checks see 503 from now on, while clients the balancer still sends here are served.
-            ServerLog.DrainDelay(_lifecycle, _options.DrainDelay.TotalSeconds, Pool.Kind.ToName());
-            using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _endDrainDelay.Token);
-            try
-            {
-                await Task.Delay(_options.DrainDelay, either.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                // Cut short by a second signal, or by the host's own deadline: on to the drain.
-            }
-        }
-
+        IsDraining = true; // health checks see 503 from now on, while the drain delay still serves new clients
+        await _drainDelay.WaitAsync(cancellationToken);
         _stats?.Dispose();
         await _stopping.CancelAsync();
         Listener.Close();
         await _acceptLoop;
-        await Tracker.EndHeaderReadsAsync().CompletesWithinAsync(StopGrace, CancellationToken.None); // the stop cancelled them
-
-        ServerLog.Draining(_lifecycle, Tracker.Connections.Count, _options.ShutdownTimeout.TotalSeconds, Pool.Kind.ToName());
-        Pool.Complete();
-        if (!await Pool.Completion.CompletesWithinAsync(_options.ShutdownTimeout, cancellationToken))
-        {
-            ServerLog.DrainDeadline(_lifecycle, Tracker.Connections.Count, Pool.Kind.ToName());
-            Tracker.Connections.StopAll(CloseReason.Shutdown);
-            if (!await Pool.Completion.CompletesWithinAsync(StopGrace, CancellationToken.None))
-            {
-                ServerLog.SessionsStuck(_lifecycle, Tracker.Connections.Count, Pool.Kind.ToName());
-                Tracker.Connections.AbortAll(CloseReason.Shutdown);
-                await Pool.Completion.CompletesWithinAsync(StopGrace, CancellationToken.None);
-            }
-        }
+        await Tracker.EndHeaderReadsAsync().CompletesWithinAsync(SessionDrain.Grace, CancellationToken.None); // the stop cancelled them
+        await SessionDrain.RunAsync(Pool, Tracker.Connections, _options.ShutdownTimeout, _lifecycle, cancellationToken);
 
         var counters = Tracker.Counters;
         ServerLog.Stopped(_lifecycle, Stopwatch.GetElapsedTime(_startedAt).TotalSeconds, counters.Served, counters.Refused, counters.BytesIn, counters.BytesOut, Pool.Kind.ToName());
@@ -185,7 +133,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     public void Dispose()
     {
         _snapshotSignal?.Dispose();
-        _stopSignals?.Dispose();
+        _drainDelay.Dispose();
         _stats?.Dispose();
         _pinned?.Dispose();
         _watchdog.Dispose();
@@ -194,6 +142,5 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         Listener.Dispose();
         Pool.Dispose();
         _stopping.Dispose();
-        _endDrainDelay.Dispose();
     }
 }

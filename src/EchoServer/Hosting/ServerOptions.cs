@@ -68,10 +68,11 @@ internal sealed record ServerOptions
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Run socket completions on the runtime's epoll threads instead of handing each to the thread pool
-    /// (executor). More throughput at many connections, higher latency for a single one. Defaults to false.
+    /// Executor: run socket completions on the runtime's epoll threads instead of handing each to the thread
+    /// pool: more throughput, less CPU per message and lower single-connection latency, measured against the
+    /// executor's echo loop (a slot turn never blocks). Defaults to true.
     /// </summary>
-    public bool InlineCompletions { get; init; }
+    public bool InlineCompletions { get; init; } = true;
 
     /// <summary>Seconds between periodic stats lines; zero for none. Defaults to 0.</summary>
     public TimeSpan StatsInterval { get; init; } = TimeSpan.Zero;

@@ -27,7 +27,7 @@ public sealed class ServerCommandTests
             "--host", "::", "--port", "0", "--backlog", "64", "--max-connections", "50", "--pool", "executor",
             "--workers", "10", "--queue", "5", "--when-full", "drop-oldest", "--queue-timeout", "250ms",
             "--buffer-size", "4KiB", "--shutdown-timeout", "3s", "--log-level", "Debug", "--log-format", "json",
-            "--idle-timeout", "1m", "--send-timeout", "5s", "--max-connections-per-ip", "8", "--inline-completions",
+            "--idle-timeout", "1m", "--send-timeout", "5s", "--max-connections-per-ip", "8", "--inline-completions", "false",
             "--stats-interval", "2s", "--admin-port", "9100", "--proxy-protocol", "--trusted-proxies", "10.0.0.0/8, fd00::/8,192.0.2.7",
             "--admin-host", "0.0.0.0", "--drain-delay", "4s", "--reuse-port",
         ]);
@@ -47,7 +47,7 @@ public sealed class ServerCommandTests
         Assert.Equal(TimeSpan.FromMinutes(1), options.IdleTimeout);
         Assert.Equal(TimeSpan.FromSeconds(5), options.SendTimeout);
         Assert.Equal(8, options.MaxConnectionsPerIp);
-        Assert.True(options.InlineCompletions);
+        Assert.False(options.InlineCompletions);
         Assert.Equal(TimeSpan.FromSeconds(2), options.StatsInterval);
         Assert.Equal(9100, options.AdminPort);
         Assert.True(options.ProxyProtocol);

@@ -10,7 +10,7 @@ public sealed class ExecutableTests
     [Theory]
     [InlineData("workers")]
     [InlineData("executor")]
-    [InlineData("executor", "--inline-completions")]
+    [InlineData("executor", "--inline-completions=false")]
     public async Task Starts_on_an_ephemeral_port_echoes_and_exits_0_on_SIGTERM_with_a_summary(string pool, string extra = "--log-format=simple")
     {
         if (OperatingSystem.IsWindows())
