@@ -85,7 +85,7 @@ internal sealed class ServerCommand
 
     public Option<bool> InlineCompletions { get; } = new("--inline-completions")
     {
-        Description = "Executor: run socket completions on the runtime's I/O threads (true) or queue each to the .NET thread pool (false). Inline gives more messages/s, less CPU per message and lower latency.",
+        Description = "Executor: run socket completions on the runtime's I/O threads (true, the default) or queue each to the .NET thread pool (false, e.g. --inline-completions false). Inline gives more messages/s, less CPU per message and lower latency.",
         DefaultValueFactory = _ => Defaults.InlineCompletions,
     };
 
