@@ -28,6 +28,10 @@ public sealed class ShutdownUnderLoadTests
             clients.AddRange(await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => EchoClient.ConnectAsync(endPoint))));
         }
 
+        // One round trip each first: every client is then accepted and being served. A connection still in the
+        // kernel's backlog when the listener closes is reset by the kernel, before the server ever saw a byte.
+        await Task.WhenAll(clients.Select(c => c.RoundTripAsync([7])));
+
         using var stopSending = new CancellationTokenSource();
         var streams = clients.Select(c => StreamUntilStoppedAsync(c, stopSending.Token)).ToArray();
         await Task.Delay(300); // let every stream get going: the signal must land mid-stream
