@@ -68,7 +68,7 @@ internal sealed record ServerOptions
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Executor: run socket completions on the runtime's epoll threads instead of handing each to the thread
+    /// Executor: run socket completions on the runtime's I/O threads instead of handing each to the thread
     /// pool: more throughput, less CPU per message and lower single-connection latency, measured against the
     /// executor's echo loop (a slot turn never blocks). Defaults to true.
     /// </summary>
