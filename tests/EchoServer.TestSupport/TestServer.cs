@@ -28,14 +28,20 @@ internal sealed class TestServer : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    public static Task<TestServer> StartAsync(PoolKind pool, Func<ServerOptions, ServerOptions>? configure = null, Action<EchoServerService>? beforeStart = null) =>
-        StartAsync((configure ?? (o => o))(new ServerOptions { Pool = pool, Port = 0, LogLevel = LogLevel.Debug }), beforeStart);
+    /// <param name="pool">The pool.</param>
+    /// <param name="configure">Changes to the default test options.</param>
+    /// <param name="services">Services to add to the host's (a fake <c>ISocketAcceptor</c>, a connection stage).</param>
+    public static Task<TestServer> StartAsync(PoolKind pool, Func<ServerOptions, ServerOptions>? configure = null, Action<IServiceCollection>? services = null) =>
+        StartAsync((configure ?? (o => o))(new ServerOptions { Pool = pool, Port = 0, LogLevel = LogLevel.Debug }), services);
 
-    public static async Task<TestServer> StartAsync(ServerOptions options, Action<EchoServerService>? beforeStart = null)
+    public static async Task<TestServer> StartAsync(ServerOptions options, Action<IServiceCollection>? services = null)
     {
         var logs = new TestLoggerProvider();
-        var host = EchoServerHost.Create(options, logging => logging.AddProvider(logs));
-        beforeStart?.Invoke(host.Services.GetRequiredService<EchoServerService>());
+        var builder = EchoServerHost.CreateBuilder(options);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(logs);
+        services?.Invoke(builder.Services);
+        var host = builder.Build();
         await host.StartAsync();
         return new TestServer(host, logs);
     }

@@ -44,34 +44,16 @@ internal sealed class ServerMetrics : IDisposable
 
     /// <param name="meterFactory">Creates the meter (one per host, so that tests can tell servers apart).</param>
     /// <param name="pool">The pool's name, an attribute of every instrument.</param>
-    /// <param name="active">Open connections now.</param>
-    /// <param name="queueLength">Clients waiting for a worker now.</param>
-    /// <param name="busyWorkers">Workers serving now.</param>
-    /// <param name="bytes">Bytes received and sent since start, counted when read: the echo loop records nothing per message.</param>
-    public ServerMetrics(IMeterFactory meterFactory, string pool, Func<long> active, Func<int> queueLength, Func<int> busyWorkers, Func<(long Received, long Sent)> bytes)
+    public ServerMetrics(IMeterFactory meterFactory, string pool)
     {
         Meter = meterFactory.Create(MeterName);
         _pool = new KeyValuePair<string, object?>(PoolAttribute, pool);
-        KeyValuePair<string, object?> receive = new(DirectionAttribute, "receive");
-        KeyValuePair<string, object?> transmit = new(DirectionAttribute, "transmit");
         _accepted = Meter.CreateCounter<long>("echo.accepted_connections", "{connection}", "Connections accepted.");
         _refused = Meter.CreateCounter<long>(
             "echo.refused_connections", "{connection}", "Connections closed because the pool would not serve them (at accept, or a later burst in the executor), by reason.");
-        Meter.CreateObservableUpDownCounter("echo.active_connections", () => new Measurement<long>(active(), _pool), "{connection}", "Connections open now, idle, queued or being echoed.");
         _connectionDuration = CreateSeconds("echo.connection.duration", "Time from accept to close of every connection, by how it ended.", ConnectionDurationBuckets);
-        Meter.CreateObservableUpDownCounter("echo.pool.queue.length", () => new Measurement<int>(queueLength(), _pool), "{connection}", "Clients with data waiting for a worker now.");
-        Meter.CreateObservableUpDownCounter("echo.pool.busy_workers", () => new Measurement<int>(busyWorkers(), _pool), "{worker}", "Workers serving a client now (executor: slots held).");
         _queueWait = CreateSeconds(
-            "echo.pool.queue.wait", "How long a client with data waited for a worker: every grant of a slot (every burst in the executor), zero when one was free.", QueueWaitBuckets);
-        Meter.CreateObservableCounter<long>(
-            "echo.network.io",
-            () =>
-            {
-                var (received, sent) = bytes();
-                return [new(received, _pool, receive), new(sent, _pool, transmit)];
-            },
-            "By",
-            "Bytes received from clients and echoed to them.");
+            "echo.pool.queue.wait", "How long a client with data waited for a slot: every grant of a slot (every burst in the executor), zero when one was free.", QueueWaitBuckets);
     }
 
     public Meter Meter { get; }
@@ -114,6 +96,31 @@ internal sealed class ServerMetrics : IDisposable
         }
 
         return recorder;
+    }
+
+    /// <summary>
+    /// Adds the instruments read when collected: open connections, the pool's queue and busy slots, and the bytes
+    /// (so the echo loop records nothing per message). Called once the pool exists, which records into this meter.
+    /// </summary>
+    /// <param name="active">Open connections now.</param>
+    /// <param name="load">The pool's busy slots and queue now.</param>
+    /// <param name="bytes">Bytes received and sent since start.</param>
+    public void Observe(Func<long> active, Func<(int Busy, int Queued)> load, Func<(long Received, long Sent)> bytes)
+    {
+        KeyValuePair<string, object?> receive = new(DirectionAttribute, "receive");
+        KeyValuePair<string, object?> transmit = new(DirectionAttribute, "transmit");
+        Meter.CreateObservableUpDownCounter("echo.active_connections", () => new Measurement<long>(active(), _pool), "{connection}", "Connections open now, idle, queued or being echoed.");
+        Meter.CreateObservableUpDownCounter("echo.pool.queue.length", () => new Measurement<int>(load().Queued, _pool), "{connection}", "Clients with data waiting for a slot now.");
+        Meter.CreateObservableUpDownCounter("echo.pool.busy_slots", () => new Measurement<int>(load().Busy, _pool), "{slot}", "Slots held now: by a client for its whole life (workers), by a burst (executor).");
+        Meter.CreateObservableCounter<long>(
+            "echo.network.io",
+            () =>
+            {
+                var (received, sent) = bytes();
+                return [new(received, _pool, receive), new(sent, _pool, transmit)];
+            },
+            "By",
+            "Bytes received from clients and echoed to them.");
     }
 
     public void Dispose() => Meter.Dispose();

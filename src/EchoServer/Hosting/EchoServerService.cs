@@ -21,8 +21,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 {
     private readonly ServerOptions _options;
     private readonly ILogger _lifecycle;
-    private readonly ConnectionWatchdog _watchdog;
-    private readonly PinnedWorkersMonitor? _pinned;
+    private readonly ComposedServer _server;
     private readonly CancellationTokenSource _stopping = new();
     private readonly DrainDelay _drainDelay;
     private readonly long _startedAt = Stopwatch.GetTimestamp();
@@ -30,48 +29,43 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     private StatsReporter? _stats;
     private PosixSignalRegistration? _snapshotSignal;
 
-    public EchoServerService(ServerOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory)
+    /// <param name="options">The configuration.</param>
+    /// <param name="loggerFactory">The logs.</param>
+    /// <param name="meterFactory">The meter's owner.</param>
+    /// <param name="acceptor">Takes each client from the listening socket.</param>
+    /// <param name="stages">Connection stages the host adds, after the built-in ones and before the pool.</param>
+    public EchoServerService(ServerOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory, ISocketAcceptor acceptor, IEnumerable<IConnectionStage> stages)
     {
         _options = options;
-        var log = loggerFactory.CreateLogger(EchoServerHost.ConnectionsCategory);
         _lifecycle = loggerFactory.CreateLogger(EchoServerHost.LifecycleCategory);
-        // The gauges read the tracker and the pool, built next: both exist before anything can observe a gauge.
-        Listener = new ConnectionListener(new IPEndPoint(options.Host, options.Port), options.Backlog, options.MaxConnections, log, options.ReusePort);
-        Metrics = new ServerMetrics(meterFactory, options.Pool.ToName(), () => Tracker!.Counters.Active, () => Pool!.Load.Queued, () => Pool!.Load.Busy, () => Tracker!.BytesSoFar());
-        var proxyProtocol = options.ProxyProtocol ? new ProxyProtocolSettings(options.TrustedProxies, options.ProxyHeaderTimeout, options.BufferSize) : null;
-        Tracker = new ConnectionTracker(options.Pool, options.MaxConnectionsPerIp, Metrics, log, Listener.ReleaseSlot, proxyProtocol);
-        var runner = new Lazy<SessionRunner>(() => new SessionRunner(Tracker, options.BufferSize, log, Hooks));
-        Pool = options.Pool == PoolKind.Workers
-            ? new WorkerThreadPool<ClientConnection>(options.PoolSettings, (c, worker) => runner.Value.Run(c, worker), Tracker.Refuse, log, slotWaited: Metrics.SlotGranted)
-            : new BoundedExecutor<ClientConnection>(options.PoolSettings, (c, gate) => runner.Value.RunAsync(c, gate), Tracker.Refuse, log, Metrics.SlotGranted);
-        Tracker.Pool = Pool;
-        _watchdog = new ConnectionWatchdog(Tracker.Connections, options.IdleTimeout, options.SendTimeout, proxyProtocol?.HeaderTimeout ?? TimeSpan.Zero);
-        _pinned = options.Pool == PoolKind.Workers ? new PinnedWorkersMonitor(Pool, Tracker.Connections, log) : null;
+        _server = ServerComposition.Compose(options, loggerFactory, meterFactory, acceptor, stages);
         _drainDelay = new DrainDelay(options.DrainDelay, _lifecycle, options.Pool.ToName());
     }
 
     /// <summary>The bound endpoint (real port when 0 was asked for).</summary>
-    public IPEndPoint LocalEndPoint => Listener.LocalEndPoint;
+    public IPEndPoint LocalEndPoint => _server.Listener.LocalEndPoint;
 
-    public ConnectionListener Listener { get; }
+    /// <summary>The connections open now.</summary>
+    public ConnectionRegistry Connections => _server.Connections;
 
-    public ConnectionTracker Tracker { get; }
+    /// <summary>Totals since start.</summary>
+    public ServerCounters Counters => _server.Counters;
 
-    public IWorkPool<ClientConnection> Pool { get; }
+    /// <summary>Bytes since start, closed and open connections together.</summary>
+    public ByteTotals Bytes => _server.Bytes;
 
-    public ServerMetrics Metrics { get; }
+    public IWorkPool<ClientConnection> Pool => _server.Pool;
+
+    public ServerMetrics Metrics => _server.Metrics;
 
     /// <summary>Runs once the listener is bound and before the "Listening on" line, which scripts wait for (the pid file).</summary>
     public Action? OnBound { get; set; }
 
-    /// <summary>Fault-injection seams for tests.</summary>
-    internal SessionHooks Hooks { get; } = new();
-
     /// <summary>True from the moment a stop is requested: health checks report it.</summary>
     public bool IsDraining { get; private set; }
 
-    /// <summary>True while a new client would not be served at once: every connection slot held, or the pool's queue full.</summary>
-    public bool IsSaturated => Tracker.Counters.Active >= _options.MaxConnections || Pool.Load.Queued >= _options.PoolSettings.QueueCapacity;
+    /// <summary>True while a new client would not be served at once: every connection permit held, or the pool's queue full.</summary>
+    public bool IsSaturated => Counters.Active >= _options.MaxConnections || Pool.Load.Queued >= _options.PoolSettings.QueueCapacity;
 
     /// <summary>Time since the service was built.</summary>
     public TimeSpan Uptime => Stopwatch.GetElapsedTime(_startedAt);
@@ -81,7 +75,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 
     /// <summary>Each worker's state, the queue and the totals, with <paramref name="history"/> when there is one.</summary>
     public SnapshotData CaptureSnapshot(IReadOnlyList<LiveSample>? history = null) =>
-        ServerSnapshot.Capture(Pool.Snapshot(), Tracker.Connections, Tracker.Counters, _options.MaxConnections, IsDraining, Uptime, history);
+        ServerSnapshot.Capture(Pool.Snapshot(), Connections, Counters, _options.MaxConnections, IsDraining, Uptime, history);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -93,7 +87,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 
         _drainDelay.CountSignals();
         Pool.Start();
-        Listener.Bind();
+        _server.Listener.Bind();
         OnBound?.Invoke();
         ServerLog.Listening(_lifecycle, EndPoints.Format(LocalEndPoint), Pool.Kind.ToName(), _options.PoolSettings.Workers, _options.PoolSettings.QueueCapacity, _options.MaxConnections);
         ServerLog.DescriptorLimit(_lifecycle, checks.DescriptorLimit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown", _options.MaxConnections);
@@ -102,10 +96,10 @@ internal sealed class EchoServerService : IHostedService, IDisposable
             ServerLog.ConfigurationWarning(_lifecycle, warning);
         }
 
-        _acceptLoop = Task.Run(() => Listener.RunAsync(Tracker.HandOffAsync, _stopping.Token), CancellationToken.None);
+        _acceptLoop = Task.Run(() => _server.Listener.RunAsync(_server.Dispatcher.HandOffAsync, _stopping.Token), CancellationToken.None);
         if (_options.StatsInterval > TimeSpan.Zero)
         {
-            _stats = new StatsReporter(_options.StatsInterval, Tracker.Counters, Metrics, () => (Pool.Load.Queued, Pool.Load.Busy, _options.PoolSettings.Workers), Pool.Kind.ToName(), _lifecycle);
+            _stats = new StatsReporter(_options.StatsInterval, Counters, Metrics, () => (Pool.Load.Queued, Pool.Load.Busy, _options.PoolSettings.Workers), Pool.Kind.ToName(), _lifecycle);
         }
 
         _snapshotSignal = SnapshotSignal.Register(() => SnapshotSignal.Log(_lifecycle, Snapshot()));
@@ -121,12 +115,12 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         await _drainDelay.WaitAsync(cancellationToken);
         _stats?.Dispose();
         await _stopping.CancelAsync();
-        Listener.Close();
+        _server.Listener.Close();
         await _acceptLoop;
-        await Tracker.EndHeaderReadsAsync().CompletesWithinAsync(SessionDrain.Grace, CancellationToken.None); // the stop cancelled them
-        await SessionDrain.RunAsync(Pool, Tracker.Connections, _options.ShutdownTimeout, _lifecycle, cancellationToken);
+        await _server.DetachedHandOffs.EndAsync().CompletesWithinAsync(SessionDrain.Grace, CancellationToken.None); // the stop cancelled them
+        await SessionDrain.RunAsync(Pool, Connections, _options.ShutdownTimeout, _lifecycle, cancellationToken);
 
-        var counters = Tracker.Counters;
+        var counters = Counters;
         ServerLog.Stopped(_lifecycle, Stopwatch.GetElapsedTime(_startedAt).TotalSeconds, counters.Served, counters.Refused, counters.BytesIn, counters.BytesOut, Pool.Kind.ToName());
     }
 
@@ -135,12 +129,12 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         _snapshotSignal?.Dispose();
         _drainDelay.Dispose();
         _stats?.Dispose();
-        _pinned?.Dispose();
-        _watchdog.Dispose();
-        Tracker.Dispose();
-        Metrics.Dispose();
-        Listener.Dispose();
-        Pool.Dispose();
+        _server.PinnedWorkers?.Dispose();
+        _server.Watchdog.Dispose();
+        _server.Events.Dispose();
+        _server.Metrics.Dispose();
+        _server.Listener.Dispose();
+        _server.Pool.Dispose();
         _stopping.Dispose();
     }
 }

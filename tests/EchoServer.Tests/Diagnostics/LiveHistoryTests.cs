@@ -13,7 +13,7 @@ public sealed class LiveHistoryTests
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var counters = new ServerCounters();
         long bytesOut = 0;
-        using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "workers", () => 0, () => 0, () => 0, () => (0, bytesOut));
+        using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "workers");
         using var history = new LiveHistory(counters, metrics.TrackQueueWaits(), () => bytesOut, () => TimeSpan.FromSeconds(7), Timeout.InfiniteTimeSpan);
 
         for (int i = 0; i < 100; i++)
@@ -40,7 +40,7 @@ public sealed class LiveHistoryTests
     public void It_keeps_the_last_minute_oldest_first()
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "executor", () => 0, () => 0, () => 0, () => (0, 0));
+        using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "executor");
         double uptime = 0;
         using var history = new LiveHistory(new ServerCounters(), metrics.TrackQueueWaits(), () => 0, () => TimeSpan.FromSeconds(uptime), Timeout.InfiniteTimeSpan);
 

@@ -49,7 +49,7 @@ public sealed partial class PrometheusScrapeTests
 
         // It was taken under that load.
         Assert.Contains($"\necho_pool_queue_length{{otel_scope_name=\"EchoServer\",echo_pool=\"{pool}\"}} 1\n", scrape, StringComparison.Ordinal);
-        Assert.Contains($"\necho_pool_busy_workers{{otel_scope_name=\"EchoServer\",echo_pool=\"{pool}\"}} 2\n", scrape, StringComparison.Ordinal);
+        Assert.Contains($"\necho_pool_busy_slots{{otel_scope_name=\"EchoServer\",echo_pool=\"{pool}\"}} 2\n", scrape, StringComparison.Ordinal);
         Assert.Contains(
             $"\necho_refused_connections_total{{otel_scope_name=\"EchoServer\",echo_close_reason=\"pool-saturated\",echo_pool=\"{pool}\"}} 1\n", scrape, StringComparison.Ordinal);
 

@@ -22,7 +22,7 @@ public sealed class ExecutorIntegrationTests
                 silent.AddRange(await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => EchoClient.ConnectAsync(server.EndPoint))));
             }
 
-            await Eventually.True(() => server.Service.Tracker.Counters.Active == 5000, "all 5,000 silent connections to be accepted", TimeSpan.FromSeconds(30));
+            await Eventually.True(() => server.Service.Counters.Active == 5000, "all 5,000 silent connections to be accepted", TimeSpan.FromSeconds(30));
             Assert.Equal(new PoolLoad(0, 0), server.Service.Pool.Load);
 
             var times = new List<double>();
@@ -94,7 +94,7 @@ public sealed class ExecutorIntegrationTests
             await fast.Socket.SendAsync(payload, SocketFlags.None);
             return await echo;
         });
-        await Eventually.True(() => server.Service.Tracker.Connections.Snapshot().Any(c => c.Progress.BytesIn > 0), "the fast client to be echoing");
+        await Eventually.True(() => server.Service.Connections.Snapshot().Any(c => c.Progress.BytesIn > 0), "the fast client to be echoing");
 
         using var other = await EchoClient.ConnectAsync(server.EndPoint);
         try
@@ -114,7 +114,7 @@ public sealed class ExecutorIntegrationTests
         await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { PoolSettings = TestServer.Pool(2, 4) });
         using var idle = await EchoClient.ConnectAsync(server.EndPoint);
         using var hog = await SlotHog.ConnectAsync(server.EndPoint);
-        await Eventually.True(() => server.Service.Tracker.Connections.Snapshot().Count(c => c.Progress.Waiting.Kind == SessionWait.Receive) == 1 && HogIsBlocked(server), "one idle session and one holding a slot");
+        await Eventually.True(() => server.Service.Connections.Snapshot().Count(c => c.Progress.Waiting.Kind == SessionWait.Receive) == 1 && HogIsBlocked(server), "one idle session and one holding a slot");
 
         string snapshot = server.Service.Snapshot();
         Assert.Contains("sessions: open=2 idle=1 holding a slot (1):", snapshot, StringComparison.Ordinal);
@@ -124,5 +124,5 @@ public sealed class ExecutorIntegrationTests
     // Until the socket buffers fill, the hog's echo completes and it takes turns like anyone else.
     private static bool HogIsBlocked(TestServer server) =>
         server.Service.Pool.Load.Busy == 1
-        && server.Service.Tracker.Connections.Snapshot().Any(c => c.Progress.Waiting is (SessionWait.Send, var since) && Stopwatch.GetElapsedTime(since) > TimeSpan.FromMilliseconds(200));
+        && server.Service.Connections.Snapshot().Any(c => c.Progress.Waiting is (SessionWait.Send, var since) && Stopwatch.GetElapsedTime(since) > TimeSpan.FromMilliseconds(200));
 }
