@@ -56,8 +56,8 @@ internal sealed class ClientConnection
     /// <summary>Stopwatch timestamp of the moment its session started; 0 while queued or if never served.</summary>
     public long StartedAt { get; private set; }
 
-    /// <summary>Name of the worker that served it ("executor" for the executor), or null if none did.</summary>
-    public string? Worker { get; private set; }
+    /// <summary>What served it: the worker thread's name (<c>echo-worker-N</c>) or <c>executor</c>; null if nothing did.</summary>
+    public string? ServedBy { get; private set; }
 
     public long BytesIn => Progress.BytesIn;
 
@@ -112,9 +112,9 @@ internal sealed class ClientConnection
 
     public TimeSpan Age => Stopwatch.GetElapsedTime(AcceptedAt);
 
-    public void MarkStarted(string worker)
+    public void MarkStarted(string servedBy)
     {
-        Worker = worker;
+        ServedBy = servedBy;
         StartedAt = Stopwatch.GetTimestamp();
     }
 

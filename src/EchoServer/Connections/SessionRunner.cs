@@ -13,7 +13,7 @@ namespace EchoServer.Connections;
 /// </summary>
 internal sealed class SessionRunner(ConnectionEvents events, int bufferSize, ILogger logger, PoolKind pool)
 {
-    private const string ExecutorWorker = "executor";
+    private const string Executor = "executor";
 
     private readonly string _poolName = pool.ToName();
 
@@ -26,11 +26,11 @@ internal sealed class SessionRunner(ConnectionEvents events, int bufferSize, ILo
     }
 
     /// <summary>Serves <paramref name="connection"/> asynchronously, taking an executor slot through <paramref name="gate"/> per burst.</summary>
-    public ValueTask RunAsync(ClientConnection connection, ISlotGate gate) => RunAsync(connection, ExecutorWorker, gate);
+    public ValueTask RunAsync(ClientConnection connection, ISlotGate gate) => RunAsync(connection, Executor, gate);
 
-    private async ValueTask RunAsync(ClientConnection connection, string worker, ISlotGate? gate)
+    private async ValueTask RunAsync(ClientConnection connection, string servedBy, ISlotGate? gate)
     {
-        events.Started(connection, worker);
+        events.Started(connection, servedBy);
         var reason = CloseReason.Error;
         try
         {
@@ -46,7 +46,7 @@ internal sealed class SessionRunner(ConnectionEvents events, int bufferSize, ILo
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            ServerLog.SessionFailed(logger, ex, connection.Id, worker, _poolName);
+            ServerLog.SessionFailed(logger, ex, connection.Id, servedBy, _poolName);
         }
         finally
         {

@@ -47,12 +47,12 @@ internal sealed class ConnectionEvents : IDisposable
     /// <summary>The pool took the connection (to serve now or to queue).</summary>
     public void Admitted(ClientConnection connection) => LogAccepted(connection);
 
-    /// <summary>A session starts on <paramref name="worker"/>.</summary>
-    public void Started(ClientConnection connection, string worker)
+    /// <summary>A session starts, served by a worker thread (its name) or the executor.</summary>
+    public void Started(ClientConnection connection, string servedBy)
     {
-        connection.MarkStarted(worker);
+        connection.MarkStarted(servedBy);
         LogAccepted(connection); // before the session can log anything else about it
-        ServerLog.SessionStarted(_logger, connection.Id, worker, connection.QueuedFor.TotalMilliseconds, _poolName);
+        ServerLog.SessionStarted(_logger, connection.Id, servedBy, connection.QueuedFor.TotalMilliseconds, _poolName);
     }
 
     /// <summary>A stage or the pool refused the connection (it closes next): counted, and logged under the rate limit; a stop's refusals are not news.</summary>
@@ -79,7 +79,7 @@ internal sealed class ConnectionEvents : IDisposable
     public void Closed(ClientConnection connection)
     {
         var reason = connection.Reason;
-        bool served = connection.Worker is not null && !connection.Refused;
+        bool served = connection.ServedBy is not null && !connection.Refused;
         _counters.OnClosed(served, connection.BytesIn, connection.BytesOut);
         _metrics.Closed(reason.ToName(), connection.Age);
         var level = connection.AcceptLogged && reason != CloseReason.Reset ? LogLevel.Information : LogLevel.Debug;
@@ -88,7 +88,7 @@ internal sealed class ConnectionEvents : IDisposable
             level,
             connection.Id,
             reason.ToName(),
-            connection.Worker ?? "-",
+            connection.ServedBy ?? "-",
             connection.QueuedFor.TotalMilliseconds,
             connection.BytesIn,
             connection.BytesOut,

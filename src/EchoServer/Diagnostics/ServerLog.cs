@@ -21,20 +21,20 @@ internal static partial class ServerLog
 
     /// <summary>Information for a connection that was served; Debug for a reset (clients leave that way by the thousand) and for one never served (refusals are summed up by <see cref="Refused"/>).</summary>
     [LoggerMessage(EventId = 3, EventName = "ConnectionClosed",
-        Message = "Connection {ConnectionId} closed: reason={Reason}, worker={Worker}, queued={QueuedMs:F1} ms, in={BytesIn} B, out={BytesOut} B, duration={DurationMs:F1} ms (pool={Pool})")]
-    public static partial void Closed(ILogger logger, LogLevel level, long connectionId, string reason, string worker, double queuedMs, long bytesIn, long bytesOut, double durationMs, string pool);
+        Message = "Connection {ConnectionId} closed: reason={Reason}, served-by={ServedBy}, queued={QueuedMs:F1} ms, in={BytesIn} B, out={BytesOut} B, duration={DurationMs:F1} ms (pool={Pool})")]
+    public static partial void Closed(ILogger logger, LogLevel level, long connectionId, string reason, string servedBy, double queuedMs, long bytesIn, long bytesOut, double durationMs, string pool);
 
     [LoggerMessage(EventId = 4, EventName = "ConnectionRefused", Level = LogLevel.Warning,
         Message = "Connection {ConnectionId} from {RemoteEndPoint} refused: {Reason} (pool={Pool}, workers={Workers}, queue={Queue}; {Suppressed} more refusals since the last such line not logged)")]
     public static partial void Refused(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string reason, string pool, int workers, int queue, long suppressed);
 
     [LoggerMessage(EventId = 5, EventName = "SessionStarted", Level = LogLevel.Debug,
-        Message = "Connection {ConnectionId} picked up by {Worker} after {QueuedMs:F1} ms in the queue (pool={Pool})")]
-    public static partial void SessionStarted(ILogger logger, long connectionId, string worker, double queuedMs, string pool);
+        Message = "Connection {ConnectionId} picked up by {ServedBy} after {QueuedMs:F1} ms in the queue (pool={Pool})")]
+    public static partial void SessionStarted(ILogger logger, long connectionId, string servedBy, double queuedMs, string pool);
 
     [LoggerMessage(EventId = 6, EventName = "SessionFailed", Level = LogLevel.Warning,
-        Message = "Connection {ConnectionId} failed on {Worker} (pool={Pool})")]
-    public static partial void SessionFailed(ILogger logger, Exception exception, long connectionId, string worker, string pool);
+        Message = "Connection {ConnectionId} failed on {ServedBy} (pool={Pool})")]
+    public static partial void SessionFailed(ILogger logger, Exception exception, long connectionId, string servedBy, string pool);
 
     [LoggerMessage(EventId = 8, EventName = "AcceptFailed", Level = LogLevel.Warning,
         Message = "Accept failed: {SocketError}; backing off {BackoffMs} ms and going on ({Suppressed} more accept failures since the last such line not logged)")]
@@ -61,11 +61,11 @@ internal static partial class ServerLog
     public static partial void Stopped(ILogger logger, double uptimeSeconds, long served, long refused, long bytesIn, long bytesOut, string pool);
 
     [LoggerMessage(EventId = 12, EventName = "ConnectionLimitReached", Level = LogLevel.Warning,
-        Message = "All {MaxConnections} connection slots are held: accepting pauses until a connection closes; {Backlog} clients wait in the listen backlog ({Suppressed} more pauses since the last such line not logged)")]
+        Message = "All {MaxConnections} connection permits are held (--max-connections): accepting pauses until a connection closes; {Backlog} clients wait in the listen backlog ({Suppressed} more pauses since the last such line not logged)")]
     public static partial void ConnectionLimitReached(ILogger logger, int maxConnections, string backlog, long suppressed);
 
     [LoggerMessage(EventId = 21, EventName = "AcceptingResumed", Level = LogLevel.Information,
-        Message = "A connection slot is free again: accepting resumes after {PausedSeconds:F1} s")]
+        Message = "A connection permit is free again: accepting resumes after {PausedSeconds:F1} s")]
     public static partial void AcceptingResumed(ILogger logger, double pausedSeconds);
 
     [LoggerMessage(EventId = 22, EventName = "RefusalsSummary", Level = LogLevel.Warning,

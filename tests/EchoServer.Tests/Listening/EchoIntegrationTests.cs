@@ -170,7 +170,7 @@ public sealed class EchoIntegrationTests
         Assert.Equal(LogLevel.Information, closed.Level);
         string worker = pool == "workers" ? @"echo-worker-\d+" : "executor";
         Assert.Matches(
-            $@"^Connection 1 closed: reason=client-closed, worker={worker}, queued=\d+\.\d ms, in=1234 B, out=1234 B, duration=\d+\.\d ms \(pool={name}\)$",
+            $@"^Connection 1 closed: reason=client-closed, served-by={worker}, queued=\d+\.\d ms, in=1234 B, out=1234 B, duration=\d+\.\d ms \(pool={name}\)$",
             closed.Message);
         Assert.Single(server.Logs.Named("SessionStarted"));
     }

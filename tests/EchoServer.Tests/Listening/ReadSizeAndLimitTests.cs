@@ -44,7 +44,7 @@ public sealed class ReadSizeAndLimitTests
         await Eventually.True(() => server.Logs.Named("ConnectionLimitReached").Any(), "the connection-limit warning");
         var warning = server.Logs.Named("ConnectionLimitReached").First();
         Assert.Equal(LogLevel.Warning, warning.Level);
-        Assert.Matches(@"All 1 connection slots are held: .* (\d+|unknown) clients wait in the listen backlog", warning.Message);
+        Assert.Matches(@"All 1 connection permits are held \(--max-connections\): .* (\d+|unknown) clients wait in the listen backlog", warning.Message);
 
         first.Dispose();
         Assert.Equal([2], await waiting.RoundTripAsync([2]));
