@@ -54,17 +54,19 @@ public sealed partial class LiveViewBrowserTests
     }
 
     [Fact]
-    public async Task Executor_the_page_shows_the_slots_held_the_idle_sessions_and_the_queue_and_follows_when_the_clients_leave()
+    public async Task Executor_the_page_shows_the_slots_held_the_idle_and_sending_sessions_and_the_queue_and_follows_when_the_clients_leave()
     {
         await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { PoolSettings = TestServer.Pool(4, 4), AdminPort = 0 });
         await using var browser = await HeadlessChromium.OpenAsync(LiveViewTests.AdminUri(server));
         var held = new List<EchoClient>();
         var clients = new List<EchoClient>();
         SlotHolder? holder = null;
+        SlotHog? hog = null;
         try
         {
             clients.Add(await EchoClient.ConnectAsync(server.EndPoint));
-            await Eventually.True(() => server.Service.CaptureSnapshot() is { Connections.Idle: 1 }, "one idle session");
+            hog = await SlotHog.ConnectAsync(server.EndPoint);
+            await Eventually.True(() => SlotHog.AreBlocked(server) && server.Service.CaptureSnapshot() is { Connections: { Idle: 1, Sending: 1 } }, "one idle session and one waiting for its client to read");
             holder = SlotHolder.Install(server, 4);
             for (int i = 0; i < 4; i++)
             {
@@ -82,18 +84,20 @@ public sealed partial class LiveViewBrowserTests
             await Eventually.True(() => server.Service.Pool.Load is { Busy: 4, Queued: 2 }, "two bursts queued for a slot");
             string dom = await browser.WaitForDomAsync(d => QueueLength(d) == 2, "two bursts queued");
             Assert.Equal(["echoing", "echoing", "echoing", "echoing"], Cells(dom).Select(c => c.State));
-            Assert.Contains("4 of 4 slots busy · 7 open sessions, 1 idle", dom, StringComparison.Ordinal);
+            Assert.Contains("4 of 4 slots busy · 8 open sessions, 1 idle (waiting for data, holding no slot and no buffer), 1 sending", dom, StringComparison.Ordinal);
 
             holder.Dispose();
             DisposeAll(held);
+            hog.Dispose();
             await Eventually.True(() => server.Service.Pool.Load is { Busy: 0, Queued: 0 } && server.Service.Tracker.Counters.Active == 3, "the long bursts gone and the queued bursts echoed");
             dom = await browser.WaitForDomAsync(d => Busy(d) == 0 && QueueLength(d) == 0, "no slot held and an empty queue");
             Assert.All(Cells(dom), c => Assert.Equal("idle", c.State));
-            Assert.Contains("0 of 4 slots busy · 3 open sessions, 3 idle", dom, StringComparison.Ordinal);
+            Assert.Contains("0 of 4 slots busy · 3 open sessions, 3 idle (waiting for data, holding no slot and no buffer), 0 sending", dom, StringComparison.Ordinal);
         }
         finally
         {
             holder?.Dispose();
+            hog?.Dispose();
             DisposeAll(held);
             DisposeAll(clients);
         }
