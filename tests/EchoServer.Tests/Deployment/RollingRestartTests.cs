@@ -18,6 +18,9 @@ public sealed class RollingRestartTests(ITestOutputHelper output)
 {
     private const int Instances = 3;
 
+    // A start took over 10 s with the machine's two cores shared by many builds.
+    private static readonly TimeSpan ProcessStart = TimeSpan.FromSeconds(30);
+
     [Fact]
     public async Task Restarting_every_instance_under_load_costs_no_client_error_and_no_wrong_byte()
     {
@@ -34,7 +37,7 @@ public sealed class RollingRestartTests(ITestOutputHelper output)
             for (int i = 0; i < Instances; i++)
             {
                 instances[i] = StartInstance("0", "0");
-                ports[i] = (await instances[i].WaitForListeningAsync(), await instances[i].WaitForAdminPortAsync());
+                ports[i] = (await instances[i].WaitForListeningAsync(ProcessStart), await instances[i].WaitForAdminPortAsync());
             }
 
             using var haproxy = await Haproxy.StartShippedAsync(ports);
@@ -53,7 +56,7 @@ public sealed class RollingRestartTests(ITestOutputHelper output)
                 Assert.Equal(0, await instances[i].WaitForExitAsync(TimeSpan.FromSeconds(20)));
                 var stopped = instances[i];
                 instances[i] = StartInstance(ports[i].Echo.Port.ToString(CultureInfo.InvariantCulture), ports[i].AdminPort.ToString(CultureInfo.InvariantCulture));
-                await instances[i].WaitForListeningAsync();
+                await instances[i].WaitForListeningAsync(ProcessStart);
                 string name = $"echo{i + 1}";
                 await haproxy.WaitForServersAsync(s => s.GetValueOrDefault(name) == "UP", $"{name} UP again after its restart");
                 output.WriteLine($"{name}: restarted and UP again in {restartClock.Elapsed.TotalSeconds:F1} s; its last run: {stopped.Stdout.LastOrDefault(l => l.Contains("Stopped after", StringComparison.Ordinal))}");

@@ -83,7 +83,7 @@ public sealed partial class ShippedDeploymentTests
 
     /// <summary>The unit listens on every address (<c>--host 0.0.0.0</c>): the balancers reach it on loopback.</summary>
     private static async Task<IPEndPoint> WaitForEchoPortAsync(ServerProcess server) =>
-        new(IPAddress.Loopback, (await server.WaitForListeningAsync()).Port);
+        new(IPAddress.Loopback, (await server.WaitForListeningAsync(TimeSpan.FromSeconds(30))).Port);
 
     /// <summary>
     /// The one <c>nginx</c> block of scripts/deploy/README.md with its upstream servers pointed at <paramref name="echo"/>
