@@ -33,7 +33,7 @@ public sealed partial class ShippedDeploymentTests
             Assert.True(line.Port == UnitPort && line.CheckPort == UnitAdminPort, $"{Haproxy.ShippedConfig}: server {line.Name} sends clients to port {line.Port} and checks port {line.CheckPort}; the unit listens on {UnitPort}, its admin endpoint on {UnitAdminPort}");
         }
 
-        using var server = StartUnit();
+        using var server = await StartUnitAsync();
         var (echo, admin) = (await WaitForEchoPortAsync(server), await server.WaitForAdminPortAsync());
 
         // The first answer of a cold admin endpoint may take longer than the shipped "timeout check 1s" on a busy
@@ -59,7 +59,7 @@ public sealed partial class ShippedDeploymentTests
             return; // prlimit, nginx
         }
 
-        using var server = StartUnit();
+        using var server = await StartUnitAsync();
         var echo = await WaitForEchoPortAsync(server);
         var front = new IPEndPoint(IPAddress.Loopback, FreePort.Pick());
         using var nginx = await Nginx.StartStreamAsync(LocalStreamBlock(echo, front), front);
@@ -72,8 +72,9 @@ public sealed partial class ShippedDeploymentTests
     private static int UnitAdminPort => int.Parse(ShippedUnit.Option("--admin-port"), CultureInfo.InvariantCulture);
 
     /// <summary>The server as the unit starts it, but from this build and on free ports.</summary>
-    private static ServerProcess StartUnit()
+    private static async Task<ServerProcess> StartUnitAsync()
     {
+        await DebianTool.RequireAsync("prlimit", "util-linux");
         var (executable, _) = ShippedUnit.ExecStart();
         Assert.Equal(ShippedUnit.Executable, executable);
         int limit = ShippedUnit.DescriptorLimit();
