@@ -1,4 +1,5 @@
 using System.Net;
+using EchoServer.Connections;
 using EchoServer.Hosting;
 using EchoServer.Pools;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,14 +14,18 @@ internal sealed class TestServer : IAsyncDisposable
     private readonly IHost _host;
     private bool _stopped;
 
-    private TestServer(IHost host, TestLoggerProvider logs)
+    private TestServer(IHost host, TestLoggerProvider logs, TestStage stage)
     {
         _host = host;
         Logs = logs;
+        Stage = stage;
         Service = host.Services.GetRequiredService<EchoServerService>();
     }
 
     public TestLoggerProvider Logs { get; }
+
+    /// <summary>The last connection stage before the pool, through which a test reaches each new connection.</summary>
+    public TestStage Stage { get; }
 
     public EchoServerService Service { get; }
 
@@ -41,9 +46,11 @@ internal sealed class TestServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(logs);
         services?.Invoke(builder.Services);
+        var stage = new TestStage();
+        builder.Services.AddSingleton<IConnectionStage>(stage);
         var host = builder.Build();
         await host.StartAsync();
-        return new TestServer(host, logs);
+        return new TestServer(host, logs, stage);
     }
 
     public static PoolSettings Pool(int workers, int queue, WhenFull whenFull = WhenFull.Reject, TimeSpan? queueTimeout = null) =>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using EchoServer.Echo;
+using EchoServer.Pools;
 
 namespace EchoServer.Connections;
 
@@ -46,6 +47,12 @@ internal sealed class ClientConnection
 
     /// <summary>Data that arrived with the PROXY protocol header, echoed before anything read later; null for none.</summary>
     public byte[]? Preread { get; set; }
+
+    /// <summary>
+    /// Set by a stage to wrap the executor's gate to the slots for this connection's session (a stage that shapes
+    /// its bursts: a fault plan, a test holding a slot); null for none. Read once, when the session starts.
+    /// </summary>
+    public Func<ISlotGate, ISlotGate>? WrapSlotGate { get; set; }
 
     /// <summary>Bytes, waits and the stop request, as the echo loop reports them.</summary>
     public EchoProgress Progress { get; } = new();

@@ -26,7 +26,7 @@ internal sealed class SessionRunner(ConnectionEvents events, int bufferSize, ILo
     }
 
     /// <summary>Serves <paramref name="connection"/> asynchronously, taking an executor slot through <paramref name="gate"/> per burst.</summary>
-    public ValueTask RunAsync(ClientConnection connection, ISlotGate gate) => RunAsync(connection, Executor, gate);
+    public ValueTask RunAsync(ClientConnection connection, ISlotGate gate) => RunAsync(connection, Executor, connection.WrapSlotGate?.Invoke(gate) ?? gate);
 
     private async ValueTask RunAsync(ClientConnection connection, string servedBy, ISlotGate? gate)
     {
