@@ -220,6 +220,7 @@ internal sealed class LoadRunner
             }
 
             Stats.RecordMessage(start, Stopwatch.GetTimestamp(), size, ref slot.Answered);
+            Stats.RecordReply(ref slot.Replied);
             slot.Remaining--;
             offset += size;
         }
@@ -268,6 +269,11 @@ internal sealed class LoadRunner
                     Volatile.Write(ref counts.Received, counts.Received + 1);
                     slot.Remaining--;
                     credits.Release();
+                }
+
+                if (counts.Received > 0)
+                {
+                    Stats.RecordReply(ref slot.Replied);
                 }
             }
         }
@@ -335,10 +341,11 @@ internal sealed class LoadRunner
             using (var socket = await ConnectAsync(stop))
             {
                 await SendAsync(socket, slot.Phase, 0, _options.MessageSize, stop);
-                await ReceiveWholeAsync(socket, slot.Phase, 0, _options.MessageSize, slot.Buffer, stop);
+                await ReceiveFirstAsync(socket, slot, start, stop);
             }
 
             Stats.RecordMessage(start, Stopwatch.GetTimestamp(), _options.MessageSize);
+            Stats.RecordReply(ref slot.Replied);
             Stats.RecordConnect();
             slot.Remaining--;
         }
@@ -349,8 +356,9 @@ internal sealed class LoadRunner
         long start = Stopwatch.GetTimestamp();
         using var socket = await ConnectAsync(stop);
         await SendAsync(socket, slot.Phase, 0, _options.MessageSize, stop);
-        await ReceiveWholeAsync(socket, slot.Phase, 0, _options.MessageSize, slot.Buffer, stop);
+        await ReceiveFirstAsync(socket, slot, start, stop);
         Stats.RecordMessage(start, Stopwatch.GetTimestamp(), _options.MessageSize, ref slot.Answered);
+        Stats.RecordReply(ref slot.Replied);
         Stats.RecordConnect();
         slot.Progressed = true;
 
@@ -435,9 +443,20 @@ internal sealed class LoadRunner
     }
 
     /// <summary>The first reply on a new connection: a close before it is an error (the server, or a balancer in front of it, refused the connection).</summary>
-    private static async ValueTask ReceiveWholeAsync(Socket socket, int phase, long offset, int size, byte[] buffer, CancellationToken stop)
+    private async ValueTask ReceiveFirstAsync(Socket socket, ConnectionSlot slot, long sentAt, CancellationToken stop)
     {
-        if (!await ReceiveAsync(socket, phase, offset, size, buffer, stop))
+        bool whole;
+        try
+        {
+            whole = await ReceiveAsync(socket, slot.Phase, 0, _options.MessageSize, slot.Buffer, stop);
+        }
+        catch (OperationCanceledException)
+        {
+            CountIfStalled(sentAt);
+            throw;
+        }
+
+        if (!whole)
         {
             throw new EchoFailure(ErrorKind.ShortEcho);
         }
@@ -453,9 +472,9 @@ internal sealed class LoadRunner
 
     private void CountIfStalled(long waitingSince)
     {
-        if (Stopwatch.GetElapsedTime(waitingSince) > _options.ReplyTimeout)
+        if (Stats.Stalled || Stopwatch.GetElapsedTime(waitingSince) > _options.ReplyTimeout)
         {
-            Stats.RecordError(ErrorKind.ReplyTimeout);
+            Stats.RecordOverdue();
         }
     }
 
@@ -468,6 +487,9 @@ internal sealed class LoadRunner
 
         /// <summary>Whether any connection of this slot got an echo (counted once per slot).</summary>
         public bool Answered;
+
+        /// <summary>Whether any connection of this slot got a reply at any time, warm-up included: a slot never answered is a failure of its own.</summary>
+        public bool Replied;
 
         /// <summary>Set by a mode that made progress without using up messages (hold), so that its reconnect is immediate.</summary>
         public bool Progressed;
