@@ -67,8 +67,8 @@ internal sealed class Charts
     public Charts(IEnumerable<LoadReport> reports, Func<LoadReport, string> seriesOf, Func<LoadReport, string> scenarioOf)
     {
         _all = reports.ToList();
-        _reports = _all.Where(r => r.Mode != "hold").ToList();
-        _held = _all.Where(r => r.Mode == "hold" && r.ServerPeakRssMiB is not null).ToList();
+        _reports = _all.Where(r => r.Mode != LoadMode.Hold).ToList();
+        _held = _all.Where(r => r.Mode == LoadMode.Hold && r.ServerPeakRssMiB is not null).ToList();
         _seriesOf = seriesOf;
         _scenarioOf = scenarioOf;
         _colours = SeriesColors.For(Series);
@@ -97,7 +97,7 @@ internal sealed class Charts
     /// <summary>"answered N of M" for a scenario where some connections got no reply: once if every series fared alike, else per series.</summary>
     private List<string> AnsweredNotes(List<LoadReport> scenario)
     {
-        var partial = scenario.Where(r => r.Mode == "echo" && r.ConnectionsAnswered < r.Connections).ToList();
+        var partial = scenario.Where(r => r.Mode == LoadMode.Echo && r.ConnectionsAnswered < r.Connections).ToList();
         if (partial.Count == 0)
         {
             return [];
@@ -132,7 +132,7 @@ internal sealed class Charts
     }
 
     /// <summary>The series, and how many of its clients the line measures when some never got a reply.</summary>
-    private string LegendOf(LoadReport r) => r.Mode == "echo" && r.ConnectionsAnswered < r.Connections
+    private string LegendOf(LoadReport r) => r.Mode == LoadMode.Echo && r.ConnectionsAnswered < r.Connections
         ? string.Create(C, $"{_seriesOf(r)}: {r.ConnectionsAnswered:N0} of {r.Connections:N0} clients measured")
         : _seriesOf(r);
 
@@ -190,7 +190,7 @@ internal sealed class Charts
 
     private static (string Unit, double Value) Throughput(LoadReport r) => r switch
     {
-        { Mode: "connect" } => ("connections/s", r.ConnectionsPerSecond ?? 0),
+        { Mode: LoadMode.Connect } => ("connections/s", r.ConnectionsPerSecond ?? 0),
         { MessageSize: >= LargeMessage } => ("MiB/s", r.MiBPerSecond),
         _ => ("messages/s", r.MessagesPerSecond),
     };

@@ -63,8 +63,8 @@ internal sealed class LoadCommand
     public Option<int> Port { get; } = OptionFactory.Ranged(new("--port") { Description = "Server port.", DefaultValueFactory = _ => Defaults.Port }, 1, 65535);
 
     public Option<string> Mode { get; } = OptionFactory.Choice(
-        new("--mode") { Description = "echo: messages on open connections; connect: connect, echo one message, close, repeat; hold: open the connections, echo once each, keep them open.", DefaultValueFactory = _ => "echo" },
-        "echo", "connect", "hold");
+        new("--mode") { Description = "echo: messages on open connections; connect: connect, echo one message, close, repeat; hold: open the connections, echo once each, keep them open.", DefaultValueFactory = _ => LoadModeNames.Of(Defaults.Mode) },
+        [.. Enum.GetValues<LoadMode>().Select(LoadModeNames.Of)]);
 
     public Option<int> Connections { get; } = OptionFactory.Ranged(new("--connections", "-c") { Description = "Concurrent connections.", DefaultValueFactory = _ => Defaults.Connections }, 1, 1_000_000);
 
@@ -106,7 +106,7 @@ internal sealed class LoadCommand
     {
         Host = r.GetValue(Host)!,
         Port = r.GetValue(Port),
-        Mode = r.GetValue(Mode) switch { "connect" => LoadMode.Connect, "hold" => LoadMode.Hold, _ => LoadMode.Echo },
+        Mode = LoadModeNames.Parse(r.GetValue(Mode)!),
         Connections = r.GetValue(Connections),
         MessageSize = (int)r.GetValue(MessageSize).Bytes,
         Duration = r.GetValue(Duration).Value,

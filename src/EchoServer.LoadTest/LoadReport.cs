@@ -75,7 +75,7 @@ internal sealed record LoadReport
 
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
 
-    public required string Mode { get; init; }
+    public required LoadMode Mode { get; init; }
 
     public required string Target { get; init; }
 
@@ -167,7 +167,7 @@ internal sealed record LoadReport
         return new LoadReport
         {
             Labels = options.Labels,
-            Mode = options.Mode.ToString().ToLowerInvariant(),
+            Mode = options.Mode,
             Target = endPoint.ToString(),
             Connections = options.Connections,
             MessageSize = options.MessageSize,
@@ -236,10 +236,10 @@ internal sealed record LoadReport
         string load = TargetRate is { } r
             ? string.Create(c, $"open loop at {r:N0} msg/s, in flight per connection: mean {InFlightMean ?? 0:0.##}, peak {InFlightPeak ?? 0:N0}")
             : string.Create(c, $"pipeline {Pipeline}");
-        text.AppendLine(c, $"echo-load {Mode} against {Target}: {Connections} connections, {MessageSize} B messages, {load}{(Interrupted ? " (interrupted)" : string.Empty)}");
+        text.AppendLine(c, $"echo-load {LoadModeNames.Of(Mode)} against {Target}: {Connections} connections, {MessageSize} B messages, {load}{(Interrupted ? " (interrupted)" : string.Empty)}");
         text.AppendLine(c, $"  measured     {Seconds:F2} s");
         text.AppendLine(c, $"  messages     {Messages:N0} ({MessagesPerSecond:N0} msg/s)");
-        if (Mode == "echo")
+        if (Mode == LoadMode.Echo)
         {
             text.AppendLine(c, $"  answered     {ConnectionsAnswered:N0} of {Connections:N0} connections got replies");
         }

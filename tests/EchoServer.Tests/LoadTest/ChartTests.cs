@@ -104,7 +104,7 @@ public sealed class ChartTests : IDisposable
         // The load test labels pools, the benchmark servers; each chart has its own set and order of series.
         var loadTest = new Summary([Report(("pool", "executor"), ("workers", "128")), Report(("pool", "workers"), ("workers", "128")), Report(("pool", "workers"), ("workers", "1000"))]).Charts();
         var bench = new BenchTable([Report(("server", "c-epoll"), ("workload", "100c-64B")), Report(("server", "workers"), ("workload", "100c-64B")), Report(("server", "executor"), ("workload", "100c-64B"))]).Charts();
-        var idle = new Summary([Report(("pool", "workers")) with { Mode = "hold", ServerPeakRssMiB = 90 }, Report(("pool", "executor")) with { Mode = "hold", ServerPeakRssMiB = 40 }]).Charts();
+        var idle = new Summary([Report(("pool", "workers")) with { Mode = LoadMode.Hold, ServerPeakRssMiB = 90 }, Report(("pool", "executor")) with { Mode = LoadMode.Hold, ServerPeakRssMiB = 40 }]).Charts();
 
         Assert.Equal(bench.ColourOf("executor"), loadTest.ColourOf("pool=executor workers=128"));
         Assert.Equal(bench.ColourOf("executor"), idle.ColourOf("pool=executor"));
@@ -121,8 +121,8 @@ public sealed class ChartTests : IDisposable
     {
         var charts = new Summary(
         [
-            Report(("pool", "workers")) with { Mode = "hold", Connections = 10_000, ConnectionsHeld = 10_000, ServerPeakRssMiB = 180.5 },
-            Report(("pool", "executor")) with { Mode = "hold", Connections = 10_000, ConnectionsHeld = 9_000, ServerPeakRssMiB = 60.25 },
+            Report(("pool", "workers")) with { Mode = LoadMode.Hold, Connections = 10_000, ConnectionsHeld = 10_000, ServerPeakRssMiB = 180.5 },
+            Report(("pool", "executor")) with { Mode = LoadMode.Hold, Connections = 10_000, ConnectionsHeld = 9_000, ServerPeakRssMiB = 60.25 },
         ]).Charts();
 
         var memory = charts.MemoryPanel()!;

@@ -110,7 +110,7 @@ public sealed class ReportTableTests
     internal static LoadReport Report(params (string Key, string Value)[] labels) => new()
     {
         Labels = labels.ToDictionary(l => l.Key, l => l.Value),
-        Mode = "echo",
+        Mode = LoadMode.Echo,
         Target = "127.0.0.1:7007",
         Connections = 100,
         MessageSize = 64,
