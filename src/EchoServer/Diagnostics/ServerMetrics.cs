@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using EchoServer.Pools;
 using HdrHistogram;
 
 namespace EchoServer.Diagnostics;
@@ -105,7 +106,7 @@ internal sealed class ServerMetrics : IDisposable
     /// <param name="active">Open connections now.</param>
     /// <param name="load">The pool's busy slots and queue now.</param>
     /// <param name="bytes">Bytes received and sent since start.</param>
-    public void Observe(Func<long> active, Func<(int Busy, int Queued)> load, Func<(long Received, long Sent)> bytes)
+    public void Observe(Func<long> active, Func<PoolLoad> load, Func<(long Received, long Sent)> bytes)
     {
         KeyValuePair<string, object?> receive = new(DirectionAttribute, "receive");
         KeyValuePair<string, object?> transmit = new(DirectionAttribute, "transmit");

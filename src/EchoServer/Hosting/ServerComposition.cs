@@ -60,7 +60,7 @@ internal static class ServerComposition
 
         // The instruments read when collected, now that the pool they read exists.
         var bytes = new ByteTotals(connections, counters);
-        metrics.Observe(() => counters.Active, () => (pool.Load.Busy, pool.Load.Queued), bytes.SoFar);
+        metrics.Observe(() => counters.Active, () => pool.Load, bytes.SoFar);
         return new ComposedServer(listener, dispatcher, detached, connections, counters, metrics, events, bytes, pool, watchdog, pinned);
     }
 
