@@ -108,8 +108,8 @@ internal static partial class ServerLog
     public static partial void DescriptorsRecovered(ILogger logger);
 
     [LoggerMessage(EventId = 18, EventName = "Stats", Level = LogLevel.Information,
-        Message = "Stats: {ConnectionsPerSecond:F1} conn/s, {MiBPerSecond:F2} MiB/s echoed, active {Active}, queue {Queue}, busy {Busy}/{Workers}, refused {Refused}, p99 queue wait {QueueWaitP99Ms:F2} ms (pool={Pool})")]
-    public static partial void Stats(ILogger logger, double connectionsPerSecond, double miBPerSecond, long active, int queue, int busy, int workers, long refused, double queueWaitP99Ms, string pool);
+        Message = "Stats: {ConnectionsPerSecond:F1} conn/s, {MiBPerSecond:F2} MiB/s echoed, active {Active}, queue {Queue}, busy {Busy}/{Workers}, refused {Refused}, p99 queue wait {QueueWaitP99Ms:F2} ms, oldest queue wait {OldestQueueWaitMs:F2} ms (pool={Pool})")]
+    public static partial void Stats(ILogger logger, double connectionsPerSecond, double miBPerSecond, long active, int queue, int busy, int workers, long refused, double queueWaitP99Ms, double oldestQueueWaitMs, string pool);
 
     [LoggerMessage(EventId = 19, EventName = "PoolSnapshot", Level = LogLevel.Information, Message = "Snapshot: {Line}")]
     public static partial void Snapshot(ILogger logger, string line);
