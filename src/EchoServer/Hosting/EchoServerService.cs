@@ -97,7 +97,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         Listener.Bind();
         OnBound?.Invoke();
         ServerLog.Listening(_lifecycle, EndPoints.Format(LocalEndPoint), Pool.Kind.ToName(), _options.PoolSettings.Workers, _options.PoolSettings.QueueCapacity, _options.MaxConnections);
-        ServerLog.DescriptorLimit(_lifecycle, checks.DescriptorLimit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown", _options.MaxConnections);
+        ServerLog.DescriptorLimit(_lifecycle, checks.DescriptorLimit, _options.MaxConnections);
         foreach (var warning in checks.Warnings)
         {
             ServerLog.ConfigurationWarning(_lifecycle, warning);
