@@ -89,7 +89,7 @@ internal sealed class ServerCommand
         DefaultValueFactory = _ => Defaults.InlineCompletions,
     };
 
-    public Option<Duration> StatsInterval { get; } = OptionFactory.Duration("--stats-interval", "Log one stats line this often (connections/s, MiB/s, queue, busy workers, refused, p99 queue wait); 0 = off.", Defaults.StatsInterval);
+    public Option<Duration> StatsInterval { get; } = OptionFactory.Duration("--stats-interval", "Log one stats line this often (connections/s, MiB/s, queue, busy workers, refused, p99 queue wait with the waits in progress, oldest queue wait); 0 = off.", Defaults.StatsInterval);
 
     public Option<int?> AdminPort { get; } = OptionFactory.RangedOptional(new("--admin-port") { Description = "Serve /healthz, /ready, /snapshot and /metrics (Prometheus) over HTTP on --admin-host at this port (0 = any free port). Off unless given." }, 0, 65535);
 

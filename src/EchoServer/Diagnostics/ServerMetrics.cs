@@ -39,6 +39,7 @@ internal sealed class ServerMetrics : IDisposable
     private readonly Histogram<double> _queueWait;
     private readonly Histogram<double> _connectionDuration;
     private readonly KeyValuePair<string, object?> _pool;
+    private readonly Func<IReadOnlyList<TimeSpan>> _waiting;
     private readonly Lock _readersLock = new();
     private Recorder[] _queueWaitReaders = [];
 
@@ -48,9 +49,12 @@ internal sealed class ServerMetrics : IDisposable
     /// <param name="queueLength">Clients waiting for a worker now.</param>
     /// <param name="busyWorkers">Workers serving now.</param>
     /// <param name="bytes">Bytes received and sent since start, counted when read: the echo loop records nothing per message.</param>
-    public ServerMetrics(IMeterFactory meterFactory, string pool, Func<long> active, Func<int> queueLength, Func<int> busyWorkers, Func<(long Received, long Sent)> bytes)
+    /// <param name="waiting">How long each client waiting for a slot now has waited so far (the queue's snapshot).</param>
+    public ServerMetrics(
+        IMeterFactory meterFactory, string pool, Func<long> active, Func<int> queueLength, Func<int> busyWorkers, Func<(long Received, long Sent)> bytes, Func<IReadOnlyList<TimeSpan>> waiting)
     {
         Meter = meterFactory.Create(MeterName);
+        _waiting = waiting;
         _pool = new KeyValuePair<string, object?>(PoolAttribute, pool);
         KeyValuePair<string, object?> receive = new(DirectionAttribute, "receive");
         KeyValuePair<string, object?> transmit = new(DirectionAttribute, "transmit");
@@ -63,6 +67,13 @@ internal sealed class ServerMetrics : IDisposable
         Meter.CreateObservableUpDownCounter("echo.pool.busy_workers", () => new Measurement<int>(busyWorkers(), _pool), "{worker}", "Workers serving a client now (executor: slots held).");
         _queueWait = CreateSeconds(
             "echo.pool.queue.wait", "How long a client with data waited for a worker: every grant of a slot (every burst in the executor), zero when one was free.", QueueWaitBuckets);
+
+        // The histogram records a wait only when it ends: clients starved for a minute leave it empty. This shows them.
+        Meter.CreateObservableGauge(
+            "echo.pool.queue.oldest_wait",
+            () => new Measurement<double>(OldestWait(WaitsInProgress()).TotalSeconds, _pool),
+            "s",
+            "How long the oldest client waiting for a worker now has waited so far; zero when none waits.");
         Meter.CreateObservableCounter<long>(
             "echo.network.io",
             () =>
@@ -90,7 +101,7 @@ internal sealed class ServerMetrics : IDisposable
         var readers = Volatile.Read(ref _queueWaitReaders);
         if (readers.Length > 0)
         {
-            long microseconds = Math.Clamp((long)waited.TotalMicroseconds, 1, HighestQueueWaitUs);
+            long microseconds = Microseconds(waited);
             foreach (var reader in readers)
             {
                 reader.RecordValue(microseconds);
@@ -99,11 +110,11 @@ internal sealed class ServerMetrics : IDisposable
     }
 
     /// <summary>
-    /// Every slot grant's wait from now on, in microseconds, for one reader of intervals (the stats line, the live
-    /// view): each takes its own intervals with <see cref="Recorder.GetIntervalHistogram()"/>, and a grant records
-    /// nothing for a reader that was never asked for.
+    /// Every slot grant's wait from now on, for one reader of intervals (the stats line, the live view): each
+    /// takes its own intervals with <see cref="QueueWaitReader.Read"/>, and a grant records nothing for a reader
+    /// that was never asked for.
     /// </summary>
-    public Recorder TrackQueueWaits()
+    public QueueWaitReader TrackQueueWaits()
     {
         var recorder = HistogramFactory.With64BitBucketSize()
             .WithValuesFrom(1).WithValuesUpTo(HighestQueueWaitUs).WithPrecisionOf(2)
@@ -113,8 +124,26 @@ internal sealed class ServerMetrics : IDisposable
             Volatile.Write(ref _queueWaitReaders, [.. _queueWaitReaders, recorder]);
         }
 
-        return recorder;
+        return new QueueWaitReader(recorder, WaitsInProgress);
     }
+
+    /// <summary>How long each client waiting for a slot now has waited so far.</summary>
+    public IReadOnlyList<TimeSpan> WaitsInProgress() => _waiting();
+
+    /// <summary>The longest of <paramref name="waits"/>, or zero.</summary>
+    public static TimeSpan OldestWait(IReadOnlyList<TimeSpan> waits)
+    {
+        var oldest = TimeSpan.Zero;
+        foreach (var wait in waits)
+        {
+            oldest = wait > oldest ? wait : oldest;
+        }
+
+        return oldest;
+    }
+
+    /// <summary>A wait in microseconds, clamped to what the interval histograms hold.</summary>
+    internal static long Microseconds(TimeSpan wait) => Math.Clamp((long)wait.TotalMicroseconds, 1, HighestQueueWaitUs);
 
     public void Dispose() => Meter.Dispose();
 

@@ -37,7 +37,8 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         _lifecycle = loggerFactory.CreateLogger(EchoServerHost.LifecycleCategory);
         // The gauges read the tracker and the pool, built next: both exist before anything can observe a gauge.
         Listener = new ConnectionListener(new IPEndPoint(options.Host, options.Port), options.Backlog, options.MaxConnections, log, options.ReusePort);
-        Metrics = new ServerMetrics(meterFactory, options.Pool.ToName(), () => Tracker!.Counters.Active, () => Pool!.Load.Queued, () => Pool!.Load.Busy, () => Tracker!.BytesSoFar());
+        Metrics = new ServerMetrics(
+            meterFactory, options.Pool.ToName(), () => Tracker!.Counters.Active, () => Pool!.Load.Queued, () => Pool!.Load.Busy, () => Tracker!.BytesSoFar(), () => [.. Pool!.Snapshot().Queue.Select(w => w.Waited)]);
         var proxyProtocol = options.ProxyProtocol ? new ProxyProtocolSettings(options.TrustedProxies, options.ProxyHeaderTimeout, options.BufferSize) : null;
         Tracker = new ConnectionTracker(options.Pool, options.MaxConnectionsPerIp, Metrics, log, Listener.ReleaseSlot, proxyProtocol);
         var runner = new Lazy<SessionRunner>(() => new SessionRunner(Tracker, options.BufferSize, log, Hooks));
@@ -96,7 +97,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         Listener.Bind();
         OnBound?.Invoke();
         ServerLog.Listening(_lifecycle, EndPoints.Format(LocalEndPoint), Pool.Kind.ToName(), _options.PoolSettings.Workers, _options.PoolSettings.QueueCapacity, _options.MaxConnections);
-        ServerLog.DescriptorLimit(_lifecycle, checks.DescriptorLimit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown", _options.MaxConnections);
+        ServerLog.DescriptorLimit(_lifecycle, checks.DescriptorLimit, _options.MaxConnections);
         foreach (var warning in checks.Warnings)
         {
             ServerLog.ConfigurationWarning(_lifecycle, warning);

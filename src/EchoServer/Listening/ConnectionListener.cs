@@ -215,8 +215,7 @@ internal sealed class ConnectionListener : IDisposable
     private void EnterDescriptorPressure()
     {
         _reserve.Release();
-        string limit = DescriptorLimit.Read()?.Soft.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown";
-        ServerLog.DescriptorsExhausted(_logger, limit, ReservedForRuntime);
+        ServerLog.DescriptorsExhausted(_logger, DescriptorLimit.Read()?.Soft, ReservedForRuntime);
     }
 
     private static bool IsStop(Exception ex, CancellationToken cancellationToken) =>
