@@ -36,8 +36,9 @@ internal sealed class LiveHistory : IDisposable
     /// <param name="queueWaits">Every slot grant's wait, in microseconds (<see cref="ServerMetrics.TrackQueueWaits"/>), for the p99.</param>
     /// <param name="bytesOut">Bytes echoed so far, open connections included.</param>
     /// <param name="uptime">Time since the server started.</param>
+    /// <param name="faults">Contains what a tick throws.</param>
     /// <param name="interval">How often to sample: a second, or never for tests that call <see cref="Tick"/>.</param>
-    public LiveHistory(ServerCounters counters, Recorder queueWaits, Func<long> bytesOut, Func<TimeSpan> uptime, TimeSpan? interval = null)
+    public LiveHistory(ServerCounters counters, Recorder queueWaits, Func<long> bytesOut, Func<TimeSpan> uptime, BackgroundFaults faults, TimeSpan? interval = null)
     {
         _counters = counters;
         _bytesOut = bytesOut;
@@ -45,7 +46,7 @@ internal sealed class LiveHistory : IDisposable
         _queueWaits = queueWaits;
         Reset();
         var period = interval ?? TimeSpan.FromSeconds(1);
-        _timer = new Timer(static s => ((LiveHistory)s!).Tick(), this, period, period);
+        _timer = faults.StartTimer("The live view's history", Tick, period, period);
     }
 
     /// <summary>The samples, oldest first.</summary>
