@@ -1,8 +1,10 @@
 using System.CommandLine;
+using System.Net;
 using System.Net.Sockets;
 using EchoServer.Cli;
 using EchoServer.CommandLine;
 using EchoServer.Hosting;
+using EchoServer.Listening;
 using EchoServer.Pools;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -68,7 +70,7 @@ internal static class Program
         }
         catch (SocketException ex)
         {
-            await Console.Error.WriteLineAsync($"{Name}: cannot listen on {options.Host}:{options.Port}: {ex.Message}");
+            await Console.Error.WriteLineAsync($"{Name}: cannot listen on {EndPoints.Format(new IPEndPoint(options.Host, options.Port))}: {ex.Message}");
             return ExitCodes.CannotStart;
         }
         catch (ListenException ex)

@@ -35,8 +35,9 @@ internal sealed class LiveHistory : IDisposable
     /// <param name="queueWaits">The queue waits, ended and in progress (<see cref="ServerMetrics.TrackQueueWaits"/>), for the p99 and the oldest.</param>
     /// <param name="bytesOut">Bytes echoed so far, open connections included.</param>
     /// <param name="uptime">Time since the server started.</param>
+    /// <param name="faults">Contains what a tick throws.</param>
     /// <param name="interval">How often to sample: a second, or never for tests that call <see cref="Tick"/>.</param>
-    public LiveHistory(ServerCounters counters, QueueWaitReader queueWaits, Func<long> bytesOut, Func<TimeSpan> uptime, TimeSpan? interval = null)
+    public LiveHistory(ServerCounters counters, QueueWaitReader queueWaits, Func<long> bytesOut, Func<TimeSpan> uptime, BackgroundFaults faults, TimeSpan? interval = null)
     {
         _counters = counters;
         _bytesOut = bytesOut;
@@ -44,7 +45,7 @@ internal sealed class LiveHistory : IDisposable
         _queueWaits = queueWaits;
         Reset();
         var period = interval ?? TimeSpan.FromSeconds(1);
-        _timer = new Timer(static s => ((LiveHistory)s!).Tick(), this, period, period);
+        _timer = faults.StartTimer("The live view's history", Tick, period, period);
     }
 
     /// <summary>The samples, oldest first.</summary>

@@ -30,8 +30,8 @@ internal static partial class ServerLog
     public static partial void SessionFailed(ILogger logger, Exception exception, long connectionId, string worker, string pool);
 
     [LoggerMessage(EventId = 9, EventName = "Draining", Level = LogLevel.Information,
-        Message = "Shutting down: stopped accepting; closing queued clients; draining {Active} active sessions for up to {TimeoutSeconds:F1} s (pool={Pool})")]
-    public static partial void Draining(ILogger logger, int active, double timeoutSeconds, string pool);
+        Message = "Shutting down: stopped accepting; closing {Queued} queued clients never served; draining {Active} active sessions for up to {TimeoutSeconds:F1} s (pool={Pool})")]
+    public static partial void Draining(ILogger logger, int queued, int active, double timeoutSeconds, string pool);
 
     [LoggerMessage(EventId = 40, EventName = "DrainDelay", Level = LogLevel.Information,
         Message = "Stop requested: /ready answers 503 draining; still accepting and serving for {DelaySeconds:F1} s before the listener closes (a second Ctrl+C or SIGTERM closes it now) (pool={Pool})")]
@@ -82,6 +82,26 @@ internal static partial class ServerLog
 
     [LoggerMessage(EventId = 19, EventName = "PoolSnapshot", Level = LogLevel.Information, Message = "Snapshot: {Line}")]
     public static partial void Snapshot(ILogger logger, string line);
+
+    [LoggerMessage(EventId = 60, EventName = "BackgroundFailed", Level = LogLevel.Error,
+        Message = "{Callback} failed and was skipped; the server goes on ({Count} background failures so far; {Suppressed} more such lines not logged)")]
+    public static partial void BackgroundFailed(ILogger logger, Exception exception, string callback, long count, long suppressed);
+
+    [LoggerMessage(EventId = 61, EventName = "SignalIgnored", Level = LogLevel.Information,
+        Message = "{Signal} received and ignored: the server goes on ({Suppressed} more of it since the last such line not logged)")]
+    public static partial void SignalIgnored(ILogger logger, string signal, long suppressed);
+
+    [LoggerMessage(EventId = 62, EventName = "NothingToReload", Level = LogLevel.Information,
+        Message = "SIGHUP received: nothing to reload; the server goes on ({Coalesced} SIGHUP answered by this line)")]
+    public static partial void NothingToReload(ILogger logger, long coalesced);
+
+    [LoggerMessage(EventId = 63, EventName = "Reloaded", Level = LogLevel.Information,
+        Message = "SIGHUP received: reloaded {What} ({Coalesced} SIGHUP answered by this line)")]
+    public static partial void Reloaded(ILogger logger, string what, long coalesced);
+
+    [LoggerMessage(EventId = 64, EventName = "SnapshotsCoalesced", Level = LogLevel.Information,
+        Message = "Snapshot: {Coalesced} SIGUSR1 received since the last snapshot answered by this one (at most one a second)")]
+    public static partial void SnapshotsCoalesced(ILogger logger, long coalesced);
 
     [LoggerMessage(EventId = 20, EventName = "AdminListening", Level = LogLevel.Information,
         Message = "Admin endpoint on http://{EndPoint} (live view at /; /healthz, /ready, /snapshot, /snapshot.json, /metrics)")]

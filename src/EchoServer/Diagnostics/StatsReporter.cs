@@ -17,14 +17,14 @@ internal sealed class StatsReporter : IDisposable
     private long _lastRefused;
     private long _lastBytes;
 
-    public StatsReporter(TimeSpan interval, ServerCounters counters, ServerMetrics metrics, Func<(int QueueLength, int Busy, int Workers)> pool, string poolName, ILogger logger)
+    public StatsReporter(TimeSpan interval, ServerCounters counters, ServerMetrics metrics, Func<(int QueueLength, int Busy, int Workers)> pool, string poolName, ILogger logger, BackgroundFaults faults)
     {
         _counters = counters;
         _queueWaits = metrics.TrackQueueWaits();
         _pool = pool;
         _poolName = poolName;
         _logger = logger;
-        _timer = new Timer(static s => ((StatsReporter)s!).Report(), this, interval, interval);
+        _timer = faults.StartTimer("The stats line", Report, interval, interval);
     }
 
     public void Dispose() => _timer.Dispose();

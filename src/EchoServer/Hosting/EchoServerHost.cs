@@ -50,6 +50,7 @@ internal static class EchoServerHost
         builder.Services.AddHostedService<ServiceManagerNotifier>();
         builder.Services.AddSingleton<EchoServerService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EchoServerService>());
+        builder.Services.AddHostedService<ServerSignals>();
         if (options.AdminPort is not null)
         {
             builder.Services.AddSingleton<AdminEndpoint>();

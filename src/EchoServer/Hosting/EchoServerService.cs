@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
-using System.Runtime.InteropServices;
 using EchoServer.Connections;
 using EchoServer.Diagnostics;
 using EchoServer.Listening;
@@ -12,12 +11,13 @@ using Microsoft.Extensions.Logging;
 namespace EchoServer.Hosting;
 
 /// <summary>
-/// The server as a hosted service, start and stop only: it binds in <see cref="StartAsync"/> (so a taken port
-/// fails start-up) and accepts in the background; on stop it reports draining, keeps accepting for the drain
+/// The server as a hosted service, start and stop only: it binds in <see cref="StartingAsync"/>, before the
+/// admin endpoint binds in its own, and says "Listening on" in <see cref="StartAsync"/> only once both hold
+/// their ports (so a taken port fails start-up having announced nothing), then accepts in the background; on stop it reports draining, keeps accepting for the drain
 /// delay, unbinds, completes the pool, lets sessions end until the shutdown timeout, then stops the rest
 /// politely and, if they still hang, resets them.
 /// </summary>
-internal sealed class EchoServerService : IHostedService, IDisposable
+internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
 {
     private readonly ServerOptions _options;
     private readonly ILogger _lifecycle;
@@ -28,13 +28,14 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private Task _acceptLoop = Task.CompletedTask;
     private StatsReporter? _stats;
-    private PosixSignalRegistration? _snapshotSignal;
+    private StartupChecks.Report? _checks;
 
     public EchoServerService(ServerOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory)
     {
         _options = options;
         var log = loggerFactory.CreateLogger(EchoServerHost.ConnectionsCategory);
         _lifecycle = loggerFactory.CreateLogger(EchoServerHost.LifecycleCategory);
+        Faults = new BackgroundFaults(_lifecycle);
         // The gauges read the tracker and the pool, built next: both exist before anything can observe a gauge.
         Listener = new ConnectionListener(new IPEndPoint(options.Host, options.Port), options.Backlog, options.MaxConnections, log, options.ReusePort);
         Metrics = new ServerMetrics(
@@ -46,8 +47,8 @@ internal sealed class EchoServerService : IHostedService, IDisposable
             ? new WorkerThreadPool<ClientConnection>(options.PoolSettings, (c, worker) => runner.Value.Run(c, worker), Tracker.Refuse, log, slotWaited: Metrics.SlotGranted)
             : new BoundedExecutor<ClientConnection>(options.PoolSettings, (c, gate) => runner.Value.RunAsync(c, gate), Tracker.Refuse, log, Metrics.SlotGranted);
         Tracker.Pool = Pool;
-        _watchdog = new ConnectionWatchdog(Tracker.Connections, options.IdleTimeout, options.SendTimeout, proxyProtocol?.HeaderTimeout ?? TimeSpan.Zero);
-        _pinned = options.Pool == PoolKind.Workers ? new PinnedWorkersMonitor(Pool, Tracker.Connections, log) : null;
+        _watchdog = new ConnectionWatchdog(Tracker.Connections, options.IdleTimeout, options.SendTimeout, Faults, proxyProtocol?.HeaderTimeout ?? TimeSpan.Zero);
+        _pinned = options.Pool == PoolKind.Workers ? new PinnedWorkersMonitor(Pool, Tracker.Connections, log, Faults) : null;
         _drainDelay = new DrainDelay(options.DrainDelay, _lifecycle, options.Pool.ToName());
     }
 
@@ -62,7 +63,10 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 
     public ServerMetrics Metrics { get; }
 
-    /// <summary>Runs once the listener is bound and before the "Listening on" line, which scripts wait for (the pid file).</summary>
+    /// <summary>Contains, counts and logs what the server's timers and signal handlers throw.</summary>
+    public BackgroundFaults Faults { get; }
+
+    /// <summary>Runs once every listener is bound and before the "Listening on" line, which scripts wait for (the pid file).</summary>
     public Action? OnBound { get; set; }
 
     /// <summary>Fault-injection seams for tests.</summary>
@@ -84,7 +88,8 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     public SnapshotData CaptureSnapshot(IReadOnlyList<LiveSample>? history = null) =>
         ServerSnapshot.Capture(Pool.Snapshot(), Tracker.Connections, Tracker.Counters, _options.MaxConnections, IsDraining, Uptime, history);
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Everything that can fail: the checks, the code paths the server needs later, the pool, the bind. Nothing is announced yet.</summary>
+    public Task StartingAsync(CancellationToken cancellationToken)
     {
         var checks = StartupChecks.Run(_options);
         if (checks.Error is not null)
@@ -92,9 +97,18 @@ internal sealed class EchoServerService : IHostedService, IDisposable
             throw new StartupException(checks.Error);
         }
 
+        _checks = checks;
         _drainDelay.CountSignals();
+        RuntimeWarmUp.Run(Snapshot);
         Pool.Start();
         Listener.Bind();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Every listener is bound (the admin endpoint's too): announce, then accept.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var checks = _checks ?? throw new InvalidOperationException("StartingAsync first.");
         OnBound?.Invoke();
         ServerLog.Listening(_lifecycle, EndPoints.Format(LocalEndPoint), Pool.Kind.ToName(), _options.PoolSettings.Workers, _options.PoolSettings.QueueCapacity, _options.MaxConnections);
         ServerLog.DescriptorLimit(_lifecycle, checks.DescriptorLimit, _options.MaxConnections);
@@ -106,12 +120,17 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         _acceptLoop = Task.Run(() => Listener.RunAsync(Tracker.HandOffAsync, _stopping.Token), CancellationToken.None);
         if (_options.StatsInterval > TimeSpan.Zero)
         {
-            _stats = new StatsReporter(_options.StatsInterval, Tracker.Counters, Metrics, () => (Pool.Load.Queued, Pool.Load.Busy, _options.PoolSettings.Workers), Pool.Kind.ToName(), _lifecycle);
+            _stats = new StatsReporter(_options.StatsInterval, Tracker.Counters, Metrics, () => (Pool.Load.Queued, Pool.Load.Busy, _options.PoolSettings.Workers), Pool.Kind.ToName(), _lifecycle, Faults);
         }
 
-        _snapshotSignal = SnapshotSignal.Register(() => SnapshotSignal.Log(_lifecycle, Snapshot()));
         return Task.CompletedTask;
     }
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Ends the drain delay now (as a second Ctrl+C or SIGTERM does): the listener closes and the drain starts.</summary>
     public void EndDrainDelay() => _drainDelay.End();
@@ -133,7 +152,6 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 
     public void Dispose()
     {
-        _snapshotSignal?.Dispose();
         _drainDelay.Dispose();
         _stats?.Dispose();
         _pinned?.Dispose();

@@ -30,6 +30,7 @@ internal sealed class ConnectionListener : IDisposable
     private Socket? _socket;
     private int _reserveOwners = 1;
     private int _disposed;
+    private volatile bool _closed;
 
     public ConnectionListener(IPEndPoint endPoint, int backlog, int maxConnections, ILogger logger, bool reusePort = false)
     {
@@ -80,7 +81,11 @@ internal sealed class ConnectionListener : IDisposable
     }
 
     /// <summary>Closes the listening socket: new connects are refused from here on, and the accept loop ends.</summary>
-    public void Close() => _socket?.Dispose();
+    public void Close()
+    {
+        _closed = true; // read by the accept loop: an accept the close aborts means stop, not a failure to log
+        _socket?.Dispose();
+    }
 
     /// <summary>Closes the listening socket; the descriptor reserve goes once the accept loop, if running, has ended.</summary>
     public void Dispose()
@@ -140,7 +145,7 @@ internal sealed class ConnectionListener : IDisposable
                     EnterDescriptorPressure();
                 }
             }
-            catch (Exception ex) when (IsStop(ex, cancellationToken))
+            catch (Exception ex) when (IsStop(ex, cancellationToken) || _closed)
             {
                 _connectionSlots.Release();
                 return;

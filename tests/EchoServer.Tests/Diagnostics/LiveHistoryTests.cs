@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using EchoServer.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EchoServer.Tests.Diagnostics;
 
@@ -14,7 +15,7 @@ public sealed class LiveHistoryTests
         var counters = new ServerCounters();
         long bytesOut = 0;
         using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "workers", () => 0, () => 0, () => 0, () => (0, bytesOut), () => []);
-        using var history = new LiveHistory(counters, metrics.TrackQueueWaits(), () => bytesOut, () => TimeSpan.FromSeconds(7), Timeout.InfiniteTimeSpan);
+        using var history = new LiveHistory(counters, metrics.TrackQueueWaits(), () => bytesOut, () => TimeSpan.FromSeconds(7), new BackgroundFaults(NullLogger.Instance), Timeout.InfiniteTimeSpan);
 
         for (int i = 0; i < 100; i++)
         {
@@ -42,7 +43,7 @@ public sealed class LiveHistoryTests
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         IReadOnlyList<TimeSpan> waiting = [TimeSpan.FromMilliseconds(2500), TimeSpan.FromMilliseconds(1200)];
         using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "workers", () => 0, () => 0, () => 0, () => (0, 0), () => waiting);
-        using var history = new LiveHistory(new ServerCounters(), metrics.TrackQueueWaits(), () => 0, () => TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
+        using var history = new LiveHistory(new ServerCounters(), metrics.TrackQueueWaits(), () => 0, () => TimeSpan.FromSeconds(1), new BackgroundFaults(NullLogger.Instance), Timeout.InfiniteTimeSpan);
 
         // Clients starved all second long: no wait has ended, so no grant was recorded.
         history.Tick();
@@ -73,7 +74,7 @@ public sealed class LiveHistoryTests
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "executor", () => 0, () => 0, () => 0, () => (0, 0), () => []);
         double uptime = 0;
-        using var history = new LiveHistory(new ServerCounters(), metrics.TrackQueueWaits(), () => 0, () => TimeSpan.FromSeconds(uptime), Timeout.InfiniteTimeSpan);
+        using var history = new LiveHistory(new ServerCounters(), metrics.TrackQueueWaits(), () => 0, () => TimeSpan.FromSeconds(uptime), new BackgroundFaults(NullLogger.Instance), Timeout.InfiniteTimeSpan);
 
         for (int i = 1; i <= LiveHistory.Seconds + 5; i++)
         {
