@@ -54,6 +54,11 @@ internal static class Program
             await ErrorLine.WriteAsync(Console.Error, $"{Name}: cannot write --pid-file {options.PidFile}: {ex.Message}");
             return ExitCodes.CannotStart;
         }
+        catch (StartupException ex)
+        {
+            await ErrorLine.WriteAsync(Console.Error, $"{Name}: {ex.Message}");
+            return ExitCodes.Usage;
+        }
 
         using var removePidFile = pidFile;
         using var host = EchoServerHost.Create(options);
