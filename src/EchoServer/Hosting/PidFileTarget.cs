@@ -51,7 +51,14 @@ internal static partial class PidFileTarget
     {
         if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
         {
-            return KindFromMode(UnixMode(path));
+            try
+            {
+                return KindFromMode(UnixMode(path));
+            }
+            catch (EntryPointNotFoundException)
+            {
+                // A C library older than statx (glibc 2.28, musl 1.2.5): tell folders and links apart at least.
+            }
         }
 
         var info = new FileInfo(path);

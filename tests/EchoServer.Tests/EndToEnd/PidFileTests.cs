@@ -56,6 +56,49 @@ public sealed class PidFileTests : IDisposable
         Assert.Equal("fifo", await FileTypeAsync(fifo));
     }
 
+    [Fact]
+    public async Task A_file_another_process_has_taken_over_is_left_at_exit()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // SIGTERM is a Unix signal
+        }
+
+        string path = Path.Combine(_folder, "echo-server.pid");
+        using var server = ServerProcess.Start("--port", "0", "--pid-file", path);
+        await server.WaitForListeningAsync();
+        Assert.Equal($"{server.Id}\n", await File.ReadAllTextAsync(path));
+        await File.WriteAllTextAsync(path, "1\n"); // a newer instance wrote its own id
+
+        server.Terminate();
+
+        Assert.Equal(0, await server.WaitForExitAsync(ExitWithin));
+        Assert.Equal("1\n", await File.ReadAllTextAsync(path));
+    }
+
+    [Fact]
+    public async Task A_symbolic_link_to_a_regular_file_is_followed_and_kept()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // SIGTERM is a Unix signal
+        }
+
+        string target = Path.Combine(_folder, "real.pid");
+        await File.WriteAllTextAsync(target, "stale\n");
+        string link = Path.Combine(_folder, "echo-server.pid");
+        File.CreateSymbolicLink(link, "real.pid");
+        using var server = ServerProcess.Start("--port", "0", "--pid-file", link);
+        await server.WaitForListeningAsync();
+
+        Assert.Equal($"{server.Id}\n", await File.ReadAllTextAsync(target));
+        Assert.Equal("real.pid", new FileInfo(link).LinkTarget);
+        server.Terminate();
+        Assert.Equal(0, await server.WaitForExitAsync(ExitWithin));
+        Assert.False(File.Exists(target), "the pid file is still there after a clean exit");
+        Assert.Equal("real.pid", new FileInfo(link).LinkTarget);
+    }
+
     [Theory]
     [InlineData("/")]
     [InlineData("/tmp")]
