@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using EchoServer.Pools;
 using EchoServer.TestSupport;
@@ -12,7 +11,6 @@ namespace EchoServer.Tests.Listening;
 public sealed class ExecutorAdmittedSessionTests
 {
     private const int StreamBytes = 2 << 20;
-    private const int SlowStreamBytes = 16 << 20;
     private const int Chunk = 16 << 10;
 
     [Fact]
@@ -28,25 +26,20 @@ public sealed class ExecutorAdmittedSessionTests
                 Assert.Equal([(byte)i], await clients[i].RoundTripAsync([(byte)i])); // served once, one at a time: admitted
             }
 
-            // Client 0 streams but reads only later (16 MiB: more than the socket buffers hold), so that its echo
-            // stalls in a send with the slot, the worst case for the others; the two others stream meanwhile and
-            // must both wait, one past the queue's capacity.
-            var slow = new Sender(clients[0].Socket, Pattern(0, SlowStreamBytes));
-            await Eventually.True(() => SlotHog.AreBlocked(server) || slow.Stalled, "client 0's echo to stall", TimeSpan.FromSeconds(30));
+            // A fourth session holds the slot through a long burst while the three stream: all three must wait,
+            // two of them past the queue's capacity, and then every byte must come back.
+            using var holder = SlotHolder.Install(server);
+            using var held = await SlotHolder.ConnectHeldAsync(server);
+            var streams = clients.Select((c, i) => new Sender(c.Socket, Pattern(i))).ToList();
+            var echoes = streams.Select(s => s.ReadUntilClosedAsync()).ToList();
+            await Eventually.True(() => server.Service.Pool.Load.Queued == 3 || PoolSaturated(server).Any(), "the three streams to wait for the slot", TimeSpan.FromSeconds(30));
+            holder.Dispose();
 
-            var fast = clients.Skip(1).Select((c, i) => new Sender(c.Socket, Pattern(i + 1, StreamBytes))).ToList();
-            var fastEchoes = fast.Select(s => s.ReadUntilClosedAsync()).ToList();
-            await Eventually.True(
-                () => server.Service.Pool.Load.Queued == 2 || fast.All(s => s.Received > 0) || PoolSaturated(server).Any(),
-                "both other streams to wait for the slot (or be echoed)",
-                TimeSpan.FromSeconds(30));
-
-            var echoes = await Eventually.Completes(Task.WhenAll([slow.ReadUntilClosedAsync(), .. fastEchoes]), "the three echoes", TimeSpan.FromSeconds(120));
+            var echoed = await Eventually.Completes(Task.WhenAll(echoes), "the three echoes", TimeSpan.FromSeconds(120));
             string refusals = string.Join("\n", PoolSaturated(server));
-            Assert.True(echoes[0].AsSpan().SequenceEqual(Pattern(0, SlowStreamBytes)), $"client 0: {echoes[0].Length} of {SlowStreamBytes} B came back (or not in order); pool-saturated lines:\n{refusals}");
-            for (int i = 1; i < 3; i++)
+            for (int i = 0; i < clients.Count; i++)
             {
-                Assert.True(echoes[i].AsSpan().SequenceEqual(Pattern(i, StreamBytes)), $"client {i}: {echoes[i].Length} of {StreamBytes} B came back (or not in order); pool-saturated lines:\n{refusals}");
+                Assert.True(echoed[i].AsSpan().SequenceEqual(Pattern(i)), $"client {i}: {echoed[i].Length} of {StreamBytes} B came back (or not in order); pool-saturated lines:\n{refusals}");
             }
 
             Assert.Empty(refusals);
@@ -61,26 +54,18 @@ public sealed class ExecutorAdmittedSessionTests
         server.Logs.Entries.Select(e => e.Message).Where(m => m.Contains("pool-saturated", StringComparison.Ordinal));
 
     // Distinct per client, so that a byte of one stream in another's echo shows.
-    private static byte[] Pattern(int client, int length) => [.. Enumerable.Range(0, length).Select(i => (byte)((i * 7) + client))];
+    private static byte[] Pattern(int client) => [.. Enumerable.Range(0, StreamBytes).Select(i => (byte)((i * 7) + client))];
 
     /// <summary>Sends a stream in the background, then half-closes; reads its echo when asked, until the server's FIN or reset.</summary>
     private sealed class Sender
     {
         private readonly Socket _socket;
-        private long _lastProgress = Stopwatch.GetTimestamp();
-        private long _sent;
-        private long _received;
 
         public Sender(Socket socket, byte[] payload)
         {
             _socket = socket;
             _ = SendAsync(payload);
         }
-
-        /// <summary>Sent something, then nothing for a while: the server stopped reading it.</summary>
-        public bool Stalled => Interlocked.Read(ref _sent) > 0 && Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastProgress)) > TimeSpan.FromMilliseconds(300);
-
-        public long Received => Interlocked.Read(ref _received);
 
         public async Task<byte[]> ReadUntilClosedAsync()
         {
@@ -92,7 +77,6 @@ public sealed class ExecutorAdmittedSessionTests
                 while ((n = await _socket.ReceiveAsync(buffer, SocketFlags.None)) > 0)
                 {
                     received.Write(buffer, 0, n);
-                    Interlocked.Add(ref _received, n);
                 }
             }
             catch (SocketException)
@@ -110,8 +94,6 @@ public sealed class ExecutorAdmittedSessionTests
                 for (int sent = 0; sent < payload.Length; sent += Chunk)
                 {
                     await _socket.SendAsync(payload.AsMemory(sent, Math.Min(Chunk, payload.Length - sent)), SocketFlags.None);
-                    Interlocked.Add(ref _sent, Chunk);
-                    Interlocked.Exchange(ref _lastProgress, Stopwatch.GetTimestamp());
                 }
 
                 _socket.Shutdown(SocketShutdown.Send);
