@@ -59,7 +59,7 @@ internal sealed class ServerCommand
 
     public Option<int> Queue { get; } = OptionFactory.Ranged(new("--queue") { Description = "Clients that may wait, oldest first, for a slot (executor: clients with data) or a worker (workers: new clients).", DefaultValueFactory = _ => Defaults.PoolSettings.QueueCapacity }, 1, 1_000_000);
 
-    public Option<string> WhenFull { get; } = OptionFactory.Choice(new("--when-full") { Description = "When every slot is busy and the queue is full: reject the newcomer, wait (workers: stop accepting; executor: stop reading that client), or drop-oldest waiting client.", DefaultValueFactory = _ => Defaults.PoolSettings.WhenFull.ToName() }, [.. WhenFullNames.All]);
+    public Option<string> WhenFull { get; } = OptionFactory.Choice(new("--when-full") { Description = "When every slot is busy and the queue is full: reject the newcomer, wait (workers: stop accepting; executor: stop reading that client), or drop-oldest waiting client not yet served (none: reject). New clients only: an executor client already served waits its turn, even past --queue, until --queue-timeout.", DefaultValueFactory = _ => Defaults.PoolSettings.WhenFull.ToName() }, [.. WhenFullNames.All]);
 
     public Option<Duration> QueueTimeout { get; } = OptionFactory.Duration("--queue-timeout", "Close a client that waited in the queue longer than this (executor: a client whose data waited that long for a slot, even if served before); seconds, or 500ms, 2s, 1m; 0 = no limit.", Defaults.PoolSettings.QueueTimeout);
 
