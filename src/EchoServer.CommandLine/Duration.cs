@@ -10,6 +10,8 @@ internal readonly record struct Duration(TimeSpan Value)
         ("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600),
     ];
 
+    private static readonly System.Buffers.SearchValues<char> DecimalChars = System.Buffers.SearchValues.Create("0123456789.");
+
     public static bool TryParse(string? text, out Duration duration)
     {
         duration = default;
@@ -30,13 +32,24 @@ internal readonly record struct Duration(TimeSpan Value)
             }
         }
 
-        if (!double.TryParse(span, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double number)
-            || double.IsInfinity(number * unit) || number * unit > TimeSpan.MaxValue.TotalSeconds / 2)
+        // Digits and one decimal point only: double.TryParse also takes "NaN", "-NaN" and "Infinity" whatever the
+        // number styles say, and TimeSpan throws on those.
+        if (span.IsEmpty || span.ContainsAnyExcept(DecimalChars) || span.Count('.') > 1
+            || !double.TryParse(span, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double number)
+            || !double.IsFinite(number * unit) || number * unit > TimeSpan.MaxValue.TotalSeconds / 2)
         {
             return false;
         }
 
-        duration = new Duration(TimeSpan.FromSeconds(number * unit));
+        var value = TimeSpan.FromSeconds(number * unit);
+
+        // A wait shorter than one tick would become 0, which means "off" for every duration option.
+        if (value == TimeSpan.Zero && number != 0)
+        {
+            return false;
+        }
+
+        duration = new Duration(value);
         return true;
     }
 

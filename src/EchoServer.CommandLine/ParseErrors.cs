@@ -13,7 +13,7 @@ internal static class ParseErrors
             return false;
         }
 
-        await error.WriteLineAsync($"{program}: {OneLine(result.Errors[0].Message)} See --help.");
+        await ErrorLine.WriteAsync(error, $"{program}: {OneLine(result.Errors[0].Message)} See --help.");
         return true;
     }
 

@@ -27,7 +27,7 @@ internal static class Program
         command.Root.SetAction((result, cancellationToken) => RunAsync(command.Bind(result), cancellationToken));
         command.Summarize.SetAction((result, _) => SummarizeAsync(result.GetValue(command.SummarizeDirectory)!.FullName, result.GetValue(command.SummarizeTitle)!));
         command.Compare.SetAction((result, _) => CompareAsync(result.GetValue(command.CompareDirectory)!.FullName, result.GetValue(command.CompareTitle)!));
-        var parseResult = command.Root.Parse(args);
+        var parseResult = Arguments.Parse(command.Root, args);
         if (await ParseErrors.ReportAsync(Name, parseResult, Console.Error))
         {
             return LoadExitCodes.Usage;

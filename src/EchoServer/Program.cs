@@ -1,8 +1,10 @@
 using System.CommandLine;
+using System.Net;
 using System.Net.Sockets;
 using EchoServer.Cli;
 using EchoServer.CommandLine;
 using EchoServer.Hosting;
+using EchoServer.Listening;
 using EchoServer.Pools;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -18,7 +20,7 @@ internal static class Program
     {
         var command = new ServerCommand();
         command.Root.SetAction((result, cancellationToken) => RunAsync(command.Bind(result), cancellationToken));
-        var parseResult = command.Root.Parse(args);
+        var parseResult = Arguments.Parse(command.Root, args);
         if (await ParseErrors.ReportAsync(Name, parseResult, Console.Error))
         {
             return ExitCodes.Usage;
@@ -40,7 +42,7 @@ internal static class Program
         // those, the process would abort before it could say why.
         if (StartupChecks.Run(options).Error is { } error)
         {
-            await Console.Error.WriteLineAsync($"{Name}: {error}");
+            await ErrorLine.WriteAsync(Console.Error, $"{Name}: {error}");
             return ExitCodes.Usage;
         }
 
@@ -51,8 +53,13 @@ internal static class Program
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            await Console.Error.WriteLineAsync($"{Name}: cannot write --pid-file {options.PidFile}: {ex.Message}");
+            await ErrorLine.WriteAsync(Console.Error, $"{Name}: cannot write --pid-file {options.PidFile}: {ex.Message}");
             return ExitCodes.CannotStart;
+        }
+        catch (StartupException ex)
+        {
+            await ErrorLine.WriteAsync(Console.Error, $"{Name}: {ex.Message}");
+            return ExitCodes.Usage;
         }
 
         using var removePidFile = pidFile;
@@ -68,17 +75,17 @@ internal static class Program
         }
         catch (SocketException ex)
         {
-            await Console.Error.WriteLineAsync($"{Name}: cannot listen on {options.Host}:{options.Port}: {ex.Message}");
+            await ErrorLine.WriteAsync(Console.Error, $"{Name}: cannot listen on {EndPoints.Format(new IPEndPoint(options.Host, options.Port))}: {ex.Message}");
             return ExitCodes.CannotStart;
         }
         catch (ListenException ex)
         {
-            await Console.Error.WriteLineAsync($"{Name}: {ex.Message}");
+            await ErrorLine.WriteAsync(Console.Error, $"{Name}: {ex.Message}");
             return ExitCodes.CannotStart;
         }
         catch (StartupException ex)
         {
-            await Console.Error.WriteLineAsync($"{Name}: {ex.Message}");
+            await ErrorLine.WriteAsync(Console.Error, $"{Name}: {ex.Message}");
             return ExitCodes.Usage;
         }
 

@@ -47,7 +47,7 @@ public sealed class ShutdownUnderLoadTests
 
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(10)));
         Assert.True(terminatedAt.Elapsed < TimeSpan.FromSeconds(4), $"exited {terminatedAt.Elapsed.TotalSeconds:F1} s after SIGTERM (shutdown timeout 3 s)");
-        Assert.Contains(server.Stdout, l => l.Contains($"{Clients} connections served", StringComparison.Ordinal));
+        Assert.Contains(server.Stdout, l => l.Contains($"connections served {Clients},", StringComparison.Ordinal));
         foreach (var client in clients)
         {
             client.Dispose();

@@ -25,13 +25,22 @@ internal sealed class ServerCommand
         {
             Root.Options.Add(option);
         }
+
+        Root.Validators.Add(ValidateStopDeadline);
+        PidFile.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && string.IsNullOrWhiteSpace(r.Tokens[0].Value))
+            {
+                r.AddError("--pid-file takes a file path (got '').");
+            }
+        });
     }
 
     public RootCommand Root { get; }
 
     public Option<IPAddress> Host { get; } = new("--host")
     {
-        Description = "Address to listen on: 127.0.0.1, 0.0.0.0, :: (IPv6 and IPv4), any IP literal, or localhost.",
+        Description = "Address to listen on: 127.0.0.1, 0.0.0.0, :: (IPv6 and IPv4), any dotted quad or IPv6 literal, or localhost.",
         DefaultValueFactory = _ => Defaults.Host,
         CustomParser = r => ParseAddress(r, "--host"),
     };
@@ -50,7 +59,7 @@ internal sealed class ServerCommand
 
     public Option<int> Queue { get; } = OptionFactory.Ranged(new("--queue") { Description = "Clients that may wait, oldest first, for a slot (executor: clients with data) or a worker (workers: new clients).", DefaultValueFactory = _ => Defaults.PoolSettings.QueueCapacity }, 1, 1_000_000);
 
-    public Option<string> WhenFull { get; } = OptionFactory.Choice(new("--when-full") { Description = "When every slot is busy and the queue is full: reject the newcomer, wait (workers: stop accepting; executor: stop reading that client), or drop-oldest waiting client.", DefaultValueFactory = _ => Defaults.PoolSettings.WhenFull.ToName() }, [.. WhenFullNames.All]);
+    public Option<string> WhenFull { get; } = OptionFactory.Choice(new("--when-full") { Description = "When every slot is busy and the queue is full: reject the newcomer, wait (workers: stop accepting; executor: stop reading that client), or drop-oldest waiting client not yet served (none: reject). New clients only: an executor client already served waits its turn, even past --queue, until --queue-timeout.", DefaultValueFactory = _ => Defaults.PoolSettings.WhenFull.ToName() }, [.. WhenFullNames.All]);
 
     public Option<Duration> QueueTimeout { get; } = OptionFactory.Duration("--queue-timeout", "Close a client that waited in the queue longer than this (executor: a client whose data waited that long for a slot, even if served before); seconds, or 500ms, 2s, 1m; 0 = no limit.", Defaults.PoolSettings.QueueTimeout);
 
@@ -89,20 +98,20 @@ internal sealed class ServerCommand
         DefaultValueFactory = _ => Defaults.InlineCompletions,
     };
 
-    public Option<Duration> StatsInterval { get; } = OptionFactory.Duration("--stats-interval", "Log one stats line this often (connections/s, MiB/s, queue, busy workers, refused, p99 queue wait); 0 = off.", Defaults.StatsInterval);
+    public Option<Duration> StatsInterval { get; } = OptionFactory.Duration("--stats-interval", "Log one stats line this often (connections/s, MiB/s, queue, busy workers, refused, p99 queue wait with the waits in progress, oldest queue wait); 0 = off.", Defaults.StatsInterval);
 
     public Option<int?> AdminPort { get; } = OptionFactory.RangedOptional(new("--admin-port") { Description = "Serve /healthz, /ready, /snapshot and /metrics (Prometheus) over HTTP on --admin-host at this port (0 = any free port). Off unless given." }, 0, 65535);
 
     public Option<IPAddress> AdminHost { get; } = new("--admin-host")
     {
-        Description = "Address the admin endpoint listens on: 127.0.0.1, 0.0.0.0 or :: (every interface), any IP literal, or localhost. It serves no secrets, but belongs on a private interface: a load balancer's health checks and Prometheus need it, the internet does not.",
+        Description = "Address the admin endpoint listens on: 127.0.0.1, 0.0.0.0 or :: (every interface), any dotted quad or IPv6 literal, or localhost. It serves no secrets, but belongs on a private interface: a load balancer's health checks and Prometheus need it, the internet does not.",
         DefaultValueFactory = _ => Defaults.AdminHost,
         CustomParser = r => ParseAddress(r, "--admin-host"),
     };
 
-    public Option<string?> PidFile { get; } = new("--pid-file") { Description = "Write the process id to this file once listening; removed at a clean exit." };
+    public Option<string?> PidFile { get; } = new("--pid-file") { Description = "Write the process id to this file once listening; removed at a clean exit if it still holds that id. Only a regular file or a new path: a directory, device or pipe is refused." };
 
-    public Option<LogLevel> LogLevel { get; } = new("--log-level") { Description = "Lowest level logged.", DefaultValueFactory = _ => Defaults.LogLevel };
+    public Option<LogLevel> LogLevel { get; } = new("--log-level") { Description = "Lowest level logged.", DefaultValueFactory = _ => Defaults.LogLevel, CustomParser = ParseLogLevel };
 
     public Option<string> LogFormat { get; } = OptionFactory.Choice(new("--log-format") { Description = "Console log format.", DefaultValueFactory = _ => "simple" }, "simple", "json", "systemd");
 
@@ -150,15 +159,78 @@ internal sealed class ServerCommand
         },
     };
 
+    /// <summary>A level by name only: the enum parser also takes any number (99, -1), which names no level.</summary>
+    private static LogLevel ParseLogLevel(ArgumentResult r)
+    {
+        string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
+        foreach (var level in Enum.GetValues<LogLevel>())
+        {
+            if (string.Equals(token, level.ToString(), StringComparison.OrdinalIgnoreCase))
+            {
+                return level;
+            }
+        }
+
+        r.AddError($"--log-level takes one of {string.Join(", ", Enum.GetNames<LogLevel>())} (got '{token}').");
+        return Defaults.LogLevel;
+    }
+
     private static TrustedProxies? ParseTrustedProxies(ArgumentResult r)
     {
         string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
-        if (Connections.TrustedProxies.TryParse(token, out var proxies, out string? error))
+        string? error = LegacyAddressIn(token);
+        if (error is null && Connections.TrustedProxies.TryParse(token, out var proxies, out error))
         {
             return proxies;
         }
 
         r.AddError($"--trusted-proxies takes comma-separated CIDR ranges such as 10.0.0.0/8,fd00::/8 (got '{token}': {error}).");
+        return null;
+    }
+
+    /// <summary>
+    /// A stop may take the drain delay, then the shutdown timeout, then the host's own allowance on top: the host
+    /// arms one timer for the sum, and a timer refuses more than 2^32-2 ms (about 49.7 days), which would end the
+    /// first SIGTERM with an exception instead of a drain. The sum gets the same bound as each duration option.
+    /// </summary>
+    private void ValidateStopDeadline(CommandResult r)
+    {
+        if (GivenOrDefault(r, DrainDelay, Defaults.DrainDelay) is { } drain
+            && GivenOrDefault(r, ShutdownTimeout, Defaults.ShutdownTimeout) is { } shutdown
+            && drain + shutdown > OptionFactory.LongestDuration)
+        {
+            r.AddError($"--drain-delay and --shutdown-timeout take at most {OptionFactory.LongestDuration.TotalHours:0}h ({OptionFactory.LongestDuration.TotalDays:0} days) together, the longest a timer can wait (got {InHours(drain)} + {InHours(shutdown)}).");
+        }
+    }
+
+    private static string InHours(TimeSpan value) =>
+        value >= TimeSpan.FromHours(1) ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{value.TotalHours:0.##}h") : new Duration(value).ToString();
+
+    /// <summary>The option's duration from its own token (null when its own parser refuses it, and says so), or the default.</summary>
+    private static TimeSpan? GivenOrDefault(CommandResult r, Option<Duration> option, TimeSpan defaultValue)
+    {
+        var given = r.GetResult(option);
+        if (given is null || given.Implicit || given.Tokens.Count == 0)
+        {
+            return defaultValue;
+        }
+
+        return Duration.TryParse(given.Tokens[^1].Value, out var duration) && duration.Value <= OptionFactory.LongestDuration ? duration.Value : null;
+    }
+
+    /// <summary>The first entry in a legacy numeric form (<c>0x10</c>, <c>10.1/16</c>) as an error; other mistakes are the ranges' parser's to report.</summary>
+    private static string? LegacyAddressIn(string token)
+    {
+        foreach (string entry in token.Split(',', StringSplitOptions.TrimEntries))
+        {
+            int slash = entry.IndexOf('/', StringComparison.Ordinal);
+            string address = slash < 0 ? entry : entry[..slash];
+            if (IPAddress.TryParse(address, out _) && !IPLiteral.TryParse(address, out _))
+            {
+                return $"'{address}' is not a dotted quad or an IPv6 literal";
+            }
+        }
+
         return null;
     }
 
@@ -186,12 +258,12 @@ internal sealed class ServerCommand
             return IPAddress.Loopback;
         }
 
-        if (IPAddress.TryParse(token.Trim('[', ']'), out var address))
+        if (IPLiteral.TryParse(token, out var address))
         {
             return address;
         }
 
-        r.AddError($"{name} takes an IP address such as 127.0.0.1, 0.0.0.0 or :: (got '{token}').");
+        r.AddError($"{name} takes an IP address (a dotted quad or an IPv6 literal) such as 127.0.0.1, 0.0.0.0 or :: (got '{token}').");
         return null;
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using EchoServer.Diagnostics;
 using EchoServer.Echo;
 
 namespace EchoServer.Connections;
@@ -22,8 +23,9 @@ internal sealed class ConnectionWatchdog : IDisposable
     /// <param name="connections">The open connections.</param>
     /// <param name="idleTimeout">Longest wait for a client's bytes; zero for none.</param>
     /// <param name="sendTimeout">Longest wait for a client to take ours; zero for none.</param>
+    /// <param name="faults">Contains what a sweep throws.</param>
     /// <param name="headerTimeout">Longest time from accept to a complete PROXY protocol header; zero when none is read.</param>
-    public ConnectionWatchdog(ConnectionRegistry connections, TimeSpan idleTimeout, TimeSpan sendTimeout, TimeSpan headerTimeout = default)
+    public ConnectionWatchdog(ConnectionRegistry connections, TimeSpan idleTimeout, TimeSpan sendTimeout, BackgroundFaults faults, TimeSpan headerTimeout = default)
     {
         _connections = connections;
         _idleTimeout = idleTimeout;
@@ -33,7 +35,7 @@ internal sealed class ConnectionWatchdog : IDisposable
         if (shortest > TimeSpan.Zero)
         {
             Period = TimeSpan.FromTicks(Math.Clamp(shortest.Ticks / 5, TimeSpan.TicksPerMillisecond * 20, TimeSpan.TicksPerSecond));
-            _timer = new Timer(static s => ((ConnectionWatchdog)s!).Sweep(), this, Period, Period);
+            _timer = faults.StartTimer("The connection watchdog", () => Sweep(), Period, Period);
         }
     }
 

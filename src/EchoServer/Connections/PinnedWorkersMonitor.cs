@@ -21,12 +21,12 @@ internal sealed class PinnedWorkersMonitor : IDisposable
     private readonly LogRateLimiter _limiter = new(TimeSpan.FromSeconds(30));
     private readonly Timer _timer;
 
-    public PinnedWorkersMonitor(IWorkPool<ClientConnection> pool, ConnectionRegistry connections, ILogger logger)
+    public PinnedWorkersMonitor(IWorkPool<ClientConnection> pool, ConnectionRegistry connections, ILogger logger, BackgroundFaults faults)
     {
         _pool = pool;
         _connections = connections;
         _logger = logger;
-        _timer = new Timer(static s => ((PinnedWorkersMonitor)s!).Check(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        _timer = faults.StartTimer("The pinned-workers check", () => Check(), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
     public void Dispose() => _timer.Dispose();

@@ -42,5 +42,5 @@ internal sealed record SnapshotQueue(int Length, int Capacity, double OldestWait
 /// <summary>One client waiting in the queue.</summary>
 internal sealed record SnapshotWaiter(long Id, string? Peer, double WaitedSeconds);
 
-/// <summary>One second of the last minute: rates over that second and the queue-wait p99 of the waits that ended in it.</summary>
-internal sealed record LiveSample(double UptimeSeconds, double AcceptedPerSecond, double RefusedPerSecond, double ClosedPerSecond, double MibPerSecond, double QueueWaitP99Ms);
+/// <summary>One second of the last minute: rates over that second, the queue-wait p99 of the waits that ended in it or were still in progress at its end, and the oldest queue wait then.</summary>
+internal sealed record LiveSample(double UptimeSeconds, double AcceptedPerSecond, double RefusedPerSecond, double ClosedPerSecond, double MibPerSecond, double QueueWaitP99Ms, double OldestQueueWaitMs);

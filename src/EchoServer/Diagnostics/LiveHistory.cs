@@ -1,25 +1,24 @@
 using System.Diagnostics;
 using EchoServer.Connections;
-using HdrHistogram;
 
 namespace EchoServer.Diagnostics;
 
 /// <summary>
 /// The last minute, one sample a second, for the live view: accepted, refused and closed per second, MiB/s
-/// echoed, and the p99 of the queue waits that ended in that second (every slot grant: in the executor, every burst). Kept on the server (rather than by each
+/// echoed, the p99 of the queue waits that ended in that second or were still in progress at its end (every slot
+/// grant: in the executor, every burst), and the oldest queue wait then. Kept on the server (rather than by each
 /// page) so that a page opened now shows the whole minute at once, and every viewer sees the same figures.
-/// A tick reads six counters and one interval histogram: nothing is added to the echo path but the queue-wait
-/// recording, once per served connection, that a listener on <c>echo.pool.queue.wait</c> receives.
+/// A tick reads six counters, one interval histogram and the queue: nothing is added to the echo path but the
+/// queue-wait recording of every grant.
 /// </summary>
 internal sealed class LiveHistory : IDisposable
 {
     public const int Seconds = 60;
 
-
     private readonly ServerCounters _counters;
     private readonly Func<long> _bytesOut;
     private readonly Func<TimeSpan> _uptime;
-    private readonly Recorder _queueWaits;
+    private readonly QueueWaitReader _queueWaits;
 
     private readonly Lock _lock = new();
     private readonly LiveSample[] _ring = new LiveSample[Seconds];
@@ -33,11 +32,12 @@ internal sealed class LiveHistory : IDisposable
     private long _lastBytes;
 
     /// <param name="counters">The server's totals.</param>
-    /// <param name="queueWaits">Every slot grant's wait, in microseconds (<see cref="ServerMetrics.TrackQueueWaits"/>), for the p99.</param>
+    /// <param name="queueWaits">The queue waits, ended and in progress (<see cref="ServerMetrics.TrackQueueWaits"/>), for the p99 and the oldest.</param>
     /// <param name="bytesOut">Bytes echoed so far, open connections included.</param>
     /// <param name="uptime">Time since the server started.</param>
+    /// <param name="faults">Contains what a tick throws.</param>
     /// <param name="interval">How often to sample: a second, or never for tests that call <see cref="Tick"/>.</param>
-    public LiveHistory(ServerCounters counters, Recorder queueWaits, Func<long> bytesOut, Func<TimeSpan> uptime, TimeSpan? interval = null)
+    public LiveHistory(ServerCounters counters, QueueWaitReader queueWaits, Func<long> bytesOut, Func<TimeSpan> uptime, BackgroundFaults faults, TimeSpan? interval = null)
     {
         _counters = counters;
         _bytesOut = bytesOut;
@@ -45,7 +45,7 @@ internal sealed class LiveHistory : IDisposable
         _queueWaits = queueWaits;
         Reset();
         var period = interval ?? TimeSpan.FromSeconds(1);
-        _timer = new Timer(static s => ((LiveHistory)s!).Tick(), this, period, period);
+        _timer = faults.StartTimer("The live view's history", Tick, period, period);
     }
 
     /// <summary>The samples, oldest first.</summary>
@@ -72,14 +72,15 @@ internal sealed class LiveHistory : IDisposable
         long refused = _counters.Refused;
         long closed = _counters.Served + refused;
         long bytes = _bytesOut();
-        var waits = _queueWaits.GetIntervalHistogram();
+        var waits = _queueWaits.Read();
         var sample = new LiveSample(
             _uptime().TotalSeconds,
             (accepted - _lastAccepted) / seconds,
             (refused - _lastRefused) / seconds,
             (closed - _lastClosed) / seconds,
             Math.Max(bytes - _lastBytes, 0) / seconds / (1 << 20),
-            waits.TotalCount == 0 ? 0 : waits.GetValueAtPercentile(99) / 1000.0);
+            waits.P99Ms,
+            waits.OldestMs);
         (_lastAt, _lastAccepted, _lastRefused, _lastClosed, _lastBytes) = (now, accepted, refused, closed, bytes);
         lock (_lock)
         {

@@ -40,6 +40,7 @@ internal sealed class ServerMetrics : IDisposable
     private readonly Histogram<double> _queueWait;
     private readonly Histogram<double> _connectionDuration;
     private readonly KeyValuePair<string, object?> _pool;
+    private Func<IReadOnlyList<TimeSpan>> _waiting = static () => []; // the queue's, once Observe has it
     private readonly Lock _readersLock = new();
     private Recorder[] _queueWaitReaders = [];
 
@@ -73,7 +74,7 @@ internal sealed class ServerMetrics : IDisposable
         var readers = Volatile.Read(ref _queueWaitReaders);
         if (readers.Length > 0)
         {
-            long microseconds = Math.Clamp((long)waited.TotalMicroseconds, 1, HighestQueueWaitUs);
+            long microseconds = Microseconds(waited);
             foreach (var reader in readers)
             {
                 reader.RecordValue(microseconds);
@@ -82,11 +83,11 @@ internal sealed class ServerMetrics : IDisposable
     }
 
     /// <summary>
-    /// Every slot grant's wait from now on, in microseconds, for one reader of intervals (the stats line, the live
-    /// view): each takes its own intervals with <see cref="Recorder.GetIntervalHistogram()"/>, and a grant records
-    /// nothing for a reader that was never asked for.
+    /// Every slot grant's wait from now on, for one reader of intervals (the stats line, the live view): each
+    /// takes its own intervals with <see cref="QueueWaitReader.Read"/>, and a grant records nothing for a reader
+    /// that was never asked for.
     /// </summary>
-    public Recorder TrackQueueWaits()
+    public QueueWaitReader TrackQueueWaits()
     {
         var recorder = HistogramFactory.With64BitBucketSize()
             .WithValuesFrom(1).WithValuesUpTo(HighestQueueWaitUs).WithPrecisionOf(2)
@@ -96,23 +97,33 @@ internal sealed class ServerMetrics : IDisposable
             Volatile.Write(ref _queueWaitReaders, [.. _queueWaitReaders, recorder]);
         }
 
-        return recorder;
+        return new QueueWaitReader(recorder, WaitsInProgress);
     }
 
     /// <summary>
-    /// Adds the instruments read when collected: open connections, the pool's queue and busy slots, and the bytes
-    /// (so the echo loop records nothing per message). Called once the pool exists, which records into this meter.
+    /// Adds the instruments read when collected: open connections, the pool's queue and busy slots, the oldest
+    /// wait in progress, and the bytes (so the echo loop records nothing per message). Called once the pool
+    /// exists, which records into this meter.
     /// </summary>
     /// <param name="active">Open connections now.</param>
     /// <param name="load">The pool's busy slots and queue now.</param>
+    /// <param name="waiting">How long each client waiting for a slot now has waited so far (the queue's snapshot).</param>
     /// <param name="bytes">Bytes received and sent since start.</param>
-    public void Observe(Func<long> active, Func<PoolLoad> load, Func<(long Received, long Sent)> bytes)
+    public void Observe(Func<long> active, Func<PoolLoad> load, Func<IReadOnlyList<TimeSpan>> waiting, Func<(long Received, long Sent)> bytes)
     {
+        _waiting = waiting;
         KeyValuePair<string, object?> receive = new(DirectionAttribute, "receive");
         KeyValuePair<string, object?> transmit = new(DirectionAttribute, "transmit");
         Meter.CreateObservableUpDownCounter("echo.active_connections", () => new Measurement<long>(active(), _pool), "{connection}", "Connections open now, idle, queued or being echoed.");
         Meter.CreateObservableUpDownCounter("echo.pool.queue.length", () => new Measurement<int>(load().Queued, _pool), "{connection}", "Clients with data waiting for a slot now.");
         Meter.CreateObservableUpDownCounter("echo.pool.busy_slots", () => new Measurement<int>(load().Busy, _pool), "{slot}", "Slots held now: by a client for its whole life (workers), by a burst (executor).");
+
+        // The histogram records a wait only when it ends: clients starved for a minute leave it empty. This shows them.
+        Meter.CreateObservableGauge(
+            "echo.pool.queue.oldest_wait",
+            () => new Measurement<double>(OldestWait(WaitsInProgress()).TotalSeconds, _pool),
+            "s",
+            "How long the oldest client waiting for a slot now has waited so far; zero when none waits.");
         Meter.CreateObservableCounter<long>(
             "echo.network.io",
             () =>
@@ -123,6 +134,24 @@ internal sealed class ServerMetrics : IDisposable
             "By",
             "Bytes received from clients and echoed to them.");
     }
+
+    /// <summary>How long each client waiting for a slot now has waited so far.</summary>
+    public IReadOnlyList<TimeSpan> WaitsInProgress() => _waiting();
+
+    /// <summary>The longest of <paramref name="waits"/>, or zero.</summary>
+    public static TimeSpan OldestWait(IReadOnlyList<TimeSpan> waits)
+    {
+        var oldest = TimeSpan.Zero;
+        foreach (var wait in waits)
+        {
+            oldest = wait > oldest ? wait : oldest;
+        }
+
+        return oldest;
+    }
+
+    /// <summary>A wait in microseconds, clamped to what the interval histograms hold.</summary>
+    internal static long Microseconds(TimeSpan wait) => Math.Clamp((long)wait.TotalMicroseconds, 1, HighestQueueWaitUs);
 
     public void Dispose() => Meter.Dispose();
 

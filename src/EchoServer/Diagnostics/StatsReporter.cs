@@ -1,14 +1,13 @@
 using System.Diagnostics;
-using HdrHistogram;
 using Microsoft.Extensions.Logging;
 
 namespace EchoServer.Diagnostics;
 
-/// <summary>Logs one line per interval with what changed since the last one: rates, queue, busy workers, refusals, p99 queue wait.</summary>
+/// <summary>Logs one line per interval with what changed since the last one: rates, queue, busy workers, refusals, p99 queue wait, and the oldest queue wait now.</summary>
 internal sealed class StatsReporter : IDisposable
 {
     private readonly ServerCounters _counters;
-    private readonly Recorder _queueWaits;
+    private readonly QueueWaitReader _queueWaits;
     private readonly Func<(int QueueLength, int Busy, int Workers)> _pool;
     private readonly string _poolName;
     private readonly ILogger _logger;
@@ -18,14 +17,14 @@ internal sealed class StatsReporter : IDisposable
     private long _lastRefused;
     private long _lastBytes;
 
-    public StatsReporter(TimeSpan interval, ServerCounters counters, ServerMetrics metrics, Func<(int QueueLength, int Busy, int Workers)> pool, string poolName, ILogger logger)
+    public StatsReporter(TimeSpan interval, ServerCounters counters, ServerMetrics metrics, Func<(int QueueLength, int Busy, int Workers)> pool, string poolName, ILogger logger, BackgroundFaults faults)
     {
         _counters = counters;
         _queueWaits = metrics.TrackQueueWaits();
         _pool = pool;
         _poolName = poolName;
         _logger = logger;
-        _timer = new Timer(static s => ((StatsReporter)s!).Report(), this, interval, interval);
+        _timer = faults.StartTimer("The stats line", Report, interval, interval);
     }
 
     public void Dispose() => _timer.Dispose();
@@ -37,7 +36,7 @@ internal sealed class StatsReporter : IDisposable
         long accepted = _counters.Accepted;
         long refused = _counters.Refused;
         long bytes = _counters.BytesOut;
-        var waits = _queueWaits.GetIntervalHistogram();
+        var waits = _queueWaits.Read();
         var (queue, busy, workers) = _pool();
         ServerLog.Stats(
             _logger,
@@ -48,7 +47,8 @@ internal sealed class StatsReporter : IDisposable
             busy,
             workers,
             refused - _lastRefused,
-            waits.TotalCount == 0 ? 0 : waits.GetValueAtPercentile(99) / 1000.0,
+            waits.P99Ms,
+            waits.OldestMs,
             _poolName);
         _lastAt = now;
         _lastAccepted = accepted;

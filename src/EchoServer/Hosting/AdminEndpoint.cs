@@ -4,6 +4,7 @@ using EchoServer.Diagnostics;
 using EchoServer.Listening;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -18,8 +19,10 @@ namespace EchoServer.Hosting;
 /// another host needs its health checks; it serves no secrets, but belongs on a private interface). HTTP (rather than a raw text
 /// protocol) because the things that call it, load balancers' health checks and Prometheus, speak HTTP; and
 /// Kestrel because it is the framework's own hardened server, with OpenTelemetry's Prometheus exporter made
-/// for it. It starts after the echo service (whose "Listening on" line comes first) and stops only once every
-/// service has stopped, so that it reports the drain while the echo service drains. <c>GET /</c> is the live
+/// for it. It binds before anything is announced (a taken port fails start-up quietly), logs its line after the
+/// echo service's "Listening on", and stops only once every service has stopped, so that it reports the drain
+/// while the echo service drains. Its own connection limit, timeouts and request limits keep what a flood of
+/// HTTP connections can take (descriptors, memory) out of what <c>--max-connections</c> was promised. <c>GET /</c> is the live
 /// view, a page that draws <c>/snapshot.json</c> twice a second.
 /// </summary>
 internal sealed class AdminEndpoint(ServerOptions options, EchoServerService server, ILoggerFactory loggerFactory) : IHostedLifecycleService, IAsyncDisposable
@@ -35,17 +38,26 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
     private static readonly string ServiceVersion =
         typeof(AdminEndpoint).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
+    /// <summary>Connections the admin endpoint holds at once; a further one is accepted and closed at once. Counted in the descriptor budget (<see cref="StartupChecks.AdminDescriptors"/>).</summary>
+    public const int MaxConnections = 64;
+
     private WebApplication? _app;
     private LiveHistory? _history;
 
     /// <summary>The bound port (the real one when 0 was asked for).</summary>
     public int Port { get; private set; }
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Binds and starts serving, before any service announces anything.</summary>
+    public async Task StartingAsync(CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(options.AdminHost, options.AdminPort ?? 0));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(options.AdminHost, options.AdminPort ?? 0, listen => listen.Protocols = HttpProtocols.Http1);
+            AdminLimits.Apply(k.Limits);
+        });
+        AdminLimits.GateAccepts(builder.Services);
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(ServiceName, serviceVersion: ServiceVersion))
             .WithMetrics(metrics => metrics
@@ -82,7 +94,7 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
         app.MapMethods("/snapshot", ReadMethods, context => Results.Text(server.Snapshot() + "\n").ExecuteAsync(context));
 
         // The live view: a page that polls /snapshot.json (see src/README.md, "Live view").
-        _history = new LiveHistory(server.Counters, server.Metrics.TrackQueueWaits(), () => server.Bytes.SoFar().Sent, () => server.Uptime);
+        _history = new LiveHistory(server.Counters, server.Metrics.TrackQueueWaits(), () => server.Bytes.SoFar().Sent, () => server.Uptime, server.Faults);
         var history = _history;
         app.MapMethods("/snapshot.json", ReadMethods, context =>
         {
@@ -113,12 +125,15 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
 
         _app = app;
         Port = new Uri(app.Urls.First()).Port;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
         ServerLog.AdminListening(loggerFactory.CreateLogger(EchoServerHost.LifecycleCategory), EndPoints.Format(new IPEndPoint(options.AdminHost, Port)));
+        return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

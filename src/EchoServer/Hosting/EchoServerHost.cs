@@ -49,6 +49,7 @@ internal static class EchoServerHost
         builder.Services.AddSingleton<ISocketAcceptor, SocketAcceptor>();
         builder.Services.AddSingleton<EchoServerService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EchoServerService>());
+        builder.Services.AddHostedService<ServerSignals>();
         if (options.AdminPort is not null)
         {
             builder.Services.AddSingleton<AdminEndpoint>();

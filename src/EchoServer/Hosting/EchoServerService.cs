@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
-using System.Runtime.InteropServices;
 using EchoServer.Connections;
 using EchoServer.Diagnostics;
 using EchoServer.Listening;
@@ -12,12 +11,13 @@ using Microsoft.Extensions.Logging;
 namespace EchoServer.Hosting;
 
 /// <summary>
-/// The server as a hosted service, start and stop only: it binds in <see cref="StartAsync"/> (so a taken port
-/// fails start-up) and accepts in the background; on stop it reports draining, keeps accepting for the drain
+/// The server as a hosted service, start and stop only: it binds in <see cref="StartingAsync"/>, before the
+/// admin endpoint binds in its own, and says "Listening on" in <see cref="StartAsync"/> only once both hold
+/// their ports (so a taken port fails start-up having announced nothing), then accepts in the background; on stop it reports draining, keeps accepting for the drain
 /// delay, unbinds, completes the pool, lets sessions end until the shutdown timeout, then stops the rest
 /// politely and, if they still hang, resets them.
 /// </summary>
-internal sealed class EchoServerService : IHostedService, IDisposable
+internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
 {
     private readonly ServerOptions _options;
     private readonly ILogger _lifecycle;
@@ -27,7 +27,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private Task _acceptLoop = Task.CompletedTask;
     private StatsReporter? _stats;
-    private PosixSignalRegistration? _snapshotSignal;
+    private StartupChecks.Report? _checks;
 
     /// <param name="options">The configuration.</param>
     /// <param name="loggerFactory">The logs.</param>
@@ -38,7 +38,8 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     {
         _options = options;
         _lifecycle = loggerFactory.CreateLogger(EchoServerHost.LifecycleCategory);
-        _server = ServerComposition.Compose(options, loggerFactory, meterFactory, acceptor, stages);
+        Faults = new BackgroundFaults(_lifecycle);
+        _server = ServerComposition.Compose(options, loggerFactory, meterFactory, acceptor, stages, Faults);
         _drainDelay = new DrainDelay(options.DrainDelay, _lifecycle, options.Pool.ToName());
     }
 
@@ -58,7 +59,10 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 
     public ServerMetrics Metrics => _server.Metrics;
 
-    /// <summary>Runs once the listener is bound and before the "Listening on" line, which scripts wait for (the pid file).</summary>
+    /// <summary>Contains, counts and logs what the server's timers and signal handlers throw.</summary>
+    public BackgroundFaults Faults { get; }
+
+    /// <summary>Runs once every listener is bound and before the "Listening on" line, which scripts wait for (the pid file).</summary>
     public Action? OnBound { get; set; }
 
     /// <summary>True from the moment a stop is requested: health checks report it.</summary>
@@ -77,7 +81,8 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     public SnapshotData CaptureSnapshot(IReadOnlyList<LiveSample>? history = null) =>
         ServerSnapshot.Capture(Pool.Snapshot(), Connections, Counters, _options.MaxConnections, IsDraining, Uptime, history);
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Everything that can fail: the checks, the code paths the server needs later, the pool, the bind. Nothing is announced yet.</summary>
+    public Task StartingAsync(CancellationToken cancellationToken)
     {
         var checks = StartupChecks.Run(_options);
         if (checks.Error is not null)
@@ -85,12 +90,21 @@ internal sealed class EchoServerService : IHostedService, IDisposable
             throw new StartupException(checks.Error);
         }
 
+        _checks = checks;
         _drainDelay.CountSignals();
+        RuntimeWarmUp.Run(Snapshot);
         Pool.Start();
         _server.Listener.Bind();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Every listener is bound (the admin endpoint's too): announce, then accept.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var checks = _checks ?? throw new InvalidOperationException("StartingAsync first.");
         OnBound?.Invoke();
         ServerLog.Listening(_lifecycle, EndPoints.Format(LocalEndPoint), Pool.Kind.ToName(), _options.PoolSettings.Workers, _options.PoolSettings.QueueCapacity, _options.MaxConnections);
-        ServerLog.DescriptorLimit(_lifecycle, checks.DescriptorLimit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown", _options.MaxConnections);
+        ServerLog.DescriptorLimit(_lifecycle, checks.DescriptorLimit, _options.MaxConnections);
         foreach (var warning in checks.Warnings)
         {
             ServerLog.ConfigurationWarning(_lifecycle, warning);
@@ -99,12 +113,17 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         _acceptLoop = Task.Run(() => _server.Listener.RunAsync(_server.Dispatcher.HandOffAsync, _stopping.Token), CancellationToken.None);
         if (_options.StatsInterval > TimeSpan.Zero)
         {
-            _stats = new StatsReporter(_options.StatsInterval, Counters, Metrics, () => (Pool.Load.Queued, Pool.Load.Busy, _options.PoolSettings.Workers), Pool.Kind.ToName(), _lifecycle);
+            _stats = new StatsReporter(_options.StatsInterval, Counters, Metrics, () => (Pool.Load.Queued, Pool.Load.Busy, _options.PoolSettings.Workers), Pool.Kind.ToName(), _lifecycle, Faults);
         }
 
-        _snapshotSignal = SnapshotSignal.Register(() => SnapshotSignal.Log(_lifecycle, Snapshot()));
         return Task.CompletedTask;
     }
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Ends the drain delay now (as a second Ctrl+C or SIGTERM does): the listener closes and the drain starts.</summary>
     public void EndDrainDelay() => _drainDelay.End();
@@ -126,7 +145,6 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 
     public void Dispose()
     {
-        _snapshotSignal?.Dispose();
         _drainDelay.Dispose();
         _stats?.Dispose();
         _server.PinnedWorkers?.Dispose();

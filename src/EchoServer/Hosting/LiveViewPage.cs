@@ -23,10 +23,20 @@ internal static class LiveViewPage
     /// <summary>The paths the page is served from.</summary>
     public static IEnumerable<string> Paths => Assets.Keys;
 
-    /// <summary>Answers one of <see cref="Paths"/> (a RequestDelegate: no reflection, as Native AOT needs).</summary>
+    /// <summary>
+    /// Answers one of <see cref="Paths"/> (a RequestDelegate: no reflection, as Native AOT needs). Routing matches
+    /// without regard to case and takes a trailing slash: <c>/LIVE-VIEW.JS</c> and <c>/live-view.js/</c> reach
+    /// here too, and are not the page's assets.
+    /// </summary>
     public static Task Serve(HttpContext context)
     {
-        var (body, contentType) = Assets[context.Request.Path.Value ?? "/"];
+        if (!Assets.TryGetValue(context.Request.Path.Value ?? "/", out var asset))
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        }
+
+        var (body, contentType) = asset;
         var headers = context.Response.Headers;
         headers.ContentSecurityPolicy = ContentSecurityPolicy;
         headers.XContentTypeOptions = "nosniff";

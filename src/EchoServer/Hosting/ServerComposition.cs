@@ -20,7 +20,8 @@ internal static class ServerComposition
     /// <param name="meterFactory">The meter's owner.</param>
     /// <param name="acceptor">Takes each client from the listening socket.</param>
     /// <param name="extraStages">Stages the host adds after the built-in ones, before the pool.</param>
-    public static ComposedServer Compose(ServerOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory, ISocketAcceptor acceptor, IEnumerable<IConnectionStage> extraStages)
+    /// <param name="faults">Contains what the timers throw.</param>
+    public static ComposedServer Compose(ServerOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory, ISocketAcceptor acceptor, IEnumerable<IConnectionStage> extraStages, BackgroundFaults faults)
     {
         var log = loggerFactory.CreateLogger(EchoServerHost.ConnectionsCategory);
 
@@ -55,12 +56,12 @@ internal static class ServerComposition
         var dispatcher = new ConnectionDispatcher(connections, events, permits, stages, new PoolStage(pool, events).SubmitAsync);
 
         // 6. Stopped from outside: the timeouts of every open connection, on one timer.
-        var watchdog = new ConnectionWatchdog(connections, options.IdleTimeout, options.SendTimeout, proxyProtocol?.HeaderTimeout ?? TimeSpan.Zero);
-        var pinned = options.Pool == PoolKind.Workers ? new PinnedWorkersMonitor(pool, connections, log) : null;
+        var watchdog = new ConnectionWatchdog(connections, options.IdleTimeout, options.SendTimeout, faults, proxyProtocol?.HeaderTimeout ?? TimeSpan.Zero);
+        var pinned = options.Pool == PoolKind.Workers ? new PinnedWorkersMonitor(pool, connections, log, faults) : null;
 
         // The instruments read when collected, now that the pool they read exists.
         var bytes = new ByteTotals(connections, counters);
-        metrics.Observe(() => counters.Active, () => pool.Load, bytes.SoFar);
+        metrics.Observe(() => counters.Active, () => pool.Load, () => [.. pool.Snapshot().Queue.Select(w => w.Waited)], bytes.SoFar);
         return new ComposedServer(listener, dispatcher, detached, connections, counters, metrics, events, bytes, pool, watchdog, pinned);
     }
 

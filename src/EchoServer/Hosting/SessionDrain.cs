@@ -18,7 +18,9 @@ internal static class SessionDrain
     public static async Task RunAsync(IWorkPool<ClientConnection> pool, ConnectionRegistry connections, TimeSpan shutdownTimeout, ILogger lifecycle, CancellationToken cancellationToken)
     {
         string name = pool.Kind.ToName();
-        ServerLog.Draining(lifecycle, connections.Count, shutdownTimeout.TotalSeconds, name);
+        // The worker pool closes its queued clients, never served; the executor's queued sessions go on and drain.
+        int queued = pool.Kind == PoolKind.Workers ? pool.Load.Queued : 0;
+        ServerLog.Draining(lifecycle, queued, Math.Max(connections.Count - queued, 0), shutdownTimeout.TotalSeconds, name);
         pool.Complete();
         if (await pool.Completion.CompletesWithinAsync(shutdownTimeout, cancellationToken))
         {

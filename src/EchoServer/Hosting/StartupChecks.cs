@@ -12,8 +12,12 @@ internal static class StartupChecks
     /// </summary>
     public const int ReservedDescriptors = 144;
 
-    /// <summary>Descriptors the admin endpoint adds (Kestrel's assemblies and sockets): 78 more when idle, 88 to answer a scrape.</summary>
-    public const int AdminDescriptors = 96;
+    /// <summary>
+    /// Descriptors the admin endpoint adds: 96 for Kestrel itself (78 more measured idle, 88 to answer a scrape),
+    /// plus one per connection it may hold (<see cref="AdminEndpoint.MaxConnections"/>), so that no flood of HTTP
+    /// clients takes a descriptor promised to --max-connections.
+    /// </summary>
+    public const int AdminDescriptors = 96 + AdminEndpoint.MaxConnections;
 
     /// <summary>Memory maps each dedicated worker thread costs (stack, guard page): 1,000 more workers, 4,003 more maps.</summary>
     public const int MapsPerThread = 4;

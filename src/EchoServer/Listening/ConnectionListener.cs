@@ -29,6 +29,7 @@ internal sealed class ConnectionListener : IDisposable
     private Socket? _socket;
     private int _reserveOwners = 1;
     private int _disposed;
+    private volatile bool _closed;
 
     /// <param name="endPoint">Where to listen.</param>
     /// <param name="backlog">The kernel's listen backlog.</param>
@@ -73,7 +74,11 @@ internal sealed class ConnectionListener : IDisposable
     }
 
     /// <summary>Closes the listening socket: new connects are refused from here on, and the accept loop ends.</summary>
-    public void Close() => _socket?.Dispose();
+    public void Close()
+    {
+        _closed = true; // read by the accept loop: an accept the close aborts means stop, not a failure to log
+        _socket?.Dispose();
+    }
 
     /// <summary>Closes the listening socket; the descriptor reserve goes once the accept loop, if running, has ended.</summary>
     public void Dispose()
@@ -133,7 +138,7 @@ internal sealed class ConnectionListener : IDisposable
                     EnterDescriptorPressure();
                 }
             }
-            catch (Exception ex) when (IsStop(ex, cancellationToken))
+            catch (Exception ex) when (IsStop(ex, cancellationToken) || _closed)
             {
                 _permits.Release();
                 return;
@@ -208,8 +213,7 @@ internal sealed class ConnectionListener : IDisposable
     private void EnterDescriptorPressure()
     {
         _reserve.Release();
-        string limit = DescriptorLimit.Read()?.Soft.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown";
-        ServerLog.DescriptorsExhausted(_logger, limit, ReservedForRuntime);
+        ServerLog.DescriptorsExhausted(_logger, DescriptorLimit.Read()?.Soft, ReservedForRuntime);
     }
 
     private static bool IsStop(Exception ex, CancellationToken cancellationToken) =>

@@ -13,10 +13,13 @@ internal enum AdmissionKind
     Refused,
 }
 
-/// <summary>The answer to one arrival: its kind, the reason when refused, and a handle to withdraw it while queued.</summary>
-internal readonly record struct Admission(AdmissionKind Kind, CloseReason Reason = CloseReason.Shutdown, object? Handle = null)
+/// <summary>The answer to one arrival: its kind, the reason when refused, and its ticket (to withdraw it) while queued.</summary>
+internal readonly record struct Admission<T>(AdmissionKind Kind, CloseReason Reason = CloseReason.Shutdown, AdmissionQueue<T>.Ticket? Ticket = null)
+    where T : class
 {
-    public static Admission Granted { get; } = new(AdmissionKind.Granted);
+    public static Admission<T> Granted { get; } = new(AdmissionKind.Granted);
 
-    public static Admission Refused(CloseReason reason) => new(AdmissionKind.Refused, reason);
+    public static Admission<T> Refused(CloseReason reason) => new(AdmissionKind.Refused, reason);
+
+    public static Admission<T> Queued(AdmissionQueue<T>.Ticket ticket) => new(AdmissionKind.Queued, Ticket: ticket);
 }

@@ -4,33 +4,42 @@ namespace EchoServer.Pools;
 
 /// <summary>
 /// The admission queue both pools share: <see cref="Slots"/> items may run at once and <see cref="Capacity"/>
-/// more may wait for a slot, oldest first. One lock guards all of it, in the manner of
+/// newcomers may wait for a slot, oldest first. One lock guards all of it, in the manner of
 /// System.Threading.Channels' BoundedChannel: cancellation is checked before the lock is taken, and the
 /// grant and refuse callbacks run only after it is released.
 /// <para>
 /// Strict FIFO: an arrival takes a free slot at once only when nobody waits, and a released slot passes
-/// straight to the oldest waiter, so a later arrival can never overtake a queued one. When the queue is
-/// full the overload policy decides: refuse the arrival, refuse the oldest waiter to make room, or hold the
-/// arrival (oldest first) until there is room. A waiter older than the queue timeout is refused by one timer,
-/// armed for the oldest waiter's deadline only (waiters leave in order, so no later one can expire first).
+/// straight to the oldest waiter, so a later arrival can never overtake a queued one. A newcomer
+/// (<see cref="ArriveAsync"/>) enters the queue while fewer than <see cref="Capacity"/> items wait; past that
+/// the overload policy decides: refuse it, refuse the oldest waiting newcomer to make room, or hold it (oldest
+/// first) until there is room. An item that was served before and has more work (<see cref="Rejoin"/>: an
+/// executor session's next burst) is no newcomer: it always joins the tail, so it may take the queue past
+/// <see cref="Capacity"/> (such items are bounded by the connections the caller admits), and the policy never
+/// refuses or drops it; when every waiter is such an item, <see cref="WhenFull.DropOldest"/> has nobody to
+/// drop and refuses the newcomer as <see cref="WhenFull.Reject"/> does. Every waiter, returning or not, is
+/// counted in <see cref="Waiting"/> and listed by <see cref="Snapshot"/>, and is refused once it has waited
+/// the queue timeout: one timer, armed for the oldest waiter's deadline only (waiters leave in order, so no
+/// later one can expire first).
 /// </para>
 /// <para>
 /// Every grant reports how long its item waited for the slot, from its arrival (zero for a slot taken at
 /// once), so that a pool's wait is measured in one place for both pools.
 /// </para>
 /// </summary>
-internal sealed class AdmissionQueue<T> : IDisposable
+internal sealed partial class AdmissionQueue<T> : IDisposable
     where T : class
 {
     private readonly Lock _lock = new();
-    private readonly LinkedList<Entry> _waiting = new();
-    private readonly LinkedList<Entry> _blocked = new();
+    private readonly LinkedList<Ticket> _waiting = new();
+    private readonly LinkedList<Ticket> _newcomers = new(); // the waiting never served, oldest first: what drop-oldest may drop
+    private readonly LinkedList<Ticket> _blocked = new();
     private readonly Action<T> _grant;
     private readonly Action<T, CloseReason> _refuse;
     private readonly Action<TimeSpan>? _waited;
+    private readonly TimeProvider _time;
     private readonly WhenFull _whenFull;
     private readonly TimeSpan _timeout;
-    private readonly Timer? _timer;
+    private readonly ITimer? _timer;
     private bool _timerArmed;
     private bool _completed;
     private int _free;
@@ -41,7 +50,8 @@ internal sealed class AdmissionQueue<T> : IDisposable
     /// <param name="grant">Called (outside the lock) when a queued item is granted a slot.</param>
     /// <param name="refuse">Called (outside the lock) when a queued item is refused: timeout, dropped, completed.</param>
     /// <param name="waited">Called (outside the lock) for every grant with how long the item waited for its slot.</param>
-    public AdmissionQueue(int slots, PoolSettings settings, Action<T> grant, Action<T, CloseReason> refuse, Action<TimeSpan>? waited = null)
+    /// <param name="time">The clock for waits and the queue timeout; defaults to <see cref="TimeProvider.System"/>.</param>
+    public AdmissionQueue(int slots, PoolSettings settings, Action<T> grant, Action<T, CloseReason> refuse, Action<TimeSpan>? waited = null, TimeProvider? time = null)
     {
         settings.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
@@ -53,72 +63,73 @@ internal sealed class AdmissionQueue<T> : IDisposable
         _grant = grant;
         _refuse = refuse;
         _waited = waited;
+        _time = time ?? TimeProvider.System;
         if (_timeout > TimeSpan.Zero)
         {
-            _timer = new Timer(static s => ((AdmissionQueue<T>)s!).RefuseExpired(), this, Timeout.Infinite, Timeout.Infinite);
+            _timer = _time.CreateTimer(static s => ((AdmissionQueue<T>)s!).RefuseExpired(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
     }
 
     /// <summary>Items that may run at once.</summary>
     public int Slots { get; }
 
-    /// <summary>Items that may wait for a slot (held arrivals under <see cref="WhenFull.Wait"/> are not counted).</summary>
+    /// <summary>Newcomers that may wait for a slot (held arrivals under <see cref="WhenFull.Wait"/> and returning items are not bounded by it).</summary>
     public int Capacity { get; }
 
     /// <summary>Slots held now.</summary>
     public int Busy => Slots - Volatile.Read(ref _free);
 
-    /// <summary>Items waiting for a slot now.</summary>
+    /// <summary>Items waiting for a slot now, returning ones included (so it may exceed <see cref="Capacity"/>).</summary>
     public int Waiting => Volatile.Read(ref _waitingCount);
 
     /// <summary>
-    /// Admits <paramref name="item"/>: a slot now, a place in the queue, or a refusal. Completes at once
-    /// except under <see cref="WhenFull.Wait"/> with the queue full, where it completes once there is room
-    /// (or refuses with <see cref="CloseReason.Shutdown"/> when cancelled or completed meanwhile).
+    /// Admits a newcomer: a slot now, a place in the queue, or a refusal. Completes at once except under
+    /// <see cref="WhenFull.Wait"/> with the queue full, where it completes once there is room (or refuses
+    /// with <see cref="CloseReason.Shutdown"/> when cancelled or completed meanwhile).
     /// </summary>
-    public ValueTask<Admission> ArriveAsync(T item, CancellationToken cancellationToken)
+    public ValueTask<Admission<T>> ArriveAsync(T item, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
         {
-            return ValueTask.FromResult(Admission.Refused(CloseReason.Shutdown));
+            return ValueTask.FromResult(Admission<T>.Refused(CloseReason.Shutdown));
         }
 
-        Entry? dropped = null;
-        Entry? held = null;
-        Admission admission;
+        Ticket? dropped = null;
+        Ticket? held = null;
+        Admission<T> admission = default;
+        long now = _time.GetTimestamp();
         lock (_lock)
         {
-            AssertInvariants();
             if (_completed)
             {
-                admission = Admission.Refused(CloseReason.Shutdown);
+                admission = Admission<T>.Refused(CloseReason.Shutdown);
             }
-            else if (_free > 0 && _waiting.Count == 0)
+            else if (TryTakeFreeSlot())
             {
-                SetFree(_free - 1);
-                admission = Admission.Granted;
+                admission = Admission<T>.Granted;
             }
             else if (_waiting.Count < Capacity)
             {
-                admission = new Admission(AdmissionKind.Queued, Handle: Enqueue(new Entry(item)));
+                admission = Admission<T>.Queued(Enqueue(new Ticket(item, returning: false, now)));
             }
-            else if (_whenFull == WhenFull.DropOldest)
+            else if (_whenFull == WhenFull.DropOldest && _newcomers.First?.Value is { } oldest)
             {
-                dropped = Dequeue();
-                admission = new Admission(AdmissionKind.Queued, Handle: Enqueue(new Entry(item)));
+                dropped = oldest;
+                Remove(dropped);
+                admission = Admission<T>.Queued(Enqueue(new Ticket(item, returning: false, now)));
             }
             else if (_whenFull == WhenFull.Wait)
             {
-                held = new Entry(item) { Room = new TaskCompletionSource<Admission>(TaskCreationOptions.RunContinuationsAsynchronously) };
+                held = new Ticket(item, returning: false, now) { Room = new TaskCompletionSource<Admission<T>>(TaskCreationOptions.RunContinuationsAsynchronously) };
                 held.Node = _blocked.AddLast(held);
-                admission = default;
             }
             else
             {
-                admission = Admission.Refused(CloseReason.PoolSaturated);
+                // Reject; or drop-oldest when every waiter was served before and none of them may be dropped.
+                admission = Admission<T>.Refused(CloseReason.PoolSaturated);
             }
 
-            AssertInvariants();
+            CheckInvariants();
         }
 
         if (dropped is not null)
@@ -141,8 +152,8 @@ internal sealed class AdmissionQueue<T> : IDisposable
             held.Cancellation = cancellationToken.UnsafeRegister(
                 static s =>
                 {
-                    var (queue, entry) = ((AdmissionQueue<T>, Entry))s!;
-                    queue.CancelHeld(entry);
+                    var (queue, ticket) = ((AdmissionQueue<T>, Ticket))s!;
+                    queue.CancelHeld(ticket);
                 },
                 (this, held));
 
@@ -153,33 +164,68 @@ internal sealed class AdmissionQueue<T> : IDisposable
             }
         }
 
-        return new ValueTask<Admission>(held.Room!.Task);
+        return new ValueTask<Admission<T>>(held.Room!.Task);
+    }
+
+    /// <summary>
+    /// Admits an item served before that has more work: a slot now (free, and nobody waits), else the tail of
+    /// the queue whatever its length. Never refused for room, never dropped, never held; only the queue
+    /// timeout, a withdrawal or <see cref="Complete"/> (refused at once after it) end its wait.
+    /// </summary>
+    public Admission<T> Rejoin(T item, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Admission<T>.Refused(CloseReason.Shutdown);
+        }
+
+        Admission<T> admission;
+        long now = _time.GetTimestamp();
+        lock (_lock)
+        {
+            admission = _completed ? Admission<T>.Refused(CloseReason.Shutdown)
+                : TryTakeFreeSlot() ? Admission<T>.Granted
+                : Admission<T>.Queued(Enqueue(new Ticket(item, returning: true, now)));
+            CheckInvariants();
+        }
+
+        if (admission.Kind == AdmissionKind.Granted)
+        {
+            _waited?.Invoke(TimeSpan.Zero);
+        }
+
+        return admission;
     }
 
     /// <summary>A granted item has finished: its slot passes to the oldest waiter, or becomes free.</summary>
     public void Release()
     {
-        Entry? next;
-        Entry? promoted = null;
+        Ticket? next;
+        Ticket? promoted = null;
         lock (_lock)
         {
-            next = Dequeue();
+            next = _waiting.First?.Value;
             if (next is null)
             {
-                Debug.Assert(_free < Slots, "a release without a grant");
+                if (_free >= Slots)
+                {
+                    throw new InvalidOperationException("A slot was released that was never granted.");
+                }
+
                 SetFree(_free + 1);
             }
             else
             {
+                Remove(next);
                 promoted = PromoteHeld();
             }
 
-            AssertInvariants();
+            CheckInvariants();
         }
 
         if (next is not null)
         {
-            var waited = Stopwatch.GetElapsedTime(next.ArrivedAt);
+            var waited = _time.GetElapsedTime(next.ArrivedAt);
             _grant(next.Item); // first: the slot must pass on whatever reporting the wait does
             _waited?.Invoke(waited);
         }
@@ -187,21 +233,20 @@ internal sealed class AdmissionQueue<T> : IDisposable
         Admit(promoted);
     }
 
-    /// <summary>Takes a queued item (by its admission handle) out of the queue; false when it already left.</summary>
-    public bool TryWithdraw(object handle)
+    /// <summary>Takes a queued item (by the ticket its admission gave) out of the queue; false when it already left.</summary>
+    public bool TryWithdraw(Ticket ticket)
     {
-        var entry = (Entry)handle;
-        Entry? promoted;
+        Ticket? promoted;
         lock (_lock)
         {
-            if (entry.Node?.List != _waiting)
+            if (ticket.Node?.List != _waiting)
             {
                 return false;
             }
 
-            Remove(entry);
+            Remove(ticket);
             promoted = PromoteHeld();
-            AssertInvariants();
+            CheckInvariants();
         }
 
         Admit(promoted);
@@ -211,77 +256,93 @@ internal sealed class AdmissionQueue<T> : IDisposable
     /// <summary>Admits nothing more and refuses every waiting and held item with <see cref="CloseReason.Shutdown"/>.</summary>
     public void Complete()
     {
-        List<Entry> waiting;
-        List<Entry> held;
+        List<Ticket> waiting;
+        List<Ticket> held;
         lock (_lock)
         {
             _completed = true;
             waiting = [.. _waiting];
             held = [.. _blocked];
             _waiting.Clear();
+            _newcomers.Clear();
             _blocked.Clear();
             SetWaiting();
+            CheckInvariants();
         }
 
-        _timer?.Change(Timeout.Infinite, Timeout.Infinite);
-        foreach (var entry in waiting)
+        _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        foreach (var ticket in waiting)
         {
-            _refuse(entry.Item, CloseReason.Shutdown);
+            _refuse(ticket.Item, CloseReason.Shutdown);
         }
 
-        foreach (var entry in held)
+        foreach (var ticket in held)
         {
-            entry.Cancellation.Dispose();
-            entry.Room!.TrySetResult(Admission.Refused(CloseReason.Shutdown));
+            ticket.Cancellation.Dispose();
+            ticket.Room!.TrySetResult(Admission<T>.Refused(CloseReason.Shutdown));
         }
     }
 
-    /// <summary>The waiting items, oldest first, with how long each has waited.</summary>
+    /// <summary>The waiting items, returning ones included, oldest first, with how long each has waited.</summary>
     public IReadOnlyList<(T Item, TimeSpan Waited)> Snapshot()
     {
-        long now = Stopwatch.GetTimestamp();
+        long now = _time.GetTimestamp();
         lock (_lock)
         {
-            return [.. _waiting.Select(e => (e.Item, Stopwatch.GetElapsedTime(e.EnqueuedAt, now)))];
+            return [.. _waiting.Select(e => (e.Item, _time.GetElapsedTime(e.EnqueuedAt, now)))];
         }
     }
 
     public void Dispose() => _timer?.Dispose();
 
-    private Entry Enqueue(Entry entry)
+    // Timers tick in whole milliseconds: round up, so that the timer never fires before the deadline it serves.
+    private static TimeSpan WholeMilliseconds(TimeSpan due) => TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(due.TotalMilliseconds)));
+
+    private bool TryTakeFreeSlot()
     {
-        entry.EnqueuedAt = Stopwatch.GetTimestamp();
-        entry.Node = _waiting.AddLast(entry);
+        if (_free == 0 || _waiting.Count > 0)
+        {
+            return false;
+        }
+
+        SetFree(_free - 1);
+        return true;
+    }
+
+    private Ticket Enqueue(Ticket ticket)
+    {
+        ticket.EnqueuedAt = _time.GetTimestamp();
+        ticket.Node = _waiting.AddLast(ticket);
+        if (!ticket.Returning)
+        {
+            ticket.NewcomerNode = _newcomers.AddLast(ticket);
+        }
+
         SetWaiting();
         if (_timer is not null && !_timerArmed)
         {
             _timerArmed = true;
-            _timer.Change(_timeout, Timeout.InfiniteTimeSpan);
+            _timer.Change(WholeMilliseconds(_timeout), Timeout.InfiniteTimeSpan);
         }
 
-        return entry;
+        return ticket;
     }
 
-    private Entry? Dequeue()
+    private void Remove(Ticket ticket)
     {
-        var first = _waiting.First?.Value;
-        if (first is not null)
+        _waiting.Remove(ticket.Node!);
+        ticket.Node = null;
+        if (ticket.NewcomerNode is { } newcomer)
         {
-            Remove(first);
+            _newcomers.Remove(newcomer);
+            ticket.NewcomerNode = null;
         }
 
-        return first;
-    }
-
-    private void Remove(Entry entry)
-    {
-        _waiting.Remove(entry.Node!);
-        entry.Node = null;
         SetWaiting();
     }
 
     // Moves the oldest held arrival into the queue once a waiter has left; the caller admits it outside the lock.
-    private Entry? PromoteHeld()
+    private Ticket? PromoteHeld()
     {
         if (_blocked.First?.Value is not { } held || _waiting.Count >= Capacity)
         {
@@ -289,25 +350,16 @@ internal sealed class AdmissionQueue<T> : IDisposable
         }
 
         _blocked.RemoveFirst();
-        if (_free > 0 && _waiting.Count == 0)
-        {
-            SetFree(_free - 1);
-            held.Node = null;
-            held.Admitted = Admission.Granted;
-        }
-        else
-        {
-            held.Admitted = new Admission(AdmissionKind.Queued, Handle: Enqueue(held));
-        }
-
+        held.Node = null;
+        held.Admitted = TryTakeFreeSlot() ? Admission<T>.Granted : Admission<T>.Queued(Enqueue(held));
         return held;
     }
 
-    private void Admit(Entry? promoted)
+    private void Admit(Ticket? promoted)
     {
         if (promoted is not null)
         {
-            var waited = Stopwatch.GetElapsedTime(promoted.ArrivedAt);
+            var waited = _time.GetElapsedTime(promoted.ArrivedAt);
             promoted.Cancellation.Dispose();
             promoted.Room!.TrySetResult(promoted.Admitted);
             if (promoted.Admitted.Kind == AdmissionKind.Granted)
@@ -317,30 +369,31 @@ internal sealed class AdmissionQueue<T> : IDisposable
         }
     }
 
-    private void CancelHeld(Entry entry)
+    private void CancelHeld(Ticket ticket)
     {
         lock (_lock)
         {
-            if (entry.Node?.List != _blocked)
+            if (ticket.Node?.List != _blocked)
             {
                 return; // admitted or refused meanwhile
             }
 
-            _blocked.Remove(entry.Node);
-            entry.Node = null;
+            _blocked.Remove(ticket.Node);
+            ticket.Node = null;
+            CheckInvariants();
         }
 
-        entry.Room!.TrySetResult(Admission.Refused(CloseReason.Shutdown));
+        ticket.Room!.TrySetResult(Admission<T>.Refused(CloseReason.Shutdown));
     }
 
     private void RefuseExpired()
     {
-        List<Entry>? expired = null;
-        List<Entry>? promoted = null;
+        List<Ticket>? expired = null;
+        List<Ticket>? promoted = null;
         lock (_lock)
         {
-            long now = Stopwatch.GetTimestamp();
-            while (_waiting.First?.Value is { } first && Stopwatch.GetElapsedTime(first.EnqueuedAt, now) >= _timeout)
+            long now = _time.GetTimestamp();
+            while (_waiting.First?.Value is { } first && _time.GetElapsedTime(first.EnqueuedAt, now) >= _timeout)
             {
                 Remove(first);
                 (expired ??= []).Add(first);
@@ -353,21 +406,21 @@ internal sealed class AdmissionQueue<T> : IDisposable
             _timerArmed = _waiting.First is not null && !_completed;
             if (_timerArmed)
             {
-                var due = _timeout - Stopwatch.GetElapsedTime(_waiting.First!.Value.EnqueuedAt, now);
-                _timer!.Change(due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+                var due = _timeout - _time.GetElapsedTime(_waiting.First!.Value.EnqueuedAt, now);
+                _timer!.Change(WholeMilliseconds(due), Timeout.InfiniteTimeSpan);
             }
 
-            AssertInvariants();
+            CheckInvariants();
         }
 
-        foreach (var entry in expired ?? [])
+        foreach (var ticket in expired ?? [])
         {
-            _refuse(entry.Item, CloseReason.QueueTimeout);
+            _refuse(ticket.Item, CloseReason.QueueTimeout);
         }
 
-        foreach (var entry in promoted ?? [])
+        foreach (var ticket in promoted ?? [])
         {
-            Admit(entry);
+            Admit(ticket);
         }
     }
 
@@ -375,33 +428,22 @@ internal sealed class AdmissionQueue<T> : IDisposable
 
     private void SetWaiting() => Volatile.Write(ref _waitingCount, _waiting.Count);
 
-    [Conditional("DEBUG")]
-    private void AssertInvariants()
+    // Checked after every change, in every build (CI tests the Release build, and that is what runs): a few
+    // integer comparisons beside the lock they run under. A broken invariant is a bug here, and serving out of
+    // order or losing a slot would hide it: it throws instead, so that a test sees it where it happened.
+    private void CheckInvariants()
     {
         Debug.Assert(_lock.IsHeldByCurrentThread, "invariants are checked under the lock");
-        Debug.Assert(_free >= 0 && _free <= Slots, "free slots within [0, Slots]");
-        Debug.Assert(_waiting.Count <= Capacity, "waiting within capacity");
-        Debug.Assert(_waiting.Count == 0 || _free == 0, "nobody waits while a slot is free");
-        Debug.Assert(_blocked.Count == 0 || _waiting.Count == Capacity, "arrivals are held only while the queue is full");
-    }
-
-    /// <summary>One waiting or held arrival.</summary>
-    private sealed class Entry(T item)
-    {
-        public T Item { get; } = item;
-
-        /// <summary>When the item arrived: a held arrival waits from here, though its queue timeout starts at <see cref="EnqueuedAt"/>.</summary>
-        public long ArrivedAt { get; } = Stopwatch.GetTimestamp();
-
-        public long EnqueuedAt { get; set; }
-
-        public LinkedListNode<Entry>? Node { get; set; }
-
-        /// <summary>For a held arrival: completes once it is admitted or refused.</summary>
-        public TaskCompletionSource<Admission>? Room { get; init; }
-
-        public Admission Admitted { get; set; }
-
-        public CancellationTokenRegistration Cancellation { get; set; }
+        string? broken =
+            _free < 0 || _free > Slots ? "free slots within [0, Slots]"
+            : _waiting.Count > 0 && _free > 0 ? "nobody waits while a slot is free"
+            : _newcomers.Count > Capacity || _newcomers.Count > _waiting.Count ? "waiting newcomers within capacity, and all in the queue"
+            : _blocked.Count > 0 && _waiting.Count < Capacity ? "arrivals are held only while the queue is full"
+            : _waitingCount != _waiting.Count ? "the published queue length is the queue's"
+            : null;
+        if (broken is not null)
+        {
+            throw new InvalidOperationException($"Admission queue invariant broken: {broken} (slots={Slots}, free={_free}, waiting={_waiting.Count}, newcomers={_newcomers.Count}, held={_blocked.Count}, capacity={Capacity}).");
+        }
     }
 }

@@ -7,10 +7,12 @@ namespace EchoServer.Pools;
 /// <summary>
 /// A bounded executor that bounds work, not items: every submitted item (a client) runs as an asynchronous
 /// session on the .NET thread pool and holds nothing while it waits; whenever it has work (data to echo) it
-/// takes one of <c>Workers</c> slots through its <see cref="ISlotGate"/>, FIFO with every other session and
-/// under the overload policy, does a bounded amount of work, and gives the slot back. So <c>Workers</c> is
-/// "work running at once", and idle items cost only their own memory. <see cref="Complete"/> refuses new
-/// items; sessions already running go on (and keep taking slots) until they end.
+/// takes one of <c>Workers</c> slots through its <see cref="ISlotGate"/>, FIFO with every other session, does a
+/// bounded amount of work, and gives the slot back. So <c>Workers</c> is "work running at once", and idle
+/// items cost only their own memory. The overload policy applies to a session's first request only: once
+/// served, its later bursts rejoin the queue and wait their turn (backpressure: the session is not read
+/// meanwhile), bounded only by the queue timeout. <see cref="Complete"/> refuses new items; sessions already
+/// running go on (and keep taking slots) until they end.
 /// </summary>
 internal sealed class BoundedExecutor<T> : IWorkPool<T>
     where T : class
@@ -118,8 +120,9 @@ internal sealed class BoundedExecutor<T> : IWorkPool<T>
     private sealed class Session(BoundedExecutor<T> executor, T item) : ISlotGate, IValueTaskSource<CloseReason?>
     {
         private ManualResetValueTaskSourceCore<CloseReason?> _answer = new() { RunContinuationsAsynchronously = true };
-        private object? _queued;
+        private AdmissionQueue<Session>.Ticket? _queued;
         private bool _holdsSlot;
+        private bool _served;
 
         public T Item { get; } = item;
 
@@ -133,15 +136,18 @@ internal sealed class BoundedExecutor<T> : IWorkPool<T>
 
             // Reset before arriving: once queued, a grant may answer from another thread at any moment.
             _answer.Reset();
-            var admission = await executor._queue.ArriveAsync(this, cancellationToken);
+
+            // Served once, the session is no newcomer: its next burst waits its turn whatever the queue holds.
+            var admission = _served ? executor._queue.Rejoin(this, cancellationToken) : await executor._queue.ArriveAsync(this, cancellationToken);
             CloseReason? refusal = admission.Kind switch
             {
                 AdmissionKind.Granted => null,
                 AdmissionKind.Refused => admission.Reason,
-                _ => await WaitForAnswerAsync(admission.Handle!, cancellationToken),
+                _ => await WaitForAnswerAsync(admission.Ticket!, cancellationToken),
             };
 
             _holdsSlot = refusal is null;
+            _served |= _holdsSlot;
             return refusal;
         }
 
@@ -164,9 +170,9 @@ internal sealed class BoundedExecutor<T> : IWorkPool<T>
             _answer.OnCompleted(continuation, state, token, flags);
 
         [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-        private async ValueTask<CloseReason?> WaitForAnswerAsync(object handle, CancellationToken cancellationToken)
+        private async ValueTask<CloseReason?> WaitForAnswerAsync(AdmissionQueue<Session>.Ticket ticket, CancellationToken cancellationToken)
         {
-            _queued = handle;
+            _queued = ticket;
             using (cancellationToken.UnsafeRegister(static s => ((Session)s!).Withdraw(), this))
             {
                 return await new ValueTask<CloseReason?>(this, _answer.Version);
@@ -176,7 +182,7 @@ internal sealed class BoundedExecutor<T> : IWorkPool<T>
         // Aborted while queued: leave the queue unless a grant or refusal got there first (it answers then).
         private void Withdraw()
         {
-            if (_queued is { } handle && executor._queue.TryWithdraw(handle))
+            if (_queued is { } ticket && executor._queue.TryWithdraw(ticket))
             {
                 Answer(CloseReason.Shutdown);
             }

@@ -101,7 +101,19 @@ public sealed class ServerCommandTests
     [InlineData("--workers", "1e3", "--workers takes a whole number from 1 to 100000 (got '1e3').")]
     [InlineData("--admin-port", "abc", "--admin-port takes a whole number from 0 to 65535 (got 'abc').")]
     [InlineData("--admin-port", "65536", "--admin-port must be between 0 and 65535 (got 65536).")]
-    [InlineData("--admin-host", "example.org", "--admin-host takes an IP address such as 127.0.0.1, 0.0.0.0 or :: (got 'example.org').")]
+    [InlineData("--admin-host", "example.org", "--admin-host takes an IP address (a dotted quad or an IPv6 literal) such as 127.0.0.1, 0.0.0.0 or :: (got 'example.org').")]
+    [InlineData("--admin-host", "127.1", "--admin-host takes an IP address (a dotted quad or an IPv6 literal) such as 127.0.0.1, 0.0.0.0 or :: (got '127.1').")]
+    [InlineData("--host", "0x10", "--host takes an IP address (a dotted quad or an IPv6 literal) such as 127.0.0.1, 0.0.0.0 or :: (got '0x10').")]
+    [InlineData("--host", "127.1", "--host takes an IP address (a dotted quad or an IPv6 literal) such as 127.0.0.1, 0.0.0.0 or :: (got '127.1').")]
+    [InlineData("--host", "1,000", "--host takes an IP address (a dotted quad or an IPv6 literal) such as 127.0.0.1, 0.0.0.0 or :: (got '1,000').")]
+    [InlineData("--host", "2130706433", "--host takes an IP address (a dotted quad or an IPv6 literal) such as 127.0.0.1, 0.0.0.0 or :: (got '2130706433').")]
+    [InlineData("--trusted-proxies", "0x10", "--trusted-proxies takes comma-separated CIDR ranges such as 10.0.0.0/8,fd00::/8 (got '0x10': '0x10' is not a dotted quad or an IPv6 literal).")]
+    [InlineData("--trusted-proxies", "1,000", "--trusted-proxies takes comma-separated CIDR ranges such as 10.0.0.0/8,fd00::/8 (got '1,000': '1' is not a dotted quad or an IPv6 literal).")]
+    [InlineData("--trusted-proxies", "10.0.0.0/8,10.1/16", "--trusted-proxies takes comma-separated CIDR ranges such as 10.0.0.0/8,fd00::/8 (got '10.0.0.0/8,10.1/16': '10.1' is not a dotted quad or an IPv6 literal).")]
+    [InlineData("--log-level", "99", "--log-level takes one of Trace, Debug, Information, Warning, Error, Critical, None (got '99').")]
+    [InlineData("--log-level", "-1", "--log-level takes one of Trace, Debug, Information, Warning, Error, Critical, None (got '-1').")]
+    [InlineData("--log-level", "Verbose", "--log-level takes one of Trace, Debug, Information, Warning, Error, Critical, None (got 'Verbose').")]
+    [InlineData("--pid-file", "", "--pid-file takes a file path (got '').")]
     [InlineData("--drain-delay", "soon", "--drain-delay takes a duration such as 10, 500ms, 2s or 1m (got 'soon').")]
     [InlineData("--shutdown-timeout", "soon", "--shutdown-timeout takes a duration such as 10, 500ms, 2s or 1m (got 'soon').")]
     [InlineData("--shutdown-timeout", "1200h", "--shutdown-timeout takes at most 1176h (49 days), the longest a timer can wait (got '1200h').")]
@@ -112,6 +124,12 @@ public sealed class ServerCommandTests
     [InlineData("--trusted-proxies", "10.0.0.0/33", "--trusted-proxies takes comma-separated CIDR ranges such as 10.0.0.0/8,fd00::/8 (got '10.0.0.0/33': '10.0.0.0/33' is not a CIDR range).")]
     [InlineData("--trusted-proxies", "10.0.0.0/8,proxy.local", "--trusted-proxies takes comma-separated CIDR ranges such as 10.0.0.0/8,fd00::/8 (got '10.0.0.0/8,proxy.local': 'proxy.local' is not a CIDR range).")]
     [InlineData("--trusted-proxies", "10.0.0.0/8,", "--trusted-proxies takes comma-separated CIDR ranges such as 10.0.0.0/8,fd00::/8 (got '10.0.0.0/8,': an empty entry).")]
+    [InlineData("--idle-timeout", "NaN", "--idle-timeout takes a duration such as 10, 500ms, 2s or 1m (got 'NaN').")]
+    [InlineData("--send-timeout", "nan", "--send-timeout takes a duration such as 10, 500ms, 2s or 1m (got 'nan').")]
+    [InlineData("--queue-timeout", "-NaN", "--queue-timeout takes a duration such as 10, 500ms, 2s or 1m (got '-NaN').")]
+    [InlineData("--stats-interval", "NaNms", "--stats-interval takes a duration such as 10, 500ms, 2s or 1m (got 'NaNms').")]
+    [InlineData("--drain-delay", "Infinity", "--drain-delay takes a duration such as 10, 500ms, 2s or 1m (got 'Infinity').")]
+    [InlineData("--shutdown-timeout", "NaN", "--shutdown-timeout takes a duration such as 10, 500ms, 2s or 1m (got 'NaN').")]
     public void Invalid_values_give_a_clear_error(string option, string value, string message)
     {
         var result = new ServerCommand().Root.Parse([option, value]);
@@ -130,5 +148,58 @@ public sealed class ServerCommandTests
         var result = new ServerCommand().Root.Parse([option, "1176h"]);
 
         Assert.Empty(result.Errors);
+    }
+
+    [Theory]
+    [InlineData("trace", LogLevel.Trace)]
+    [InlineData("Warning", LogLevel.Warning)]
+    [InlineData("NONE", LogLevel.None)]
+    public void Log_levels_are_taken_by_name_in_any_case(string value, LogLevel level)
+    {
+        var command = new ServerCommand();
+        var result = command.Root.Parse(["--log-level", value]);
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(level, command.Bind(result).LogLevel);
+    }
+
+    [Theory]
+    [InlineData("20h", "1176h", "20h + 1176h")]
+    [InlineData("1176h", "10", "1176h + 10s")] // the default shutdown timeout (10 s) counts too
+    [InlineData("1175h", "61m", "1175h + 1.02h")]
+    public void A_drain_delay_and_shutdown_timeout_whose_sum_no_timer_can_wait_are_refused(string drain, string shutdown, string got)
+    {
+        var result = new ServerCommand().Root.Parse(["--drain-delay", drain, "--shutdown-timeout", shutdown]);
+
+        Assert.Equal(
+            $"--drain-delay and --shutdown-timeout take at most 1176h (49 days) together, the longest a timer can wait (got {got}).",
+            Assert.Single(result.Errors).Message);
+    }
+
+    [Fact]
+    public void A_drain_delay_alone_counts_the_default_shutdown_timeout()
+    {
+        var result = new ServerCommand().Root.Parse(["--drain-delay", "1176h"]);
+
+        Assert.Contains("--drain-delay and --shutdown-timeout take at most 1176h", Assert.Single(result.Errors).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("1h", "1175h")]
+    [InlineData("0", "1176h")]
+    [InlineData("1175.9h", "60")]
+    public void A_drain_delay_and_shutdown_timeout_that_fit_together_are_accepted(string drain, string shutdown)
+    {
+        var result = new ServerCommand().Root.Parse(["--drain-delay", drain, "--shutdown-timeout", shutdown]);
+
+        Assert.Empty(result.Errors);
+    }
+
+    [Fact]
+    public void An_out_of_range_duration_is_reported_for_itself_not_as_a_sum()
+    {
+        var result = new ServerCommand().Root.Parse(["--drain-delay", "1h", "--shutdown-timeout", "1177h"]);
+
+        Assert.Equal("--shutdown-timeout takes at most 1176h (49 days), the longest a timer can wait (got '1177h').", Assert.Single(result.Errors).Message);
     }
 }

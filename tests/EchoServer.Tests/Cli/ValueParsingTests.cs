@@ -55,5 +55,53 @@ public sealed class ValueParsingTests
     [InlineData("abc")]
     [InlineData("5 parsecs")]
     [InlineData("1e309")]
+    [InlineData("1e3")]
+    [InlineData("NaN")]
+    [InlineData("nan")]
+    [InlineData("-NaN")]
+    [InlineData("NaNms")]
+    [InlineData("NaN h")]
+    [InlineData("Infinity")]
+    [InlineData("-Infinity")]
+    [InlineData("∞")]
+    [InlineData("1.2.3")]
+    [InlineData(".")]
+    [InlineData("+5")]
+    [InlineData("99999999999999999999999999h")]
+    [InlineData("0.00000000001")] // shorter than one tick: it would become 0, which means "off"
     public void Duration_rejects_what_is_not_a_duration(string text) => Assert.False(Duration.TryParse(text, out _));
+
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("0.0.0.0")]
+    [InlineData("255.255.255.255")]
+    [InlineData("10.0.0.10")]
+    [InlineData("::")]
+    [InlineData("::1")]
+    [InlineData("[::1]")]
+    [InlineData("fd00::1")]
+    [InlineData("::ffff:10.0.0.1")]
+    public void IPLiteral_takes_dotted_quads_and_IPv6_literals(string text)
+    {
+        Assert.True(IPLiteral.TryParse(text, out var address));
+        Assert.Equal(System.Net.IPAddress.Parse(text.Trim('[', ']')), address);
+    }
+
+    [Theory]
+    [InlineData("0x10")] // 0.0.0.16 to inet_aton
+    [InlineData("127.1")] // 127.0.0.1 to inet_aton
+    [InlineData("1")]
+    [InlineData("000")]
+    [InlineData("10.1.1")]
+    [InlineData("010.0.0.1")] // octal to inet_aton: 8.0.0.1
+    [InlineData("0x7f.0.0.1")]
+    [InlineData("256.0.0.1")]
+    [InlineData("1.2.3.4.5")]
+    [InlineData("1.2.3.")]
+    [InlineData("1,000")]
+    [InlineData("")]
+    [InlineData("[]")]
+    [InlineData("localhost")]
+    [InlineData("4294967295")]
+    public void IPLiteral_refuses_the_legacy_numeric_forms(string text) => Assert.False(IPLiteral.TryParse(text, out _));
 }

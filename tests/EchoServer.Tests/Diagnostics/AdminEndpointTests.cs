@@ -101,6 +101,24 @@ public sealed class AdminEndpointTests
         Assert.Equal(200, (int)response.StatusCode);
     }
 
+    [Fact]
+    internal async Task The_page_s_assets_answer_at_their_exact_paths_only_and_anything_else_is_404()
+    {
+        await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { AdminPort = 0 });
+        using var http = AdminClient(server);
+
+        // Routing matches paths without regard to case and with a trailing slash; the assets are not there.
+        foreach (string path in new[] { "/LIVE-VIEW.JS", "/Live-View.css", "/live-view.js/", "/live-view.css/", "/Live-View.JS/" })
+        {
+            Assert.Equal((path, 404), (path, (await GetAsync(http, path)).Status));
+        }
+
+        foreach (string path in new[] { "/", "/live-view.js", "/live-view.css" })
+        {
+            Assert.Equal((path, 200), (path, (await GetAsync(http, path)).Status));
+        }
+    }
+
     internal static HttpClient AdminClient(TestServer server) =>
         new() { BaseAddress = new Uri($"http://127.0.0.1:{server.Services.GetRequiredService<AdminEndpoint>().Port}"), Timeout = Eventually.Soon };
 

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using EchoServer.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EchoServer.Tests.Diagnostics;
 
@@ -14,7 +15,8 @@ public sealed class LiveHistoryTests
         var counters = new ServerCounters();
         long bytesOut = 0;
         using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "workers");
-        using var history = new LiveHistory(counters, metrics.TrackQueueWaits(), () => bytesOut, () => TimeSpan.FromSeconds(7), Timeout.InfiniteTimeSpan);
+        metrics.Observe(() => 0, () => default, () => [], () => (0, bytesOut));
+        using var history = new LiveHistory(counters, metrics.TrackQueueWaits(), () => bytesOut, () => TimeSpan.FromSeconds(7), new BackgroundFaults(NullLogger.Instance), Timeout.InfiniteTimeSpan);
 
         for (int i = 0; i < 100; i++)
         {
@@ -33,7 +35,39 @@ public sealed class LiveHistoryTests
 
         history.Tick();
         var quiet = history.Samples()[^1];
-        Assert.Equal((0, 0, 0, 0, 0), (quiet.AcceptedPerSecond, quiet.RefusedPerSecond, quiet.ClosedPerSecond, quiet.MibPerSecond, quiet.QueueWaitP99Ms));
+        Assert.Equal((0, 0, 0, 0, 0, 0), (quiet.AcceptedPerSecond, quiet.RefusedPerSecond, quiet.ClosedPerSecond, quiet.MibPerSecond, quiet.QueueWaitP99Ms, quiet.OldestQueueWaitMs));
+    }
+
+    [Fact]
+    public void A_sample_counts_the_waits_still_in_progress_in_its_p99_and_shows_the_oldest()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        IReadOnlyList<TimeSpan> waiting = [TimeSpan.FromMilliseconds(2500), TimeSpan.FromMilliseconds(1200)];
+        using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "workers");
+        metrics.Observe(() => 0, () => default, () => waiting, () => (0, 0));
+        using var history = new LiveHistory(new ServerCounters(), metrics.TrackQueueWaits(), () => 0, () => TimeSpan.FromSeconds(1), new BackgroundFaults(NullLogger.Instance), Timeout.InfiniteTimeSpan);
+
+        // Clients starved all second long: no wait has ended, so no grant was recorded.
+        history.Tick();
+        var starved = history.Samples()[^1];
+        Assert.InRange(starved.QueueWaitP99Ms, 2450, 2550);
+        Assert.Equal(2500, starved.OldestQueueWaitMs);
+
+        // Next second they are still waiting, older, next to grants that waited a millisecond.
+        waiting = [TimeSpan.FromMilliseconds(3500), TimeSpan.FromMilliseconds(2200)];
+        for (int i = 0; i < 10; i++)
+        {
+            metrics.SlotGranted(TimeSpan.FromMilliseconds(1));
+        }
+
+        history.Tick();
+        var still = history.Samples()[^1];
+        Assert.InRange(still.QueueWaitP99Ms, 3450, 3550);
+        Assert.Equal(3500, still.OldestQueueWaitMs);
+
+        waiting = [];
+        history.Tick();
+        Assert.Equal((0, 0), (history.Samples()[^1].QueueWaitP99Ms, history.Samples()[^1].OldestQueueWaitMs));
     }
 
     [Fact]
@@ -41,8 +75,9 @@ public sealed class LiveHistoryTests
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "executor");
+        metrics.Observe(() => 0, () => default, () => [], () => (0, 0));
         double uptime = 0;
-        using var history = new LiveHistory(new ServerCounters(), metrics.TrackQueueWaits(), () => 0, () => TimeSpan.FromSeconds(uptime), Timeout.InfiniteTimeSpan);
+        using var history = new LiveHistory(new ServerCounters(), metrics.TrackQueueWaits(), () => 0, () => TimeSpan.FromSeconds(uptime), new BackgroundFaults(NullLogger.Instance), Timeout.InfiniteTimeSpan);
 
         for (int i = 1; i <= LiveHistory.Seconds + 5; i++)
         {

@@ -26,6 +26,11 @@ public sealed partial class LiveViewBrowserTests
 
             await Eventually.True(() => server.Service.Pool.Load is { Busy: 3, Queued: 0 }, "three workers busy");
             string dom = await browser.WaitForDomAsync(d => Busy(d) == 3, "three busy workers");
+
+            // Three grants that did not wait: a p99 of a microsecond (0.00 ms) is drawn against a scale from zero to
+            // at least 1 ms, near the bottom, not as a full-height area.
+            dom = await browser.WaitForDomAsync(d => Chart(d, "queueWaitP99Ms", "peak") is > 0 and < 1, "the grants' p99 in the chart");
+            Assert.Equal(1, Chart(dom, "queueWaitP99Ms", "scale"));
             // Which parked worker takes a client is up to the scheduler: the busy cells are the ones the pool reports.
             Assert.Equal(["idle", "receiving", "receiving", "receiving"], Cells(dom).Select(c => c.State).Order(StringComparer.Ordinal));
             Assert.Equal(server.Service.CaptureSnapshot().Busy.Select(b => b.Slot), Cells(dom).Where(c => c.State != "idle").Select(c => c.Slot));
@@ -40,12 +45,15 @@ public sealed partial class LiveViewBrowserTests
             dom = await browser.WaitForDomAsync(d => QueueLength(d) == 2, "two clients queued");
             Assert.Equal(["receiving", "receiving", "receiving", "receiving"], Cells(dom).Select(c => c.State));
             Assert.Matches(@"<p id=""queue-summary""[^>]*>2 of 4 waiting · oldest \d", dom);
+            dom = await browser.WaitForDomAsync(d => Chart(d, "oldestQueueWaitMs", "latest") > 0, "the oldest queue wait in its chart while the clients wait");
+            Assert.True(Chart(dom, "queueWaitP99Ms", "latest") >= Chart(dom, "oldestQueueWaitMs", "latest"), "the p99 counts the waits in progress");
             Assert.Matches(@"title=""echo-worker-(\d+) \(slot \1\): receiving\n#[1-6] 127\.0\.0\.1:\d+\nin 0 B, out 0 B\nage \d", dom); // the hover text
 
             DisposeAll(clients);
             await Eventually.True(() => server.Service.Pool.Load is { Busy: 0, Queued: 0 } && server.Service.Counters.Active == 0, "every client gone");
             dom = await browser.WaitForDomAsync(d => Busy(d) == 0 && QueueLength(d) == 0, "no busy worker and an empty queue");
             Assert.All(Cells(dom), c => Assert.Equal("idle", c.State));
+            await browser.WaitForDomAsync(d => d.Contains("accepted 6, closed 6 (0 of them refused)", StringComparison.Ordinal), "the closed connections in the log's word");
         }
         finally
         {
@@ -120,6 +128,12 @@ public sealed partial class LiveViewBrowserTests
         Assert.Equal(["echoing"], cells.Where(c => c.State != "idle").Select(c => c.State));
         Assert.Contains("slots 1–4: 1 of 4 busy (1 echoing)", dom, StringComparison.Ordinal);
     }
+
+    /// <summary>A chart's data attribute (<c>latest</c>, <c>peak</c>, <c>scale</c>) as the page last drew it; -1 before it drew.</summary>
+    private static double Chart(string dom, string series, string attribute) =>
+        Regex.Match(dom, $@"data-series=""{series}""[^>]*? data-{attribute}=""([^""]+)""") is { Success: true } m
+            ? double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)
+            : -1;
 
     private static int Busy(string dom) => int.Parse(GridBusy().Match(dom) is { Success: true } m ? m.Groups[1].Value : "-1", System.Globalization.CultureInfo.InvariantCulture);
 

@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using EchoServer.Diagnostics;
 using EchoServer.Pools;
 using EchoServer.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EchoServer.Tests.Diagnostics;
 
@@ -101,6 +103,47 @@ public sealed class MetricsTests
         Assert.Equal(1, recorded.Sum("echo.accepted_connections", ("echo.pool", "executor")));
         await Eventually.True(() => recorded.Sum("echo.refused_connections", ("echo.pool", "executor"), ("echo.close.reason", "proxy-header")) == 1, "the refusal to be recorded");
         await Eventually.True(() => recorded.Count("echo.connection.duration", ("echo.pool", "executor"), ("echo.close.reason", "proxy-header")) == 1, "the close to be recorded"); // recorded just after the refusal is counted
+    }
+
+    [Fact]
+    internal void The_oldest_queue_wait_gauge_is_the_longest_wait_in_progress_now_in_seconds()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        IReadOnlyList<TimeSpan> waiting = [];
+        using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "workers");
+        metrics.Observe(() => 0, () => default, () => waiting, () => (0, 0));
+        using var recorded = new Recorded(metrics.Meter);
+
+        recorded.Observe();
+        Assert.Equal(0, recorded.Last("echo.pool.queue.oldest_wait", (PoolKey, "workers")));
+
+        waiting = [TimeSpan.FromMilliseconds(1500), TimeSpan.FromMilliseconds(250)];
+        recorded.Observe();
+        Assert.Equal(1.5, recorded.Last("echo.pool.queue.oldest_wait", (PoolKey, "workers")));
+        Assert.Equal("s", recorded.Unit("echo.pool.queue.oldest_wait"));
+    }
+
+    [Theory]
+    [InlineData(PoolKind.Workers)]
+    [InlineData(PoolKind.Executor)]
+    internal async Task Clients_waiting_for_the_only_slot_show_in_the_oldest_wait_gauge_before_any_wait_ends(PoolKind pool)
+    {
+        await using var server = await TestServer.StartAsync(pool, o => o with { PoolSettings = TestServer.Pool(1, 4) });
+        using var recorded = new Recorded(server.Service.Metrics.Meter);
+        string poolName = pool == PoolKind.Workers ? "workers" : "executor";
+        using var hog = await SlotHog.ConnectAsync(server.EndPoint);
+        await Eventually.True(() => SlotHog.AreBlocked(server), "the hog to hold the only slot, blocked in a send");
+        var sinceTheyCame = Stopwatch.StartNew();
+        using var first = await EchoClient.ConnectAsync(server.EndPoint);
+        await first.Socket.SendAsync(new byte[] { 1 });
+        using var second = await EchoClient.ConnectAsync(server.EndPoint);
+        await second.Socket.SendAsync(new byte[] { 2 });
+        await Eventually.True(() => server.Service.Pool.Load.Queued == 2, "two clients waiting for the slot");
+
+        // No wait of theirs has ended, so the histogram has nothing of them; the gauge has the older one's so far.
+        recorded.Observe();
+        Assert.InRange(recorded.Last("echo.pool.queue.oldest_wait", (PoolKey, poolName)), 1e-7, sinceTheyCame.Elapsed.TotalSeconds);
+        Assert.Equal(2, server.Service.Pool.Load.Queued);
     }
 
     /// <summary>Every measurement of one meter instance (other tests' servers have their own).</summary>

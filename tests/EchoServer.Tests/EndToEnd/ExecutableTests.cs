@@ -31,7 +31,7 @@ public sealed class ExecutableTests
         server.Terminate();
 
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
-        Assert.Contains(server.Stdout, l => l.Contains("Stopped after", StringComparison.Ordinal) && l.Contains("1 connections served", StringComparison.Ordinal));
+        Assert.Contains(server.Stdout, l => l.Contains("Stopped after", StringComparison.Ordinal) && l.Contains("connections served 1,", StringComparison.Ordinal));
         Assert.Empty(server.Stderr);
     }
 
@@ -118,9 +118,31 @@ public sealed class ExecutableTests
 
         using var server = ServerProcess.Start("--port", "0", "--admin-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         var line = Assert.Single(server.Stderr);
         Assert.Equal($"echo-server: cannot listen on 127.0.0.1:{port} (--admin-port): Address already in use", line);
+
+        // Nothing was announced: no "Listening on" for a script or a supervisor to believe, no accept warning.
+        Assert.Empty(server.Stdout);
+    }
+
+    [Fact]
+    public async Task A_port_in_use_on_IPv6_is_written_in_brackets()
+    {
+        if (!Socket.OSSupportsIPv6)
+        {
+            return;
+        }
+
+        using var taken = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+        taken.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
+        taken.Listen();
+        int port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+
+        using var server = ServerProcess.Start("--host", "::", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Equal(1, await server.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal($"echo-server: cannot listen on [::]:{port}: Address already in use", Assert.Single(server.Stderr));
     }
 
     [Fact]

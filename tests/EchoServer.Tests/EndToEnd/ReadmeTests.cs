@@ -13,6 +13,9 @@ public sealed partial class ReadmeTests(ITestOutputHelper output)
 {
     private const string PidFilePlaceholder = "/tmp/echo-server.pid";
 
+    /// <summary>The admin port every example uses (the README, the shipped unit and HAProxy file): no well-known service's.</summary>
+    private const int AdminPort = 7008;
+
     /// <summary>Commands run elsewhere, and where: the test checks each is still in the README.</summary>
     private static readonly Dictionary<string, string> RunElsewhere = new(StringComparer.Ordinal)
     {
@@ -56,7 +59,7 @@ public sealed partial class ReadmeTests(ITestOutputHelper output)
             // through the same script, on a free port: tests never take a fixed one.
             var script = block
                 .Where(c => !RunElsewhere.ContainsKey(c) && !IsServerStart(c))
-                .Select(c => c.Replace("127.0.0.1:9090", $"127.0.0.1:{adminPort}", StringComparison.Ordinal)
+                .Select(c => c.Replace($"127.0.0.1:{AdminPort}", $"127.0.0.1:{adminPort}", StringComparison.Ordinal)
                               .Replace("7007", endPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
                               .Replace(PidFilePlaceholder, pidFile, StringComparison.Ordinal))
                 .ToList();
@@ -77,6 +80,55 @@ public sealed partial class ReadmeTests(ITestOutputHelper output)
         await Eventually.True(() => server.Stdout.Any(l => l.Contains("Snapshot: pool=", StringComparison.Ordinal)), "the snapshot that kill -USR1 asked for");
         server.Terminate();
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task The_snapshot_example_works_pasted_as_one_block_and_its_sample_shows_the_pool_it_starts()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // the example is a bash block with kill -USR1
+        }
+
+        var lines = File.ReadAllLines(Path.Combine(Repository.Root, "README.md"));
+        var block = ParseBlocks(lines).Single(b => b.Any(c => c.StartsWith("kill -USR1", StringComparison.Ordinal)));
+        string samplePool = SnapshotPool().Match(lines.First(l => SnapshotPool().IsMatch(l))).Groups["pool"].Value;
+
+        // Pasted as it is, but with the built executable for run.sh (which builds first: slower still) on a free port.
+        string pidFile = Path.Combine(Path.GetTempPath(), $"echo-server-readme-{Guid.NewGuid():N}.pid");
+        var script = block.Select(c => c.Replace(PidFilePlaceholder, pidFile, StringComparison.Ordinal))
+            .Select(c => IsServerStart(c)
+                ? c.Replace("./run.sh", $"dotnet \"{ServerProcess.ExecutablePath}\" --port 0", StringComparison.Ordinal)
+                   .Replace(" &", " > \"$log\" 2>&1 &\ntrap 'kill $! 2>/dev/null || true' EXIT", StringComparison.Ordinal)
+                : c)
+            .Append($"until grep -q 'Snapshot: queue' \"$log\"; do sleep 0.2; done")
+            .Append($"kill -TERM \"$(cat {pidFile})\"")
+            .Append("wait")
+            .Append("cat \"$log\"");
+        string text = string.Join('\n', script.Prepend("log=\"$(mktemp)\"").Prepend("set -euo pipefail"));
+        output.WriteLine(text);
+
+        var result = await Command.RunAsync("bash", ["-c", text], TimeSpan.FromSeconds(60));
+
+        Assert.True(result is not null, "the block did not finish");
+        Assert.True(result!.ExitCode == 0, $"the block failed with exit code {result.ExitCode}:\n{result.Stderr}");
+        Assert.Contains($"Snapshot: pool={samplePool} ", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_example_uses_one_admin_port_that_no_well_known_service_uses()
+    {
+        // Prometheus 9090, its push gateway 9091, Alertmanager 9093, node_exporter 9100, Grafana 3000, HTTP 8080.
+        int[] wellKnown = [9090, 9091, 9093, 9100, 3000, 8080];
+        string root = Repository.Root;
+        var found = new[] { "README.md", "scripts/deploy/README.md", "scripts/deploy/echo-server.service", "scripts/deploy/haproxy.cfg" }
+            .SelectMany(f => AdminPortMention().Matches(File.ReadAllText(Path.Combine(root, f))).Select(m => (File: f, Port: int.Parse(m.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture))))
+            .Where(m => m.Port != 0)
+            .ToList();
+
+        Assert.NotEmpty(found);
+        Assert.All(found, m => Assert.True(m.Port == AdminPort, $"{m.File} shows admin port {m.Port}, the others {AdminPort}"));
+        Assert.DoesNotContain(AdminPort, wellKnown);
     }
 
     [Fact]
@@ -134,6 +186,13 @@ public sealed partial class ReadmeTests(ITestOutputHelper output)
 
     [GeneratedRegex(@"\s{2,}#.*$")]
     private static partial Regex TrailingComment();
+
+    [GeneratedRegex(@"^Snapshot: pool=(?<pool>\w+) ")]
+    private static partial Regex SnapshotPool();
+
+    /// <summary>Where an example names the admin port: the option, a URL of one of its paths, an HAProxy check port.</summary>
+    [GeneratedRegex(@"--admin-port (?<port>\d+)|:(?<port>\d+)/(?:metrics|ready|healthz|snapshot)|(?<!-)\bport (?<port>\d+)[ `]")]
+    private static partial Regex AdminPortMention();
 
     [GeneratedRegex(@"Admin endpoint on http://127\.0\.0\.1:(?<port>\d+)")]
     private static partial Regex AdminLine();

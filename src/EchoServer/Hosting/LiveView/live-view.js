@@ -6,12 +6,15 @@
   // Past this many slots, cells stand for blocks of slots, so that the grid stays readable and cheap to draw.
   const MAX_CELLS = 256;
   const STATES = ['receiving', 'echoing', 'sending'];
+  // [series, label, digits shown, the least top of the scale]: every chart scales from zero, and a series that
+  // stays near zero (a p99 of 0.004 ms shows as 0.00) is drawn near the bottom, not as a full-height area.
   const CHARTS = [
-    ['acceptedPerSecond', 'accepted/s', 0],
-    ['refusedPerSecond', 'refused/s', 0],
-    ['closedPerSecond', 'closed/s', 0],
-    ['mibPerSecond', 'MiB/s echoed', 1],
-    ['queueWaitP99Ms', 'queue wait p99, ms', 2],
+    ['acceptedPerSecond', 'accepted/s', 0, 1],
+    ['refusedPerSecond', 'refused/s', 0, 1],
+    ['closedPerSecond', 'closed/s', 0, 1],
+    ['mibPerSecond', 'MiB/s echoed', 1, 1],
+    ['queueWaitP99Ms', 'queue wait p99, ms', 2, 1],
+    ['oldestQueueWaitMs', 'oldest queue wait, ms', 2, 1],
   ];
 
   const $ = (id) => document.getElementById(id);
@@ -143,10 +146,10 @@
     $('queue-fill').style.width = `${Math.min(100, (100 * q.length) / Math.max(q.capacity, 1))}%`;
     $('queue-summary').textContent = `${number(q.length)} of ${number(q.capacity)} waiting` +
       (q.length ? ` · oldest ${seconds(q.oldestWaitSeconds)}` : '') +
-      ` · accepted ${number(s.connections.accepted)}, served ${number(s.connections.served)}, refused ${number(s.connections.refused)}`;
+      ` · accepted ${number(s.connections.accepted)}, closed ${number(s.connections.served + s.connections.refused)} (${number(s.connections.refused)} of them refused)`;
   }
 
-  const chartViews = CHARTS.map(([key, label, digits]) => {
+  const chartViews = CHARTS.map(([key, label, digits, least]) => {
     const box = document.createElement('div');
     box.className = 'chart';
     const title = document.createElement('h3');
@@ -164,11 +167,11 @@
     axis.append(from, to);
     box.append(title, value, canvas, axis);
     $('charts').append(box);
-    return { key, digits, value, canvas };
+    return { key, digits, least, value, canvas };
   });
 
   function draw(view, history, now) {
-    const { canvas, key, digits } = view;
+    const { canvas, key, digits, least } = view;
     const ratio = window.devicePixelRatio || 1;
     const width = canvas.clientWidth || 210;
     const height = canvas.clientHeight || 64;
@@ -180,16 +183,19 @@
 
     const points = history.map((h) => [h.uptimeSeconds, h[key]]);
     const latest = points.length ? points[points.length - 1][1] : 0;
-    const peak = Math.max(1e-9, ...points.map((p) => p[1]));
+    const peak = Math.max(0, ...points.map((p) => p[1]));
+    const scale = Math.max(least, peak);
     const max = document.createElement('small');
-    max.textContent = `max ${number(peak < 1e-6 ? 0 : peak, digits)}`;
+    max.textContent = `max ${number(peak, digits)}`;
     view.value.replaceChildren(number(latest, digits), max);
     canvas.dataset.latest = String(latest);
+    canvas.dataset.peak = String(peak);
+    canvas.dataset.scale = String(scale);
 
     const top = 4;
     const bottom = height - 1;
     const x = (t) => width - ((now - t) / 60) * width;
-    const y = (v) => bottom - (v / peak) * (bottom - top);
+    const y = (v) => bottom - (v / scale) * (bottom - top);
     if (points.length < 2) return;
 
     g.beginPath();

@@ -1,0 +1,30 @@
+using EchoServer.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace EchoServer.Hosting;
+
+/// <summary>
+/// What SIGHUP does, as daemons under systemd do (<c>systemctl reload</c>): reload what can be reloaded, one line
+/// each, and go on serving. Nothing is reloadable today, so it says so. A reload that throws is contained and
+/// logged as any background failure is (<see cref="BackgroundFaults"/>), and the server goes on with what it had.
+/// </summary>
+internal sealed class ReloadHook(IEnumerable<IReloadable> reloadables, ILogger logger)
+{
+    private readonly IReadOnlyList<IReloadable> _reloadables = [.. reloadables];
+
+    /// <summary>Reloads everything registered; <paramref name="requests"/> is how many SIGHUP this run answers.</summary>
+    public void Run(long requests)
+    {
+        if (_reloadables.Count == 0)
+        {
+            ServerLog.NothingToReload(logger, requests);
+            return;
+        }
+
+        foreach (var reloadable in _reloadables)
+        {
+            reloadable.Reload();
+            ServerLog.Reloaded(logger, reloadable.Name, requests);
+        }
+    }
+}
