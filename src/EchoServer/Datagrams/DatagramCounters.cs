@@ -1,3 +1,5 @@
+using EchoServer.Diagnostics;
+
 namespace EchoServer.Datagrams;
 
 /// <summary>Datagrams and bytes in and out, and drops by reason, since start (thread-safe, cheap to read).</summary>
@@ -33,6 +35,10 @@ internal sealed class DatagramCounters
             return total;
         }
     }
+
+    /// <summary>The totals now, for the metrics, the stats line and the snapshot.</summary>
+    public DatagramTotals Totals() =>
+        new(Received, Echoed, BytesIn, BytesOut, [.. Enum.GetValues<DropReason>().Select(r => (r.ToName(), Dropped(r)))]);
 
     public void CountReceived(int bytes)
     {

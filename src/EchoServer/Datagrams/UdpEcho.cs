@@ -27,6 +27,8 @@ internal sealed class UdpEcho : IDisposable
     private readonly DropSummary _summary;
     private Thread? _receiver;
     private int _inFlight;
+    private int _stopped;
+    private int _disposed;
     private volatile bool _receiving;
 
     /// <summary>Binds the UDP socket (so a port in use fails start-up) and builds the pool; nothing is received before <see cref="Start"/>.</summary>
@@ -64,9 +66,12 @@ internal sealed class UdpEcho : IDisposable
     /// <summary>Stops receiving (within the loop's poll interval); what was received goes on to be echoed.</summary>
     public void StopReceiving()
     {
-        _receiving = false;
-        _stopping.Cancel();
-        _receiver?.Join();
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        {
+            _receiving = false;
+            _stopping.Cancel();
+            _receiver?.Join();
+        }
     }
 
     /// <summary>Echoes what was received before the stop, within <paramref name="timeout"/>; drops the rest (reason shutdown).</summary>
@@ -85,6 +90,11 @@ internal sealed class UdpEcho : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         StopReceiving();
         _pool.Dispose();
         _socket.Dispose();

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Runtime.InteropServices;
 using EchoServer.Connections;
+using EchoServer.Datagrams;
 using EchoServer.Diagnostics;
 using EchoServer.Listening;
 using EchoServer.Pools;
@@ -29,6 +30,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     private Task _acceptLoop = Task.CompletedTask;
     private StatsReporter? _stats;
     private PosixSignalRegistration? _snapshotSignal;
+    private UdpEcho? _udp;
 
     public EchoServerService(ServerOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory)
     {
@@ -37,7 +39,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         _lifecycle = loggerFactory.CreateLogger(EchoServerHost.LifecycleCategory);
         // The gauges read the tracker and the pool, built next: both exist before anything can observe a gauge.
         Listener = new ConnectionListener(new IPEndPoint(options.Host, options.Port), options.Backlog, options.MaxConnections, log, options.ReusePort);
-        Metrics = new ServerMetrics(meterFactory, options.Pool.ToName(), () => Tracker!.Counters.Active, () => Pool!.Load.Queued, () => Pool!.Load.Busy, () => Tracker!.BytesSoFar());
+        Metrics = new ServerMetrics(meterFactory, options.Pool.ToName(), () => Tracker!.Counters.Active, () => Pool!.Load.Queued, () => Pool!.Load.Busy, () => Tracker!.BytesSoFar(), options.Udp is null ? null : () => _udp?.Counters.Totals());
         var proxyProtocol = options.ProxyProtocol ? new ProxyProtocolSettings(options.TrustedProxies, options.ProxyHeaderTimeout, options.BufferSize) : null;
         Tracker = new ConnectionTracker(options.Pool, options.MaxConnectionsPerIp, Metrics, log, Listener.ReleaseSlot, proxyProtocol);
         var runner = new Lazy<SessionRunner>(() => new SessionRunner(Tracker, options.BufferSize, log, Hooks));
@@ -60,6 +62,9 @@ internal sealed class EchoServerService : IHostedService, IDisposable
     public IWorkPool<ClientConnection> Pool { get; }
 
     public ServerMetrics Metrics { get; }
+
+    /// <summary>The UDP echo, once bound; null without --udp.</summary>
+    public UdpEcho? Udp => _udp;
 
     /// <summary>Runs once the listener is bound and before the "Listening on" line, which scripts wait for (the pid file).</summary>
     public Action? OnBound { get; set; }
@@ -94,12 +99,24 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         _drainDelay.CountSignals();
         Pool.Start();
         Listener.Bind();
+        if (_options.Udp is { } udp)
+        {
+            // The same port number as TCP (the real one when 0 was asked for), bound before anything is announced.
+            _udp = BindUdp(udp);
+        }
+
         OnBound?.Invoke();
         ServerLog.Listening(_lifecycle, EndPoints.Format(LocalEndPoint), Pool.Kind.ToName(), _options.PoolSettings.Workers, _options.PoolSettings.QueueCapacity, _options.MaxConnections);
         ServerLog.DescriptorLimit(_lifecycle, checks.DescriptorLimit?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown", _options.MaxConnections);
         foreach (var warning in checks.Warnings)
         {
             ServerLog.ConfigurationWarning(_lifecycle, warning);
+        }
+
+        if (_udp is not null)
+        {
+            DatagramLog.Listening(_lifecycle, EndPoints.Format(_udp.LocalEndPoint), Pool.Kind.ToName(), _options.Udp!.RatePerIp == 0 ? "unlimited" : _options.Udp.RatePerIp.ToString(System.Globalization.CultureInfo.InvariantCulture), _options.Udp.AllowLowPorts ? "answered" : "not answered");
+            _udp.Start();
         }
 
         _acceptLoop = Task.Run(() => Listener.RunAsync(Tracker.HandOffAsync, _stopping.Token), CancellationToken.None);
@@ -112,6 +129,20 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         return Task.CompletedTask;
     }
 
+    private UdpEcho BindUdp(UdpSettings udp)
+    {
+        var endPoint = new IPEndPoint(_options.Host, LocalEndPoint.Port);
+        try
+        {
+            return new UdpEcho(endPoint, _options.ReusePort, udp, _options.Pool, _options.PoolSettings, _lifecycle, TimeProvider.System);
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            Listener.Close();
+            throw new StartupException($"Cannot bind UDP {EndPoints.Format(endPoint)}: {ex.Message}");
+        }
+    }
+
     /// <summary>Ends the drain delay now (as a second Ctrl+C or SIGTERM does): the listener closes and the drain starts.</summary>
     public void EndDrainDelay() => _drainDelay.End();
 
@@ -122,9 +153,12 @@ internal sealed class EchoServerService : IHostedService, IDisposable
         _stats?.Dispose();
         await _stopping.CancelAsync();
         Listener.Close();
+        _udp?.StopReceiving(); // at the same time as the listener: what was received is still echoed below
         await _acceptLoop;
         await Tracker.EndHeaderReadsAsync().CompletesWithinAsync(SessionDrain.Grace, CancellationToken.None); // the stop cancelled them
+        var udpDrain = _udp?.DrainAsync(_options.ShutdownTimeout) ?? Task.CompletedTask;
         await SessionDrain.RunAsync(Pool, Tracker.Connections, _options.ShutdownTimeout, _lifecycle, cancellationToken);
+        await udpDrain;
 
         var counters = Tracker.Counters;
         ServerLog.Stopped(_lifecycle, Stopwatch.GetElapsedTime(_startedAt).TotalSeconds, counters.Served, counters.Refused, counters.BytesIn, counters.BytesOut, Pool.Kind.ToName());
@@ -132,6 +166,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 
     public void Dispose()
     {
+        _udp?.Dispose();
         _snapshotSignal?.Dispose();
         _drainDelay.Dispose();
         _stats?.Dispose();
