@@ -7,7 +7,8 @@ namespace EchoServer.TestSupport;
 
 /// <summary>
 /// A client that sends without ever reading: once the socket buffers fill, the server's echo blocks in a send,
-/// so its session holds a slot (executor) or a worker (workers) until the hog is disposed.
+/// so its session holds a worker (workers) until the hog is disposed; the executor's session waits for that
+/// send holding no slot.
 /// </summary>
 internal sealed class SlotHog : IDisposable
 {
@@ -26,7 +27,7 @@ internal sealed class SlotHog : IDisposable
 
     /// <summary>
     /// True once <paramref name="count"/> sessions of <paramref name="server"/> have been blocked in a send for a
-    /// while: hogs holding their slots for good, not bursts passing through them.
+    /// while: hogs stuck for good, not bursts passing through.
     /// </summary>
     public static bool AreBlocked(TestServer server, int count = 1) =>
         server.Service.Tracker.Connections.Snapshot().Count(c => c.Progress.Waiting is (SessionWait.Send, var since) && Stopwatch.GetElapsedTime(since) > TimeSpan.FromMilliseconds(200)) == count;

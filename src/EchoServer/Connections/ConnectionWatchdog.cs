@@ -7,7 +7,8 @@ namespace EchoServer.Connections;
 /// One timer for every connection instead of a timer per socket call: a few times per timeout it looks at
 /// what each session waits for and since when. A client silent past the idle timeout is stopped politely
 /// (what was echoed still reaches it, then a FIN); one that has not taken our bytes past the send timeout is
-/// reset, since what it has not read cannot be delivered anyway. Both pools get the same timeouts. A connection
+/// reset, since what it has not read cannot be delivered anyway (an executor session waits for such a client
+/// holding no slot, but its connection and unsent bytes stay until then). Both pools get the same timeouts. A connection
 /// still without its whole PROXY protocol header past the header timeout is stopped too (proxy-header).
 /// </summary>
 internal sealed class ConnectionWatchdog : IDisposable

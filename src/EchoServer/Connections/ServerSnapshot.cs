@@ -22,6 +22,7 @@ internal static class ServerSnapshot
         var busy = new List<SnapshotSlot>(pool.Load.Busy);
         int? sessions = null;
         int? idle = null;
+        int? sending = null;
         if (pool.Workers is { } workers)
         {
             for (int i = 0; i < workers.Count; i++)
@@ -35,9 +36,11 @@ internal static class ServerSnapshot
         else
         {
             // Executor: a session holds a slot only while it echoes. Every open connection is looked at (two
-            // volatile reads each), but only those holding a slot, at most --workers, are described.
+            // volatile reads each), but only those holding a slot, at most --workers, are described; those
+            // waiting for data and those waiting for a client to take their echo hold none and are counted.
             int open = 0;
             int waiting = 0;
+            int unsent = 0;
             var running = new List<ClientConnection>(pool.Load.Busy);
             foreach (var connection in connections.Enumerate())
             {
@@ -52,7 +55,11 @@ internal static class ServerSnapshot
                 {
                     waiting++;
                 }
-                else if (kind is SessionWait.Echo or SessionWait.Send)
+                else if (kind == SessionWait.Send)
+                {
+                    unsent++;
+                }
+                else if (kind == SessionWait.Echo)
                 {
                     running.Add(connection);
                 }
@@ -66,6 +73,7 @@ internal static class ServerSnapshot
 
             sessions = open;
             idle = waiting;
+            sending = unsent;
         }
 
         var queue = pool.Queue.Select(w => new SnapshotWaiter(w.Item.Id, w.Item.RemoteEndPoint?.ToString(), w.Waited.TotalSeconds)).ToList();
@@ -77,7 +85,7 @@ internal static class ServerSnapshot
             uptime.TotalSeconds,
             new SnapshotPool(pool.Kind.ToName(), settings.Workers, settings.QueueCapacity, settings.WhenFull.ToName(), settings.QueueTimeout.TotalSeconds, pool.Load.Busy, pool.Load.Queued),
             ProcessNow(),
-            new SnapshotConnections(counters.Active, maxConnections, counters.Accepted, counters.Served, counters.Refused, counters.BytesIn, counters.BytesOut, sessions, idle),
+            new SnapshotConnections(counters.Active, maxConnections, counters.Accepted, counters.Served, counters.Refused, counters.BytesIn, counters.BytesOut, sessions, idle, sending),
             busy,
             new SnapshotQueue(queue.Count, settings.QueueCapacity, queue.Count == 0 ? 0 : queue[0].WaitedSeconds, queue),
             history ?? []);
@@ -98,8 +106,8 @@ internal static class ServerSnapshot
         }
         else
         {
-            // Executor: the idle sessions are counted, not listed.
-            text.AppendLine(C, $"sessions: open={c.Sessions} idle={c.Idle} holding a slot ({s.Busy.Count}):");
+            // Executor: the sessions holding no slot are counted, not listed.
+            text.AppendLine(C, $"sessions: open={c.Sessions} idle={c.Idle} sending={c.Sending} holding a slot ({s.Busy.Count}):");
             foreach (var slot in s.Busy)
             {
                 text.AppendLine(C, $"  {Describe(slot)}");

@@ -26,7 +26,7 @@ internal sealed class SessionRunner(ConnectionTracker tracker, int bufferSize, I
     }
 
     /// <summary>Serves <paramref name="connection"/> asynchronously, taking an executor slot through <paramref name="gate"/> per burst.</summary>
-    public ValueTask RunAsync(ClientConnection connection, ISlotGate gate) => RunAsync(connection, ExecutorWorker, gate);
+    public ValueTask RunAsync(ClientConnection connection, ISlotGate gate) => RunAsync(connection, ExecutorWorker, hooks.Gate?.Invoke(connection, gate) ?? gate);
 
     private async ValueTask RunAsync(ClientConnection connection, string worker, ISlotGate? gate)
     {

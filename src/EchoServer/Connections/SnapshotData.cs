@@ -27,8 +27,8 @@ internal sealed record SnapshotPool(string Kind, int Workers, int QueueCapacity,
 /// <summary>The process: threads, memory and collections.</summary>
 internal sealed record SnapshotProcess(int Id, int Threads, long RssBytes, long HeapBytes, long AllocatedBytes, IReadOnlyList<int> GcCollections);
 
-/// <summary>Connection totals; <c>Sessions</c> and <c>Idle</c> only for the executor (null for the worker pool).</summary>
-internal sealed record SnapshotConnections(long Open, int Max, long Accepted, long Served, long Refused, long BytesIn, long BytesOut, int? Sessions, int? Idle);
+/// <summary>Connection totals; <c>Sessions</c>, <c>Idle</c> and <c>Sending</c> only for the executor (null for the worker pool).</summary>
+internal sealed record SnapshotConnections(long Open, int Max, long Accepted, long Served, long Refused, long BytesIn, long BytesOut, int? Sessions, int? Idle, int? Sending);
 
 /// <summary>One slot holding a client: a worker thread, or an executor slot running a burst.</summary>
 internal sealed record SnapshotSlot(int Slot, string Worker, string State, SnapshotClient Client);

@@ -10,10 +10,16 @@ namespace EchoServer.Echo;
 /// rents a buffer, echoes what is readable for at most <see cref="ReadsPerTurn"/> reads, then gives both back,
 /// so one fast client cannot keep a slot while others wait.
 /// <para>
-/// Within a turn every read and the first try of every send is a non-blocking call (one system call each):
-/// only the wait for data and a send the client is slow to take are asynchronous. A read that finds nothing
-/// ends the turn, and so does a read that did not fill the buffer, since the socket was then read empty: the
-/// zero-byte receive that follows looks for more data anyway.
+/// Within a turn every read and every send is a non-blocking call (one system call each), so a turn never
+/// waits: only the wait for data and the wait for a client slow to take our bytes are asynchronous. A read
+/// that finds nothing ends the turn, and so does a read that did not fill the buffer, since the socket was
+/// then read empty: the zero-byte receive that follows looks for more data anyway.
+/// </para>
+/// <para>
+/// A send that the client does not take at once ends the turn too: the bytes left are copied into a buffer the
+/// session rents for them, the turn's buffer and the slot go back, and the session waits for the send without
+/// either (<see cref="SessionWait.Send"/>, under the send timeout). It reads nothing meanwhile, so a client
+/// that never reads costs at most one buffer and no slot; once its send completes it waits for data again.
 /// </para>
 /// </summary>
 internal static class AsyncEchoLoop
@@ -55,6 +61,8 @@ internal static class AsyncEchoLoop
 
                 progress.Set(SessionWait.Echo);
                 byte[] buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
+                byte[]? unsent = null;
+                int unsentCount = 0;
                 try
                 {
                     for (int reads = 0; reads < ReadsPerTurn; reads++)
@@ -93,10 +101,6 @@ internal static class AsyncEchoLoop
                         }
 
                         progress.AddBytesIn(received);
-
-                        // The state stays Send until the next send: the reads of a turn find data waiting, so
-                        // one timestamp per message is enough for the watchdog and the snapshot.
-                        progress.Set(SessionWait.Send);
                         int sent = socket.Send(message, 0, received, SocketFlags.None, out var sendError);
                         if (sendError == SocketError.WouldBlock)
                         {
@@ -107,12 +111,17 @@ internal static class AsyncEchoLoop
                             return SocketErrors.ToCloseReason(sendError);
                         }
 
-                        while (sent < received)
+                        // Counted as the kernel takes them, so that a reset can take back exactly what it throws away.
+                        progress.AddBytesOut(sent);
+                        if (sent < received)
                         {
-                            sent += await socket.SendAsync(message.AsMemory(sent, received - sent), SocketFlags.None);
+                            // The client is slow to take our bytes: keep only those, and end the turn.
+                            unsentCount = received - sent;
+                            unsent = ArrayPool<byte>.Shared.Rent(unsentCount);
+                            Buffer.BlockCopy(message, sent, unsent, 0, unsentCount);
+                            break;
                         }
 
-                        progress.AddBytesOut(received);
                         if (received < bufferSize)
                         {
                             break; // a short read emptied the socket
@@ -123,6 +132,11 @@ internal static class AsyncEchoLoop
                 {
                     ArrayPool<byte>.Shared.Return(buffer);
                     gate.Exit();
+                }
+
+                if (unsent is not null)
+                {
+                    await SendUnsentAsync(socket, progress, unsent, unsentCount);
                 }
             }
 
@@ -135,6 +149,25 @@ internal static class AsyncEchoLoop
         catch (ObjectDisposedException) when (progress.StopRequested)
         {
             return CloseReason.Shutdown;
+        }
+    }
+
+    /// <summary>Waits, holding no slot, until the client has taken the bytes a turn could not send; then returns their buffer.</summary>
+    private static async ValueTask SendUnsentAsync(Socket socket, EchoProgress progress, byte[] unsent, int count)
+    {
+        progress.Set(SessionWait.Send); // from here the watchdog holds the send timeout
+        try
+        {
+            for (int sent = 0; sent < count;)
+            {
+                int taken = await socket.SendAsync(unsent.AsMemory(sent, count - sent), SocketFlags.None);
+                progress.AddBytesOut(taken);
+                sent += taken;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(unsent); // the send has ended, with or without an error: nothing uses it now
         }
     }
 }

@@ -12,10 +12,10 @@ internal enum SessionWait
     /// <summary>Executor: data is there, waiting in the queue for a slot.</summary>
     Slot,
 
-    /// <summary>Echoing what the client sent.</summary>
+    /// <summary>Echoing what the client sent (executor: holding a slot).</summary>
     Echo,
 
-    /// <summary>Waiting for the client to take what we sent (the send timeout applies).</summary>
+    /// <summary>Waiting for the client to take what we sent (the send timeout applies; executor: holding no slot, only the unsent bytes).</summary>
     Send,
 
     /// <summary>Not started yet: reading the PROXY protocol header (the header deadline applies).</summary>

@@ -54,21 +54,26 @@ public sealed partial class LiveViewBrowserTests
     }
 
     [Fact]
-    public async Task Executor_the_page_shows_the_slots_held_the_idle_sessions_and_the_queue_and_follows_when_the_clients_leave()
+    public async Task Executor_the_page_shows_the_slots_held_the_idle_and_sending_sessions_and_the_queue_and_follows_when_the_clients_leave()
     {
         await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { PoolSettings = TestServer.Pool(4, 4), AdminPort = 0 });
         await using var browser = await HeadlessChromium.OpenAsync(LiveViewTests.AdminUri(server));
-        var hogs = new List<SlotHog>();
+        var held = new List<EchoClient>();
         var clients = new List<EchoClient>();
+        SlotHolder? holder = null;
+        SlotHog? hog = null;
         try
         {
             clients.Add(await EchoClient.ConnectAsync(server.EndPoint));
+            hog = await SlotHog.ConnectAsync(server.EndPoint);
+            await Eventually.True(() => SlotHog.AreBlocked(server) && server.Service.CaptureSnapshot() is { Connections: { Idle: 1, Sending: 1 } }, "one idle session and one waiting for its client to read");
+            holder = SlotHolder.Install(server, 4);
             for (int i = 0; i < 4; i++)
             {
-                hogs.Add(await SlotHog.ConnectAsync(server.EndPoint));
+                held.Add(await SlotHolder.ConnectHeldAsync(server));
             }
 
-            await Eventually.True(() => server.Service.CaptureSnapshot() is { Busy.Count: 4, Connections.Idle: 1 } s && s.Busy.All(b => b.State == "sending"), "four slots held by clients that do not read, one idle session");
+            await Eventually.True(() => server.Service.CaptureSnapshot() is { Busy.Count: 4, Connections.Idle: 1 } s && s.Busy.All(b => b.State == "echoing"), "four slots held by long bursts, one idle session");
             for (int i = 0; i < 2; i++)
             {
                 var client = await EchoClient.ConnectAsync(server.EndPoint);
@@ -78,18 +83,22 @@ public sealed partial class LiveViewBrowserTests
 
             await Eventually.True(() => server.Service.Pool.Load is { Busy: 4, Queued: 2 }, "two bursts queued for a slot");
             string dom = await browser.WaitForDomAsync(d => QueueLength(d) == 2, "two bursts queued");
-            Assert.Equal(["sending", "sending", "sending", "sending"], Cells(dom).Select(c => c.State));
-            Assert.Contains("4 of 4 slots busy · 7 open sessions, 1 idle", dom, StringComparison.Ordinal);
+            Assert.Equal(["echoing", "echoing", "echoing", "echoing"], Cells(dom).Select(c => c.State));
+            Assert.Contains("4 of 4 slots busy · 8 open sessions, 1 idle (waiting for data, holding no slot and no buffer), 1 sending", dom, StringComparison.Ordinal);
 
-            DisposeAll(hogs);
-            await Eventually.True(() => server.Service.Pool.Load is { Busy: 0, Queued: 0 } && server.Service.Tracker.Counters.Active == 3, "the hogs gone and the queued bursts echoed");
+            holder.Dispose();
+            DisposeAll(held);
+            hog.Dispose();
+            await Eventually.True(() => server.Service.Pool.Load is { Busy: 0, Queued: 0 } && server.Service.Tracker.Counters.Active == 3, "the long bursts gone and the queued bursts echoed");
             dom = await browser.WaitForDomAsync(d => Busy(d) == 0 && QueueLength(d) == 0, "no slot held and an empty queue");
             Assert.All(Cells(dom), c => Assert.Equal("idle", c.State));
-            Assert.Contains("0 of 4 slots busy · 3 open sessions, 3 idle", dom, StringComparison.Ordinal);
+            Assert.Contains("0 of 4 slots busy · 3 open sessions, 3 idle (waiting for data, holding no slot and no buffer), 0 sending", dom, StringComparison.Ordinal);
         }
         finally
         {
-            DisposeAll(hogs);
+            holder?.Dispose();
+            hog?.Dispose();
+            DisposeAll(held);
             DisposeAll(clients);
         }
     }
@@ -98,8 +107,9 @@ public sealed partial class LiveViewBrowserTests
     public async Task Past_a_few_hundred_slots_cells_stand_for_blocks_of_slots()
     {
         await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { PoolSettings = TestServer.Pool(1000, 4), AdminPort = 0 });
-        using var hog = await SlotHog.ConnectAsync(server.EndPoint);
-        await Eventually.True(() => server.Service.CaptureSnapshot() is { Busy: [{ State: "sending" }] }, "one slot held by a client that does not read");
+        using var holder = SlotHolder.Install(server);
+        using var held = await SlotHolder.ConnectHeldAsync(server);
+        await Eventually.True(() => server.Service.CaptureSnapshot() is { Busy: [{ State: "echoing" }] }, "one slot held by a long burst");
 
         await using var browser = await HeadlessChromium.OpenAsync(LiveViewTests.AdminUri(server));
         string dom = await browser.WaitForDomAsync(d => Busy(d) == 1, "one busy slot");
@@ -107,8 +117,8 @@ public sealed partial class LiveViewBrowserTests
         Assert.Matches(@"id=""slots"" class=""grid blocks"" data-busy=""1"" data-cells=""250"" data-block=""4""", dom);
         var cells = Cells(dom);
         Assert.Equal(250, cells.Count);
-        Assert.Equal(["sending"], cells.Where(c => c.State != "idle").Select(c => c.State));
-        Assert.Contains("slots 1–4: 1 of 4 busy (1 sending)", dom, StringComparison.Ordinal);
+        Assert.Equal(["echoing"], cells.Where(c => c.State != "idle").Select(c => c.State));
+        Assert.Contains("slots 1–4: 1 of 4 busy (1 echoing)", dom, StringComparison.Ordinal);
     }
 
     private static int Busy(string dom) => int.Parse(GridBusy().Match(dom) is { Success: true } m ? m.Groups[1].Value : "-1", System.Globalization.CultureInfo.InvariantCulture);

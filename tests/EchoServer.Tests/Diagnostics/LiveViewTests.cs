@@ -53,20 +53,22 @@ public sealed class LiveViewTests
     }
 
     [Fact]
-    public async Task Snapshot_json_counts_idle_executor_sessions_and_details_only_the_slots_held()
+    public async Task Snapshot_json_counts_idle_and_sending_executor_sessions_and_details_only_the_slots_held()
     {
         await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { PoolSettings = TestServer.Pool(2, 4), AdminPort = 0 });
         using var http = AdminEndpointTests.AdminClient(server);
         using var idle = await EchoClient.ConnectAsync(server.EndPoint);
         await idle.RoundTripAsync([1]);
+        using var holder = SlotHolder.Install(server);
+        using var held = await SlotHolder.ConnectHeldAsync(server);
         using var hog = await SlotHog.ConnectAsync(server.EndPoint);
-        await Eventually.True(() => SlotHog.AreBlocked(server) && server.Service.CaptureSnapshot() is { Busy: [{ State: "sending" }], Connections.Idle: 1 }, "one idle session and one blocked in a send");
+        await Eventually.True(() => SlotHog.AreBlocked(server) && server.Service.CaptureSnapshot() is { Busy: [{ State: "echoing" }], Connections: { Idle: 1, Sending: 1 } }, "one idle session, one holding a slot and one waiting for its client to read");
 
         using var json = JsonDocument.Parse(await http.GetStringAsync(new Uri("/snapshot.json", UriKind.Relative)));
         var connections = json.RootElement.GetProperty("connections");
-        Assert.Equal((2, 1), (connections.GetProperty("sessions").GetInt32(), connections.GetProperty("idle").GetInt32()));
+        Assert.Equal((3, 1, 1), (connections.GetProperty("sessions").GetInt32(), connections.GetProperty("idle").GetInt32(), connections.GetProperty("sending").GetInt32()));
         var slot = Assert.Single(json.RootElement.GetProperty("busy").EnumerateArray());
-        Assert.Equal(("executor", "sending", 2), (slot.GetProperty("worker").GetString(), slot.GetProperty("state").GetString(), slot.GetProperty("client").GetProperty("id").GetInt64()));
+        Assert.Equal(("executor", "echoing", 2), (slot.GetProperty("worker").GetString(), slot.GetProperty("state").GetString(), slot.GetProperty("client").GetProperty("id").GetInt64()));
     }
 
     [Theory]

@@ -67,8 +67,11 @@ public sealed class MetricsTests
             await client.RoundTripAsync([1, 2, 3]);
         }
 
-        using var hog = await SlotHog.ConnectAsync(server.EndPoint);
-        await Eventually.True(() => SlotHog.AreBlocked(server), "the hog to hold the only slot, blocked in a send");
+        // The worker pool's only worker is held by a client that never reads; the executor's slot by a long
+        // burst (a client that never reads holds none there).
+        using var holder = pool == PoolKind.Executor ? SlotHolder.Install(server) : null;
+        using IDisposable hog = holder is null ? await SlotHog.ConnectAsync(server.EndPoint) : await SlotHolder.ConnectHeldAsync(server);
+        await Eventually.True(() => holder is not null || SlotHog.AreBlocked(server), "the hog to hold the only worker, blocked in a send");
         client ??= await EchoClient.ConnectAsync(server.EndPoint);
         using var _ = client;
         var echo = client.RoundTripAsync([4, 5, 6]);
@@ -76,6 +79,7 @@ public sealed class MetricsTests
         var queued = Stopwatch.StartNew();
         await Task.Delay(TimeSpan.FromMilliseconds(100));
         var leastWait = queued.Elapsed; // it waited at least this long: queued before, granted after
+        holder?.Dispose();
         hog.Dispose();
 
         Assert.Equal([4, 5, 6], await echo);

@@ -50,10 +50,10 @@ public sealed class ExecutorIntegrationTests
         using var idle = await EchoClient.ConnectAsync(server.EndPoint);
         using var served = await EchoClient.ConnectAsync(server.EndPoint);
         Assert.Equal([1], await served.RoundTripAsync([1]));
-        await Eventually.True(() => server.Service.Pool.Load == new PoolLoad(0, 0), "both clients idle, holding no slot");
+        await Eventually.True(() => Receiving(server) == 2 && server.Service.Pool.Load == new PoolLoad(0, 0), "both clients idle, holding no slot");
 
-        using var hog = await SlotHog.ConnectAsync(server.EndPoint);
-        await Eventually.True(() => HogIsBlocked(server), "the client that never reads to hold the slot, blocked in a send");
+        using var holder = SlotHolder.Install(server);
+        using var held = await SlotHolder.ConnectHeldAsync(server);
         await served.Socket.SendAsync(new byte[] { 2 });
         await Eventually.True(() => server.Service.Pool.Load.Queued == 1, "a client with data to wait for the slot");
         using var late = await EchoClient.ConnectAsync(server.EndPoint);
@@ -61,7 +61,8 @@ public sealed class ExecutorIntegrationTests
         Assert.True(await late.IsClosedByServerAsync(), "a client with data is refused while the slot is busy and the queue full");
         await Eventually.True(() => server.Logs.Named("ConnectionRefused").Any(e => e.Message.Contains("pool-saturated", StringComparison.Ordinal)), "the refusal line");
 
-        hog.Dispose();
+        holder.Dispose();
+        Assert.Equal([0], await held.ReadExactlyAsync(1));
         Assert.Equal([2], await served.ReadExactlyAsync(1));
         Assert.Equal([4], await idle.RoundTripAsync([4]));
     }
@@ -72,8 +73,8 @@ public sealed class ExecutorIntegrationTests
         await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { PoolSettings = TestServer.Pool(1, 4, queueTimeout: TimeSpan.FromMilliseconds(200)) });
         using var client = await EchoClient.ConnectAsync(server.EndPoint);
         Assert.Equal([1], await client.RoundTripAsync([1]));
-        using var hog = await SlotHog.ConnectAsync(server.EndPoint);
-        await Eventually.True(() => HogIsBlocked(server), "the hog to hold the slot, blocked in a send");
+        using var holder = SlotHolder.Install(server);
+        using var held = await SlotHolder.ConnectHeldAsync(server);
 
         await client.Socket.SendAsync(new byte[] { 2 });
         Assert.Empty(await client.ReadToEndAsync());
@@ -109,20 +110,21 @@ public sealed class ExecutorIntegrationTests
     }
 
     [Fact]
-    public async Task The_snapshot_counts_idle_sessions_and_lists_only_those_holding_a_slot()
+    public async Task The_snapshot_counts_idle_and_sending_sessions_and_lists_only_those_holding_a_slot()
     {
         await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { PoolSettings = TestServer.Pool(2, 4) });
         using var idle = await EchoClient.ConnectAsync(server.EndPoint);
+        await Eventually.True(() => Receiving(server) == 1, "one idle session");
+        using var holder = SlotHolder.Install(server);
+        using var held = await SlotHolder.ConnectHeldAsync(server);
         using var hog = await SlotHog.ConnectAsync(server.EndPoint);
-        await Eventually.True(() => server.Service.Tracker.Connections.Snapshot().Count(c => c.Progress.Waiting.Kind == SessionWait.Receive) == 1 && HogIsBlocked(server), "one idle session and one holding a slot");
+        await Eventually.True(() => SlotHog.AreBlocked(server) && Receiving(server) == 1, "one idle session, one holding a slot and one waiting for its client to read");
 
         string snapshot = server.Service.Snapshot();
-        Assert.Contains("sessions: open=2 idle=1 holding a slot (1):", snapshot, StringComparison.Ordinal);
-        Assert.Matches(@"#2 127\.0\.0\.1:\d+ since .*sending", snapshot);
+        Assert.Contains("sessions: open=3 idle=1 sending=1 holding a slot (1):", snapshot, StringComparison.Ordinal);
+        Assert.Matches(@"#2 127\.0\.0\.1:\d+ since .*echoing", snapshot);
+        Assert.Equal(1, server.Service.Pool.Load.Busy);
     }
 
-    // Until the socket buffers fill, the hog's echo completes and it takes turns like anyone else.
-    private static bool HogIsBlocked(TestServer server) =>
-        server.Service.Pool.Load.Busy == 1
-        && server.Service.Tracker.Connections.Snapshot().Any(c => c.Progress.Waiting is (SessionWait.Send, var since) && Stopwatch.GetElapsedTime(since) > TimeSpan.FromMilliseconds(200));
+    private static int Receiving(TestServer server) => server.Service.Tracker.Connections.Snapshot().Count(c => c.Progress.Waiting.Kind == SessionWait.Receive);
 }

@@ -94,7 +94,7 @@
     $('slots-title').textContent = executor ? 'Executor slots' : 'Worker threads';
     let summary = `${number(s.busy.length)} of ${number(p.workers)} ${noun}s busy`;
     if (executor) {
-      summary += ` · ${number(s.connections.sessions ?? 0)} open sessions, ${number(s.connections.idle ?? 0)} idle (waiting for data, holding no slot and no buffer)`;
+      summary += ` · ${number(s.connections.sessions ?? 0)} open sessions, ${number(s.connections.idle ?? 0)} idle (waiting for data, holding no slot and no buffer), ${number(s.connections.sending ?? 0)} sending (waiting for the client to take its echo, holding no slot)`;
     }
     $('slots-summary').textContent = summary;
     $('slots-note').textContent = block > 1
