@@ -13,6 +13,10 @@ internal static partial class DatagramLog
         Message = "UDP: {Dropped} datagrams not echoed in the last {Seconds:0} s: {Reasons}{Busiest}")]
     public static partial void Dropped(ILogger logger, long dropped, double seconds, string reasons, string busiest);
 
+    [LoggerMessage(EventId = 403, EventName = "UdpStopped", Level = LogLevel.Information,
+        Message = "UDP stopped: {Received} datagrams received, {Echoed} echoed, {Dropped} dropped{Reasons}; {BytesIn} bytes received, {BytesOut} bytes echoed")]
+    public static partial void Stopped(ILogger logger, long received, long echoed, long dropped, string reasons, long bytesIn, long bytesOut);
+
     [LoggerMessage(EventId = 402, EventName = "UdpReceiveFaulted", Level = LogLevel.Warning,
         Message = "UDP: a receive failed ({Count} in the last {Seconds:0} s); the loop goes on")]
     public static partial void ReceiveFaulted(ILogger logger, Exception exception, long count, double seconds);

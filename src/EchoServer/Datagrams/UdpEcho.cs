@@ -86,6 +86,9 @@ internal sealed class UdpEcho : IDisposable
         await Task.WhenAny(_drained.Task, Task.Delay(timeout)).ConfigureAwait(false);
         _pool.Complete();
         _summary.Flush();
+        var totals = Counters.Totals();
+        string reasons = string.Join(", ", totals.Dropped.Where(d => d.Count > 0).Select(d => $"{d.Reason} {d.Count}"));
+        DatagramLog.Stopped(_logger, totals.Received, totals.Echoed, totals.DroppedTotal, reasons.Length > 0 ? $" ({reasons})" : string.Empty, totals.BytesIn, totals.BytesOut);
     }
 
     public void Dispose()

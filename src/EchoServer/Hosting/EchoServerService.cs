@@ -86,7 +86,7 @@ internal sealed class EchoServerService : IHostedService, IDisposable
 
     /// <summary>Each worker's state, the queue and the totals, with <paramref name="history"/> when there is one.</summary>
     public SnapshotData CaptureSnapshot(IReadOnlyList<LiveSample>? history = null) =>
-        ServerSnapshot.Capture(Pool.Snapshot(), Tracker.Connections, Tracker.Counters, _options.MaxConnections, IsDraining, Uptime, history);
+        ServerSnapshot.Capture(Pool.Snapshot(), Tracker.Connections, Tracker.Counters, _options.MaxConnections, IsDraining, Uptime, history, _udp is { } udp ? (udp.Counters.Totals(), udp.Load) : null);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
