@@ -1,10 +1,14 @@
 # Twin of bench.sh: both pools (and the executor with --inline-completions false) against the reference servers in
 # ../shared/peers when present, one server at a time, every workload driven by echo-load with the server's CPU
 # and peak RSS sampled; prints the table and the target ratios, writes results/bench-<timestamp>/.
-#   scripts/bench.ps1 [-Quick] [-Aot] [-Out DIR] [-Servers "c-epoll kestrel go py-executor py-queue workers workers-aot executor executor-aot executor-threadpool"]
+#   scripts/bench.ps1 [-Quick] [-Aot] [-Out DIR] [-DryRun] [-Servers "c-epoll kestrel go py-executor py-queue workers workers-aot executor executor-aot executor-threadpool"]
 # workers-aot and executor-aot: the Native AOT build (scripts/publish.ps1, once per run, into DIR/publish), in a
 # full run always, with -Quick only with -Aot. The C epoll reference client runs from bench.sh only.
-param([switch] $Quick, [switch] $Aot, [string] $Out = '', [string] $Servers = '')
+# -DryRun prints the plan (each server's command line, echo-load's arguments, the exit codes accepted) and runs
+# nothing: bench.sh --dry-run prints the same plan. Every run must exit 0, except the Python peers (128 threads,
+# one client each) at 1,000 connections: 872 clients wait unanswered by design, so echo-load's exit code 4 is
+# accepted there, and only there. A run that fails otherwise makes the script exit 1 after the table.
+param([switch] $Quick, [switch] $Aot, [string] $Out = '', [string] $Servers = '', [switch] $DryRun)
 $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'lib/Common.ps1')
 Confirm-ScriptArguments $PSCommandPath (@($args) + @($Out, $Servers | Where-Object { $_ -like '-*' }))
@@ -18,6 +22,45 @@ if (-not $Servers) {
   else { [Console]::Error.WriteLine("bench.ps1: no reference servers at $peersDir; comparing the pools only") }
 }
 if (-not (Get-Command go -ErrorAction SilentlyContinue)) { $Servers = ($Servers -split ' ' | Where-Object { $_ -ne 'go' }) -join ' ' }
+# Our pools' options for a workload (bench.sh's server_options).
+function Get-ServerOptions([string] $Name, [string] $Workload) {
+  $opts = @('--pool', ($Name -replace '-[^-]*$', '')) # workers-aot → workers, executor-threadpool → executor
+  if ($Name -eq 'executor-threadpool') { $opts += '--inline-completions', 'false' }
+  if ($Workload -eq '1000c-1KiB') { $opts += @('--workers', '1000', '--max-connections', '1100') }
+  if ($Workload -eq '10k-idle') { $opts += @('--workers', "$idle", '--max-connections', "$($idle + 100)", '--queue', "$idle", '--when-full', 'wait', '--backlog', '4096') }
+  return $opts
+}
+
+$workloads = [ordered]@{
+  '1c-64B' = @('-c', '1', '-s', '64'); '100c-64B' = @('-c', '100', '-s', '64'); '100c-16KiB' = @('-c', '100', '-s', '16KiB')
+  '1000c-1KiB' = @('-c', '1000', '-s', '1KiB'); 'connect-50c' = @('--mode', 'connect', '-c', '50', '-s', '64'); '10k-idle' = @('--mode', 'hold', '-c', "$idle", '-s', '64')
+}
+
+# echo-load's arguments for a workload, without the port and the labels.
+function Get-LoadArguments([string] $Workload) {
+  $warm = if ($Workload -eq '10k-idle') { @() } else { @('--warmup', "$warmup") }
+  return @($workloads[$Workload]) + @('-d', "$duration") + $warm + @('--progress', '0')
+}
+
+# The exit codes of echo-load that count as a good run: 128 Python threads serve 128 of 1,000 clients, the others wait unanswered on purpose (4).
+function Get-AcceptedCodes([string] $Name, [string] $Workload) { if ($Name -like 'py-*' -and $Workload -eq '1000c-1KiB') { @(0, 4) } else { @(0) } }
+
+# A pool of 128 Python threads cannot hold thousands of idle clients: it is not asked to.
+function Test-Skipped([string] $Name, [string] $Workload) { $Workload -eq '10k-idle' -and $Name -like 'py-*' }
+
+function Test-Pool([string] $Name) { $Name -like 'workers*' -or $Name -like 'executor*' }
+
+if ($DryRun) {
+  foreach ($name in ($Servers -split ' ' | Where-Object { $_ })) {
+    foreach ($workload in $workloads.Keys) {
+      if (Test-Skipped $name $workload) { continue }
+      $server = if (Test-Pool $name) { 'echo-server ' + ((Get-ServerOptions $name $workload) -join ' ') } else { "run-peer.sh $name" }
+      "${name} ${workload}: $server | echo-load $((Get-LoadArguments $workload) -join ' ') | exit $((Get-AcceptedCodes $name $workload) -join ' ')"
+    }
+  }
+  exit 0
+}
+
 if (-not $Out) { $Out = Join-Path $RepoRoot ('results/bench-' + (Get-Date).ToUniversalTime().ToString('yyyyMMddTHHmmssZ')) }
 New-Item -ItemType Directory -Force -Path $Out | Out-Null
 Build-Release
@@ -37,10 +80,7 @@ function Get-FreePort {
 function Start-Subject([string] $Name, [string] $Workload) {
   $log = Join-Path $Out "server-$Name-$Workload.log"
   if ($Name -in 'workers', 'executor', 'executor-threadpool', 'workers-aot', 'executor-aot') {
-    $opts = @('--pool', ($Name -replace '-(inline|aot)$', ''))
-    if ($Name -eq 'executor-threadpool') { $opts += '--inline-completions', 'false' }
-    if ($Workload -eq '1000c-1KiB') { $opts += @('--workers', '1000', '--max-connections', '1100') }
-    if ($Workload -eq '10k-idle') { $opts += @('--workers', "$idle", '--max-connections', "$($idle + 100)", '--queue', "$idle", '--when-full', 'wait', '--backlog', '4096') }
+    $opts = Get-ServerOptions $Name $Workload
     $exe = if ($Name -like '*-aot') { Join-Path $Out ('publish/echo-server' + $(if ($env:OS -eq 'Windows_NT') { '.exe' } else { '' })) } else { '' }
     return Start-EchoServer $log $opts $exe
   }
@@ -56,19 +96,16 @@ function Start-Subject([string] $Name, [string] $Workload) {
   exit 1
 }
 
-$workloads = [ordered]@{
-  '1c-64B' = @('-c', '1', '-s', '64'); '100c-64B' = @('-c', '100', '-s', '64'); '100c-16KiB' = @('-c', '100', '-s', '16KiB')
-  '1000c-1KiB' = @('-c', '1000', '-s', '1KiB'); 'connect-50c' = @('--mode', 'connect', '-c', '50', '-s', '64'); '10k-idle' = @('--mode', 'hold', '-c', "$idle", '-s', '64')
-}
+$failed = @()
 foreach ($name in ($Servers -split ' ' | Where-Object { $_ })) {
   foreach ($workload in $workloads.Keys) {
-    if ($workload -eq '10k-idle' -and $name -like 'py-*') { continue } # 128 Python threads cannot hold thousands of idle clients
+    if (Test-Skipped $name $workload) { continue }
     $server = Start-Subject $name $workload
     try {
-      $warm = if ($workload -eq '10k-idle') { @() } else { @('--warmup', "$warmup") }
-      $text = & dotnet $LoadDll --port $server.Port @($workloads[$workload]) -d $duration @warm --progress 0 --server-pid $server.Process.Id `
+      $text = & dotnet $LoadDll --port $server.Port @(Get-LoadArguments $workload) --server-pid $server.Process.Id `
         --label "server=$name" --label "workload=$workload" --json (Join-Path $Out "$name-$workload.json")
-      $text | Where-Object { $_ -match '^echo-load|msg/s\)|connections  |held|server |latency|errors' } | ForEach-Object { [Console]::Error.WriteLine($_) }
+      if ($LASTEXITCODE -notin (Get-AcceptedCodes $name $workload)) { $failed += "$name $workload (exit $LASTEXITCODE)" }
+      $text | Where-Object { $_ -match '^echo-load|msg/s\)|connections  |held|server |client |unanswered|latency|errors' } | ForEach-Object { [Console]::Error.WriteLine($_) }
     } finally {
       Stop-EchoServer $server
     }
@@ -77,4 +114,5 @@ foreach ($name in ($Servers -split ' ' | Where-Object { $_ })) {
 
 "machine: $([Environment]::ProcessorCount) cores, $([Environment]::OSVersion); dotnet $(& dotnet --version)" | Tee-Object (Join-Path $Out 'machine.txt')
 & dotnet $LoadDll compare $Out --title "echo servers ($((Get-Date).ToUniversalTime().ToString('yyyy-MM-dd')), $([Environment]::ProcessorCount) cores)"
-Write-Output "results: $Out (bench.md, throughput.png/.svg, latency.png/.svg, one JSON per run, server logs)"
+Write-Output "results: $Out (bench.md, throughput.png/.svg, latency.png/.svg, memory.png/.svg, one JSON per run, server logs)"
+if ($failed.Count -gt 0) { [Console]::Error.WriteLine("bench.ps1: runs that failed: $($failed -join '; ')"); exit 1 }

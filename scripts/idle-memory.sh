@@ -3,13 +3,17 @@
 # server's resident memory: empty, with every connection held, and the growth per idle connection.
 # The queue holds every client and --when-full wait applies backpressure, so none is refused while
 # thousands of freshly woken worker threads catch up with the accept loop.
-#   scripts/idle-memory.sh [--connections N] [--hold SECONDS]
+# Writes results/idle-memory-<timestamp>/ (or --out DIR): one JSON report per pool, summary.md, and
+# memory.png/.svg, the chart of each pool's peak memory. Every connection must be held: any other exit code of
+# echo-load than 0 makes the script exit 1.
+#   scripts/idle-memory.sh [--connections N] [--hold SECONDS] [--out DIR]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-connections=10000; hold=5
+connections=10000; hold=5; out=""
 while [ $# -gt 0 ]; do
   case "$1" in
+    --out) out="$2"; shift ;;
     --connections) connections="$2"; shift ;;
     --hold) hold="$2"; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -18,8 +22,10 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+out="${out:-$repo_root/results/idle-memory-$(date -u +%Y%m%dT%H%M%SZ)}"
+mkdir -p "$out"
 prepare_run
-out="$(mktemp -d)"
+failed=()
 
 printf '| pool | connections held | empty server RSS | RSS with all held (peak) | growth per idle connection |\n|---|--:|--:|--:|--:|\n' >"$out/table.md"
 for pool in workers executor; do
@@ -27,8 +33,10 @@ for pool in workers executor; do
     --queue "$connections" --when-full wait --backlog 4096 --log-level Warning
   sleep 2 # let start-up settle (JIT, worker threads parked) before the baseline
   base_kib=$(rss_kib "$SERVER_PID")
+  rc=0
   dotnet "$LOAD_DLL" --port "$SERVER_PORT" --mode hold -c "$connections" -d "$hold" --progress 0 \
-    --server-pid "$SERVER_PID" --json "$out/$pool.json" >"$out/$pool.txt" || true
+    --server-pid "$SERVER_PID" --label pool="$pool" --json "$out/$pool.json" >"$out/$pool.txt" || rc=$?
+  [ "$rc" = 0 ] || failed+=("$pool (exit $rc)")
   held=$(grep -oE '"connectionsHeld": [0-9]+' "$out/$pool.json" | grep -oE '[0-9]+$')
   peak_mib=$(grep -oE '"serverPeakRssMiB": [0-9.]+' "$out/$pool.json" | grep -oE '[0-9.]+$')
   stop_server
@@ -36,8 +44,11 @@ for pool in workers executor; do
     per = held > 0 ? (peak * 1024 - base) * 1024 / held : 0
     printf "| %s | %d | %.1f MiB | %.1f MiB | %.0f B (%.2f KiB) |\n", pool, held, base / 1024, peak, per, per / 1024
   }' >>"$out/table.md"
-  sed -n '1p;/held/p;/server/p;/errors/p' "$out/$pool.txt" >&2
+  sed -n '1p;/held/p;/server/p;/unanswered/p;/errors/p' "$out/$pool.txt" >&2
 done
+dotnet "$LOAD_DLL" summarize "$out" --title "idle connections ($(date -u +%Y-%m-%d), $(nproc) cores)" >/dev/null
 echo
 cat "$out/table.md"
-rm -rf "$out"
+echo
+echo "results: $out (table.md, memory.png/.svg, summary.md, one JSON per pool, server logs)"
+[ "${#failed[@]}" = 0 ] || { echo "idle-memory.sh: runs that failed: ${failed[*]}" >&2; exit 1; }

@@ -70,11 +70,32 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
             }
 
             var cells = servers.Select(s => Find(s, id) is { } r && value(r) is { } v
-                ? string.Create(C, $"{Format(v)}{(r.ServerCores is { } cores && !measure.EndsWith("CPU/msg", StringComparison.Ordinal) ? $" ({cores:F2} cores)" : string.Empty)}{(r.ErrorTotal > 0 ? " ⚠" : string.Empty)}")
+                ? string.Create(C, $"{Format(v)}{(r.ServerCores is { } cores && !measure.EndsWith("CPU/msg", StringComparison.Ordinal) ? $" ({cores:F2} cores)" : string.Empty)}{(r.ExitCode != LoadExitCodes.Ok ? " ⚠" : string.Empty)}")
                 : "–");
             md.AppendLine(C, $"| {title} | {measure} | {string.Join(" | ", cells)} |");
         }
 
+        if (reports.Any(r => Targets.Any(t => t.Peer == Server(r))))
+        {
+            AppendTargets(md);
+        }
+        else
+        {
+            md.AppendLine();
+            md.AppendLine("No reference server ran: the targets, ratios to one, are left out.");
+        }
+
+        var faulty = reports.Where(r => r.ExitCode != LoadExitCodes.Ok).ToList();
+        md.AppendLine();
+        md.AppendLine(faulty.Count == 0
+            ? "Every run: zero errors, zero mismatched bytes, every connection answered."
+            : "Runs with errors or unanswered connections (⚠): " + string.Join("; ", faulty.Select(r => $"{r.Labels.GetValueOrDefault("server")} {Workload(r)}: {r.Problems()}")));
+        return md.ToString();
+    }
+
+    /// <summary>Each target as a ratio of one of the project's pools to its reference server.</summary>
+    private void AppendTargets(StringBuilder md)
+    {
         md.AppendLine();
         md.AppendLine("| target | project | reference | ratio | met |");
         md.AppendLine("|---|--:|--:|--:|:-:|");
@@ -104,13 +125,6 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
             bool met = atMost ? ratio <= bound : ratio >= bound;
             md.AppendLine(C, $"| {label} | {Format(m)} | {Format(t)} | {ratio:F2}× | {(met ? "yes" : "**no**")} |");
         }
-
-        var faulty = reports.Where(r => r.ErrorTotal > 0).ToList();
-        md.AppendLine();
-        md.AppendLine(faulty.Count == 0
-            ? "Every run: zero errors, zero mismatched bytes."
-            : "Runs with errors (⚠): " + string.Join("; ", faulty.Select(r => $"{r.Labels.GetValueOrDefault("server")} {Workload(r)}: {string.Join(", ", r.Errors.Select(e => $"{e.Key} {e.Value}"))}")));
-        return md.ToString();
     }
 
     private static string? Workload(LoadReport r) => r.Labels.GetValueOrDefault("workload");

@@ -13,16 +13,21 @@ internal sealed record BarGroup(string Scenario, IReadOnlyList<SeriesValue> Bars
 /// <summary>Throughput of the scenarios measured in one unit: messages/s, MiB/s (messages of 4 KiB and more) or connections/s.</summary>
 internal sealed record ThroughputPanel(string Unit, IReadOnlyList<BarGroup> Groups);
 
-/// <summary>One series' latency distribution in a scenario.</summary>
-internal sealed record LatencyLine(string Series, IReadOnlyList<LatencyPoint> Points);
+/// <summary>
+/// One series' latency distribution in a scenario; <paramref name="Legend"/> names the series and, when only some of
+/// its clients got replies, how many of them the line measures ("workers: 128 of 1,000 clients measured").
+/// </summary>
+internal sealed record LatencyLine(string Series, IReadOnlyList<LatencyPoint> Points, string Legend);
 
 /// <summary>One scenario's latency by percentile, a line per series.</summary>
 internal sealed record LatencyPanel(string Scenario, IReadOnlyList<LatencyLine> Lines);
 
 /// <summary>
 /// The charts of a set of reports, written as PNG and SVG with ScottPlot: throughput (grouped bars, a panel per
-/// unit) and latency by percentile (the HdrHistogram plot: a log "nines" x axis, a panel per scenario). What is
-/// drawn is built first as plain records (<see cref="ThroughputPanels"/>, <see cref="LatencyPanels"/>), then rendered.
+/// unit), latency by percentile (the HdrHistogram plot: a log "nines" x axis, a panel per scenario) and the server's
+/// memory with idle connections held (hold mode). What is drawn is built first as plain records
+/// (<see cref="ThroughputPanels"/>, <see cref="LatencyPanels"/>, <see cref="MemoryPanel"/>), then rendered, with a
+/// line under each chart saying what it shows. Each server keeps its colour in every chart (<see cref="SeriesColors"/>).
 /// </summary>
 internal sealed class Charts
 {
@@ -31,8 +36,14 @@ internal sealed class Charts
 
     public const string ThroughputFile = "throughput";
     public const string LatencyFile = "latency";
+    public const string MemoryFile = "memory";
+
+    public const string ThroughputCaption = "Each bar: one run's echoed messages (MiB for 4 KiB messages and more, connect-echo-close cycles in connect mode) per second, over its measured seconds; a note under a group: connections that never got a reply.";
+    public const string LatencyCaption = "Each line: one run's latency per message by percentile (log scales); \"N of M clients measured\": the other clients never got a reply and are not in the line.";
+    public const string MemoryCaption = "Each bar: the server's peak resident memory while every connection of the run was held open and idle (hold mode), sampled from /proc.";
 
     private const int HeaderHeight = 44;
+    private const int CaptionLineHeight = 17;
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
     private static readonly double[] NinesTicks = [50, 90, 99, 99.9, 99.99, 99.999, 99.9999];
 
@@ -43,7 +54,10 @@ internal sealed class Charts
         return new[] { "DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial", "Helvetica", "Segoe UI" }.FirstOrDefault(installed.Contains) ?? Fonts.Sans;
     });
 
+    private readonly IReadOnlyList<LoadReport> _all;
     private readonly IReadOnlyList<LoadReport> _reports;
+    private readonly IReadOnlyList<LoadReport> _held;
+    private readonly IReadOnlyDictionary<string, Color> _colours;
     private readonly Func<LoadReport, string> _seriesOf;
     private readonly Func<LoadReport, string> _scenarioOf;
 
@@ -52,12 +66,18 @@ internal sealed class Charts
     /// <param name="scenarioOf">What a run measured (size × connections, a workload): a group of bars, a latency panel.</param>
     public Charts(IEnumerable<LoadReport> reports, Func<LoadReport, string> seriesOf, Func<LoadReport, string> scenarioOf)
     {
-        _reports = reports.Where(r => r.Mode != "hold").ToList();
+        _all = reports.ToList();
+        _reports = _all.Where(r => r.Mode != LoadMode.Hold).ToList();
+        _held = _all.Where(r => r.Mode == LoadMode.Hold && r.ServerPeakRssMiB is not null).ToList();
         _seriesOf = seriesOf;
         _scenarioOf = scenarioOf;
+        _colours = SeriesColors.For(Series);
     }
 
-    public IReadOnlyList<string> Series => _reports.Select(_seriesOf).Distinct().ToList();
+    public IReadOnlyList<string> Series => _all.Select(_seriesOf).Distinct().ToList();
+
+    /// <summary>The colour of <paramref name="series"/> in these charts.</summary>
+    public Color ColourOf(string series) => _colours[series];
 
     public IReadOnlyList<ThroughputPanel> ThroughputPanels()
     {
@@ -77,7 +97,7 @@ internal sealed class Charts
     /// <summary>"answered N of M" for a scenario where some connections got no reply: once if every series fared alike, else per series.</summary>
     private List<string> AnsweredNotes(List<LoadReport> scenario)
     {
-        var partial = scenario.Where(r => r.Mode == "echo" && r.ConnectionsAnswered < r.Connections).ToList();
+        var partial = scenario.Where(r => r.Mode == LoadMode.Echo && r.ConnectionsAnswered < r.Connections).ToList();
         if (partial.Count == 0)
         {
             return [];
@@ -91,10 +111,32 @@ internal sealed class Charts
 
     public IReadOnlyList<LatencyPanel> LatencyPanels() =>
         _reports.Where(r => r.LatencyUs.Count > 0).GroupBy(_scenarioOf)
-            .Select(scenario => new LatencyPanel(scenario.Key, scenario.Select(r => new LatencyLine(_seriesOf(r), DistributionOf(r.LatencyUs))).ToList()))
+            .Select(scenario => new LatencyPanel(scenario.Key, scenario.Select(r => new LatencyLine(_seriesOf(r), DistributionOf(r.LatencyUs), LegendOf(r))).ToList()))
             .ToList();
 
-    /// <summary>Writes throughput.png/.svg and latency.png/.svg (each only when there is something to draw); returns the files written.</summary>
+    /// <summary>The server's peak memory with idle connections held, a group per scenario; null when no hold run sampled the server.</summary>
+    public ThroughputPanel? MemoryPanel()
+    {
+        if (_held.Count == 0)
+        {
+            return null;
+        }
+
+        var series = Series;
+        return new ThroughputPanel(
+            "MiB",
+            _held.GroupBy(_scenarioOf).Select(scenario => new BarGroup(
+                scenario.Key,
+                series.Select(s => scenario.FirstOrDefault(r => _seriesOf(r) == s) is { } r ? new SeriesValue(s, r.ServerPeakRssMiB!.Value) : null).OfType<SeriesValue>().ToList(),
+                scenario.Where(r => r.ConnectionsHeld < r.Connections).Select(r => string.Create(C, $"{_seriesOf(r)}: held {r.ConnectionsHeld:N0} of {r.Connections:N0}")).ToList())).ToList());
+    }
+
+    /// <summary>The series, and how many of its clients the line measures when some never got a reply.</summary>
+    private string LegendOf(LoadReport r) => r.Mode == LoadMode.Echo && r.ConnectionsAnswered < r.Connections
+        ? string.Create(C, $"{_seriesOf(r)}: {r.ConnectionsAnswered:N0} of {r.Connections:N0} clients measured")
+        : _seriesOf(r);
+
+    /// <summary>Writes throughput.png/.svg, latency.png/.svg and memory.png/.svg (each only when there is something to draw); returns the files written.</summary>
     public IReadOnlyList<string> Write(string directory, string title)
     {
         var written = new List<string>();
@@ -103,7 +145,7 @@ internal sealed class Charts
         {
             int width = Math.Max(900, 260 + (throughput.Max(p => p.Groups.Count) * Math.Max(Series.Count, 2) * 62));
             int height = HeaderHeight + throughput.Sum(p => 380 + (18 * p.Groups.Max(g => Wrap(g.Scenario, 28).Count - 1 + g.Notes.Count)));
-            written.AddRange(Save(directory, ThroughputFile, $"{title}: throughput (higher is better)", width, height, throughput.Select(ThroughputPlot).ToList(), columns: 1));
+            written.AddRange(Save(directory, ThroughputFile, $"{title}: throughput (higher is better)", ThroughputCaption, width, height, throughput.Select(p => BarPlot(p, $"Throughput, {p.Unit}")).ToList(), columns: 1));
         }
 
         var latency = LatencyPanels();
@@ -111,7 +153,14 @@ internal sealed class Charts
         {
             int columns = Math.Min(3, latency.Count);
             int rows = (latency.Count + columns - 1) / columns;
-            written.AddRange(Save(directory, LatencyFile, $"{title}: latency by percentile (lower is better)", columns * 560, HeaderHeight + (rows * 400), latency.Select(LatencyPlot).ToList(), columns));
+            written.AddRange(Save(directory, LatencyFile, $"{title}: latency by percentile (lower is better)", LatencyCaption, columns * 560, HeaderHeight + (rows * 400), latency.Select(LatencyPlot).ToList(), columns));
+        }
+
+        if (MemoryPanel() is { } memory)
+        {
+            int width = Math.Max(900, 260 + (memory.Groups.Count * Math.Max(Series.Count, 2) * 62));
+            int height = HeaderHeight + 380 + (18 * memory.Groups.Max(g => Wrap(g.Scenario, 28).Count - 1 + g.Notes.Count));
+            written.AddRange(Save(directory, MemoryFile, $"{title}: server memory with idle connections held (lower is better)", MemoryCaption, width, height, [BarPlot(memory, "Peak resident memory, MiB")], columns: 1));
         }
 
         return written;
@@ -141,7 +190,7 @@ internal sealed class Charts
 
     private static (string Unit, double Value) Throughput(LoadReport r) => r switch
     {
-        { Mode: "connect" } => ("connections/s", r.ConnectionsPerSecond ?? 0),
+        { Mode: LoadMode.Connect } => ("connections/s", r.ConnectionsPerSecond ?? 0),
         { MessageSize: >= LargeMessage } => ("MiB/s", r.MiBPerSecond),
         _ => ("messages/s", r.MessagesPerSecond),
     };
@@ -151,7 +200,7 @@ internal sealed class Charts
         ? latency.Percentiles
         : [new(50, latency.P50), new(90, latency.P90), new(99, latency.P99), new(99.9, latency.P999)];
 
-    private Plot ThroughputPlot(ThroughputPanel panel)
+    private Plot BarPlot(ThroughputPanel panel, string panelTitle)
     {
         var plot = NewPlot();
         var series = Series;
@@ -171,7 +220,7 @@ internal sealed class Charts
                     Position = g + ((s - ((series.Count - 1) / 2.0)) * slot),
                     Value = bar.Value,
                     Size = slot * 0.92,
-                    FillColor = ColorOf(s),
+                    FillColor = ColourOf(series[s]),
                     LineWidth = 0,
                     Label = Compact(bar.Value),
                 });
@@ -199,7 +248,7 @@ internal sealed class Charts
         double center = (panel.Groups.Count - 1) / 2.0;
         plot.Axes.SetLimitsX(center - halfSpan, center + halfSpan);
         plot.Axes.SetLimitsY(0, Math.Max(panel.Groups.SelectMany(g => g.Bars).Select(b => b.Value).DefaultIfEmpty(1).Max(), 1e-9) * 1.15);
-        plot.Title($"Throughput, {panel.Unit}", size: 15);
+        plot.Title(panelTitle, size: 15);
         plot.YLabel(panel.Unit, size: 14);
         plot.Grid.XAxisStyle.MajorLineStyle.Width = 0;
         plot.ShowLegend(Edge.Right);
@@ -217,9 +266,9 @@ internal sealed class Charts
         {
             var xs = line.Points.Select(p => LatencyReport.NinesOf(p.Percentile)).ToArray();
             var ys = line.Points.Select(p => Math.Log10(Math.Max(p.Us, 0.1))).ToArray();
-            var scatter = plot.Add.ScatterLine(xs, ys, ColorOf(IndexOf(series, line.Series)));
+            var scatter = plot.Add.ScatterLine(xs, ys, ColourOf(line.Series));
             scatter.LineWidth = 2;
-            scatter.LegendText = line.Series;
+            scatter.LegendText = line.Legend;
             deepest = Math.Max(deepest, xs.DefaultIfEmpty(0).Max());
         }
 
@@ -275,6 +324,29 @@ internal sealed class Charts
         return plot;
     }
 
+    /// <summary>Breaks <paramref name="text"/> at spaces into lines no wider than <paramref name="width"/> pixels in <paramref name="font"/>.</summary>
+    private static List<string> WrapPixels(string text, float width, SKFont font)
+    {
+        var lines = new List<string>();
+        string line = string.Empty;
+        foreach (var word in text.Split(' '))
+        {
+            string longer = line.Length == 0 ? word : line + " " + word;
+            if (line.Length > 0 && font.MeasureText(longer) > width)
+            {
+                lines.Add(line);
+                line = word;
+            }
+            else
+            {
+                line = longer;
+            }
+        }
+
+        lines.Add(line);
+        return lines;
+    }
+
     /// <summary>Breaks a long scenario name at spaces into lines of about <paramref name="width"/> characters.</summary>
     private static List<string> Wrap(string text, int width)
     {
@@ -297,27 +369,21 @@ internal sealed class Charts
         return lines;
     }
 
-    private static int IndexOf(IReadOnlyList<string> list, string item)
-    {
-        for (int i = 0; i < list.Count; i++)
-        {
-            if (list[i] == item)
-            {
-                return i;
-            }
-        }
-
-        return 0;
-    }
-
-    private static Color ColorOf(int index) => new ScottPlot.Palettes.Category10().GetColor(index);
-
-    /// <summary>A title line, then the panels in a grid; rendered once onto a bitmap (PNG) and once onto an SVG canvas.</summary>
-    private static string[] Save(string directory, string name, string title, int width, int height, IReadOnlyList<Plot> panels, int columns)
+    /// <summary>
+    /// A title line, then the panels in a grid (<paramref name="height"/> is the title's and the panels'), then a
+    /// caption saying what the chart shows, wrapped to the width; rendered once onto a bitmap (PNG) and once onto an
+    /// SVG canvas.
+    /// </summary>
+    private static string[] Save(string directory, string name, string title, string caption, int width, int height, IReadOnlyList<Plot> panels, int columns)
     {
         int rows = (panels.Count + columns - 1) / columns;
         float cellWidth = width / (float)columns;
         float cellHeight = (height - HeaderHeight) / (float)rows;
+        using var captionTypeface = SKTypeface.FromFamilyName(Font.Value);
+        using var captionFont = new SKFont(captionTypeface, 13);
+        var captionLines = WrapPixels(caption, width - 32, captionFont);
+        int panelsHeight = height;
+        height += CaptionLineHeight * captionLines.Count + 10;
 
         void Draw(SKCanvas canvas)
         {
@@ -326,6 +392,11 @@ internal sealed class Charts
             using var font = new SKFont(typeface, 18);
             using var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true };
             canvas.DrawText(title, 16, 29, SKTextAlign.Left, font, paint);
+            using var grey = new SKPaint { Color = new SKColor(0x44, 0x44, 0x44), IsAntialias = true };
+            for (int line = 0; line < captionLines.Count; line++)
+            {
+                canvas.DrawText(captionLines[line], 16, panelsHeight + (CaptionLineHeight * (line + 1)) - 2, SKTextAlign.Left, captionFont, grey);
+            }
             for (int i = 0; i < panels.Count; i++)
             {
                 float left = i % columns * cellWidth;

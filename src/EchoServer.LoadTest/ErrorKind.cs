@@ -18,9 +18,6 @@ internal enum ErrorKind
     /// <summary>The connect did not complete in time.</summary>
     ConnectTimeout,
 
-    /// <summary>A message was still unanswered after the reply timeout when the run ended.</summary>
-    ReplyTimeout,
-
     /// <summary>Any other socket failure.</summary>
     Other,
 }

@@ -10,7 +10,6 @@ internal static class ErrorNames
         ErrorKind.Reset => "reset",
         ErrorKind.ConnectRefused => "connect-refused",
         ErrorKind.ConnectTimeout => "connect-timeout",
-        ErrorKind.ReplyTimeout => "reply-timeout",
         _ => "other",
     };
 }

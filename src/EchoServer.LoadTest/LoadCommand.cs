@@ -10,7 +10,7 @@ internal sealed class LoadCommand
 
     public LoadCommand()
     {
-        Root = new RootCommand("echo-load: load generator for TCP echo servers. Every echoed byte is verified; latency per message is recorded with HdrHistogram.");
+        Root = new RootCommand("echo-load: load generator for TCP echo servers. Every echoed byte is verified; latency per message is recorded with HdrHistogram.\n\n" + LoadExitCodes.Help);
         foreach (var option in new Option[] { Host, Port, Mode, Connections, MessageSize, Duration, Messages, Pipeline, Rate, Warmup, ConnectTimeout, ReplyTimeout, Json, Label, ServerPid, Progress })
         {
             Root.Options.Add(option);
@@ -63,8 +63,8 @@ internal sealed class LoadCommand
     public Option<int> Port { get; } = OptionFactory.Ranged(new("--port") { Description = "Server port.", DefaultValueFactory = _ => Defaults.Port }, 1, 65535);
 
     public Option<string> Mode { get; } = OptionFactory.Choice(
-        new("--mode") { Description = "echo: messages on open connections; connect: connect, echo one message, close, repeat; hold: open the connections, echo once each, keep them open.", DefaultValueFactory = _ => "echo" },
-        "echo", "connect", "hold");
+        new("--mode") { Description = "echo: messages on open connections; connect: connect, echo one message, close, repeat; hold: open the connections, echo once each, keep them open.", DefaultValueFactory = _ => LoadModeNames.Of(Defaults.Mode) },
+        [.. Enum.GetValues<LoadMode>().Select(LoadModeNames.Of)]);
 
     public Option<int> Connections { get; } = OptionFactory.Ranged(new("--connections", "-c") { Description = "Concurrent connections.", DefaultValueFactory = _ => Defaults.Connections }, 1, 1_000_000);
 
@@ -87,7 +87,7 @@ internal sealed class LoadCommand
 
     public Option<Duration> ConnectTimeout { get; } = OptionFactory.Duration("--connect-timeout", "A connect slower than this counts as connect-timeout.", Defaults.ConnectTimeout);
 
-    public Option<Duration> ReplyTimeout { get; } = OptionFactory.Duration("--reply-timeout", "A message unanswered this long counts as reply-timeout; a run with no progress this long ends.", Defaults.ReplyTimeout);
+    public Option<Duration> ReplyTimeout { get; } = OptionFactory.Duration("--reply-timeout", "A message still unanswered this long when the run ends counts as unanswered (exit code 4); a run with no progress this long ends.", Defaults.ReplyTimeout);
 
     public Option<string?> Json { get; } = new("--json") { Description = "Also write the report as JSON to this file; - writes it to stdout (and the text report to stderr)." };
 
@@ -106,7 +106,7 @@ internal sealed class LoadCommand
     {
         Host = r.GetValue(Host)!,
         Port = r.GetValue(Port),
-        Mode = r.GetValue(Mode) switch { "connect" => LoadMode.Connect, "hold" => LoadMode.Hold, _ => LoadMode.Echo },
+        Mode = LoadModeNames.Parse(r.GetValue(Mode)!),
         Connections = r.GetValue(Connections),
         MessageSize = (int)r.GetValue(MessageSize).Bytes,
         Duration = r.GetValue(Duration).Value,

@@ -1,9 +1,9 @@
 namespace EchoServer.LoadTest;
 
-/// <summary>echo-load's exit codes: scripts tell a clean run from errors and from corruption.</summary>
+/// <summary>echo-load's exit codes: scripts tell a clean run from errors, from corruption and from clients left unanswered.</summary>
 internal static class LoadExitCodes
 {
-    /// <summary>Every message verified, no error.</summary>
+    /// <summary>Every message verified, no error, every connection answered.</summary>
     public const int Ok = 0;
 
     /// <summary>Some connects or connections failed (refused, reset, timed out, short echo); every byte that came back was right.</summary>
@@ -14,4 +14,22 @@ internal static class LoadExitCodes
 
     /// <summary>At least one byte came back wrong.</summary>
     public const int Mismatch = 3;
+
+    /// <summary>
+    /// No error, but some connections never got a reply (starved in a server's queue, or a server that does not
+    /// answer), or a message was still unanswered at the end after <c>--reply-timeout</c>. A script that starves
+    /// clients on purpose accepts this code, and only this one.
+    /// </summary>
+    public const int Unanswered = 4;
+
+    /// <summary>The exit codes as <c>--help</c> lists them, the most serious first when several apply.</summary>
+    public const string Help = """
+        Exit codes (the most serious applies: 3, then 1, then 4):
+          0  every connection answered, every byte verified, no error
+          1  errors: connects refused or timed out, resets, short echoes (every byte that came back was right)
+          2  bad command line
+          3  at least one byte came back wrong
+          4  no error, but some connections never got a reply, or a message was still unanswered at the end
+             after --reply-timeout (a starved queue, a server that does not answer)
+        """;
 }

@@ -75,7 +75,7 @@ internal sealed record LoadReport
 
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
 
-    public required string Mode { get; init; }
+    public required LoadMode Mode { get; init; }
 
     public required string Target { get; init; }
 
@@ -110,6 +110,12 @@ internal sealed record LoadReport
 
     /// <summary>Connections that got at least one echo (in a saturated pool the others wait in its queue).</summary>
     public long ConnectionsAnswered { get; init; }
+
+    /// <summary>Connections given messages that never got a reply in the whole run (starved in a queue, or a server that does not answer).</summary>
+    public long ConnectionsUnanswered { get; init; }
+
+    /// <summary>Messages still unanswered at the end after waiting longer than <c>--reply-timeout</c> (or when the run gave up for lack of progress).</summary>
+    public long MessagesUnanswered { get; init; }
 
     /// <summary>Server CPU seconds per wall second during the run (1.0 = one core busy), with --server-pid.</summary>
     public double? ServerCores { get; init; }
@@ -146,6 +152,14 @@ internal sealed record LoadReport
     [JsonIgnore]
     public bool HasMismatch => Errors.ContainsKey(ErrorNames.Of(ErrorKind.Mismatch));
 
+    /// <summary>The run's exit code (<see cref="LoadExitCodes"/>): a wrong byte, then errors, then clients left unanswered.</summary>
+    [JsonIgnore]
+    public int ExitCode =>
+        HasMismatch ? LoadExitCodes.Mismatch
+        : ErrorTotal > 0 ? LoadExitCodes.Errors
+        : ConnectionsUnanswered > 0 || MessagesUnanswered > 0 ? LoadExitCodes.Unanswered
+        : LoadExitCodes.Ok;
+
     public static LoadReport Create(LoadOptions options, IPEndPoint endPoint, LoadStats stats, TimeSpan measured, bool interrupted)
     {
         double seconds = Math.Max(measured.TotalSeconds, 1e-9);
@@ -153,7 +167,7 @@ internal sealed record LoadReport
         return new LoadReport
         {
             Labels = options.Labels,
-            Mode = options.Mode.ToString().ToLowerInvariant(),
+            Mode = options.Mode,
             Target = endPoint.ToString(),
             Connections = options.Connections,
             MessageSize = options.MessageSize,
@@ -167,6 +181,8 @@ internal sealed record LoadReport
             ConnectionsPerSecond = options.Mode == LoadMode.Connect ? Math.Round(stats.Connects / seconds, 1) : null,
             ConnectionsHeld = options.Mode == LoadMode.Hold ? stats.Held : null,
             ConnectionsAnswered = options.Mode == LoadMode.Connect ? stats.Connects : stats.AnsweredConnections,
+            ConnectionsUnanswered = Math.Max(0, ConnectionsGivenWork(options) - stats.RepliedConnections),
+            MessagesUnanswered = stats.OverdueMessages,
             LatencyUs = latency,
             InFlightMean = options.Rate is null ? null : Math.Round(stats.Messages / seconds * latency.Mean / 1e6 / options.Connections, 2),
             InFlightPeak = options.Rate is null ? null : stats.InFlightPeak,
@@ -175,6 +191,9 @@ internal sealed record LoadReport
             Interrupted = interrupted,
         };
     }
+
+    /// <summary>Connections that had messages to send: all of them, unless <c>--messages</c> is smaller than <c>--connections</c>.</summary>
+    private static long ConnectionsGivenWork(LoadOptions options) => options.Messages is { } total ? Math.Min(total, options.Connections) : options.Connections;
 
     public LoadReport WithServerCost(double cpuSeconds, long peakRssBytes) => this with
     {
@@ -189,6 +208,23 @@ internal sealed record LoadReport
         ClientCpuUsPerMessage = Messages > 0 ? Math.Round(cpuSeconds * 1e6 / Messages, 2) : null,
     };
 
+    /// <summary>The errors and unanswered counts in one short phrase ("none" when there are none), for tables.</summary>
+    public string Problems()
+    {
+        var parts = Errors.Select(e => $"{e.Key} {e.Value}").ToList();
+        if (ConnectionsUnanswered > 0)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"unanswered {ConnectionsUnanswered:N0} of {Connections:N0} connections"));
+        }
+
+        if (MessagesUnanswered > 0)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"unanswered {MessagesUnanswered:N0} messages"));
+        }
+
+        return parts.Count == 0 ? "none" : string.Join(", ", parts);
+    }
+
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     public static LoadReport? FromJson(string json) => JsonSerializer.Deserialize<LoadReport>(json, Json);
@@ -200,10 +236,10 @@ internal sealed record LoadReport
         string load = TargetRate is { } r
             ? string.Create(c, $"open loop at {r:N0} msg/s, in flight per connection: mean {InFlightMean ?? 0:0.##}, peak {InFlightPeak ?? 0:N0}")
             : string.Create(c, $"pipeline {Pipeline}");
-        text.AppendLine(c, $"echo-load {Mode} against {Target}: {Connections} connections, {MessageSize} B messages, {load}{(Interrupted ? " (interrupted)" : string.Empty)}");
+        text.AppendLine(c, $"echo-load {LoadModeNames.Of(Mode)} against {Target}: {Connections} connections, {MessageSize} B messages, {load}{(Interrupted ? " (interrupted)" : string.Empty)}");
         text.AppendLine(c, $"  measured     {Seconds:F2} s");
         text.AppendLine(c, $"  messages     {Messages:N0} ({MessagesPerSecond:N0} msg/s)");
-        if (Mode == "echo")
+        if (Mode == LoadMode.Echo)
         {
             text.AppendLine(c, $"  answered     {ConnectionsAnswered:N0} of {Connections:N0} connections got replies");
         }
@@ -232,6 +268,22 @@ internal sealed record LoadReport
         if (ClosedByServerRetried > 0)
         {
             text.AppendLine(c, $"  retried      {ClosedByServerRetried:N0} connections closed by the server between messages, each retried on a new one");
+        }
+
+        if (ConnectionsUnanswered > 0 || MessagesUnanswered > 0)
+        {
+            var parts = new List<string>();
+            if (ConnectionsUnanswered > 0)
+            {
+                parts.Add(string.Create(c, $"{ConnectionsUnanswered:N0} of {Connections:N0} connections never got a reply"));
+            }
+
+            if (MessagesUnanswered > 0)
+            {
+                parts.Add(string.Create(c, $"{MessagesUnanswered:N0} {(MessagesUnanswered == 1 ? "message" : "messages")} still unanswered at the end, after --reply-timeout"));
+            }
+
+            text.AppendLine(c, $"  unanswered   {string.Join("; ", parts)}");
         }
 
         var l = LatencyUs;

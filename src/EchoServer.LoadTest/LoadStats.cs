@@ -22,6 +22,9 @@ internal sealed class LoadStats
     private long _answered;
     private long _held;
     private long _inFlightPeak;
+    private long _replied;
+    private long _overdue;
+    private volatile bool _stalled;
     private volatile bool _measuring;
 
     public bool Measuring => _measuring;
@@ -42,6 +45,29 @@ internal sealed class LoadStats
 
     /// <summary>The most messages one connection had sent and not yet seen echoed, while measuring (pipelined and open-loop runs).</summary>
     public long InFlightPeak => Volatile.Read(ref _inFlightPeak);
+
+    /// <summary>Connections (of the <c>--connections</c>) that got at least one reply at any time in the run, warm-up included.</summary>
+    public long RepliedConnections => Volatile.Read(ref _replied);
+
+    /// <summary>Messages still unanswered when the run ended, after waiting longer than the reply timeout (or when the run gave up for lack of progress).</summary>
+    public long OverdueMessages => Volatile.Read(ref _overdue);
+
+    /// <summary>Whether the run ended because nothing came back for longer than the reply timeout.</summary>
+    public bool Stalled => _stalled;
+
+    /// <summary>Counts <paramref name="replied"/>'s connection the first time it gets a reply.</summary>
+    public void RecordReply(ref bool replied)
+    {
+        if (!replied)
+        {
+            replied = true;
+            Interlocked.Increment(ref _replied);
+        }
+    }
+
+    public void RecordOverdue() => Interlocked.Increment(ref _overdue);
+
+    public void RecordStalled() => _stalled = true;
 
     public void RecordHeld(int change) => Interlocked.Add(ref _held, change);
 

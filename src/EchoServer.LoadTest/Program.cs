@@ -50,7 +50,7 @@ internal static class Program
             return LoadExitCodes.Usage;
         }
 
-        var progress = new ProgressPrinter(Console.Error, interactive: !Console.IsErrorRedirected);
+        var progress = new ProgressPrinter(Console.Error, interactive: !Console.IsErrorRedirected, TerminalWidth);
         var report = await new LoadRunner(options, endPoint).RunAsync(progress.Print, cancellationToken);
         progress.Finish();
 
@@ -72,7 +72,20 @@ internal static class Program
             await File.WriteAllTextAsync(path, report.ToJson(), CancellationToken.None);
         }
 
-        return report.HasMismatch ? LoadExitCodes.Mismatch : report.ErrorTotal > 0 ? LoadExitCodes.Errors : LoadExitCodes.Ok;
+        return report.ExitCode;
+    }
+
+    /// <summary>The terminal's width in columns, or 0 when there is none to ask.</summary>
+    private static int TerminalWidth()
+    {
+        try
+        {
+            return Console.WindowWidth;
+        }
+        catch (Exception ex) when (ex is IOException or PlatformNotSupportedException or InvalidOperationException)
+        {
+            return 0;
+        }
     }
 
     private static async Task<int> SummarizeAsync(string directory, string title)

@@ -51,6 +51,7 @@ internal sealed class ProgressMonitor : IDisposable
                 }
                 else if (_options.Mode != LoadMode.Hold && Stopwatch.GetElapsedTime(lastProgressAt, now) > _options.ReplyTimeout)
                 {
+                    _stats.RecordStalled();
                     await _stop.CancelAsync();
                 }
 

@@ -41,7 +41,7 @@ internal sealed class Summary
         {
             foreach (var r in _reports.Where(r => ScenarioOf(r) == scenario))
             {
-                string errors = r.Errors.Count == 0 ? "none" : string.Join(", ", r.Errors.Select(e => $"{e.Key} {e.Value}"));
+                string errors = r.Problems();
                 md.AppendLine(C, $"| {SeriesOf(r)} | {scenario} | {r.MessagesPerSecond:N0} | {r.MiBPerSecond:N1} | {r.LatencyUs.P50:N1} | {r.LatencyUs.P99:N1} | {r.LatencyUs.P999:N1} | {r.LatencyUs.Max:N1} | {r.ConnectionsAnswered}/{r.Connections} | {Opt(r.ServerCores, "F2")} | {Opt(r.ServerCpuUsPerMessage, "F1")} | {errors} |");
             }
         }

@@ -1,18 +1,27 @@
 using System.Diagnostics;
+using System.Text;
+using EchoServer.Cli;
 using EchoServer.TestSupport;
 
 namespace EchoServer.Tests.EndToEnd;
 
-/// <summary>Every shell script in scripts/ answers --help with its usage and refuses an unknown option, without building or starting anything.</summary>
+/// <summary>
+/// Every script in scripts/, the bash one and its PowerShell twin alike, answers --help with its usage and refuses
+/// an unknown option, without building or starting anything; the twins of the benchmark plan the same runs; and
+/// run.ps1 starts a server that echoes, as run.sh does.
+/// </summary>
 public sealed class ScriptTests
 {
-    public static TheoryData<string> Scripts() => new(Directory.GetFiles(Path.Combine(Repository.Root, "scripts"), "*.sh").Select(Path.GetFileName).OfType<string>());
+    public static TheoryData<string> Scripts() => new(
+        Directory.GetFiles(Path.Combine(Repository.Root, "scripts"), "*.sh")
+            .Concat(Directory.GetFiles(Path.Combine(Repository.Root, "scripts"), "*.ps1"))
+            .Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal));
 
     [Theory]
     [MemberData(nameof(Scripts))]
     public async Task Help_prints_the_usage_and_exits_0(string script)
     {
-        if (OperatingSystem.IsWindows())
+        if (OperatingSystem.IsWindows() && script.EndsWith(".sh", StringComparison.Ordinal))
         {
             return; // the .sh scripts need bash
         }
@@ -28,7 +37,7 @@ public sealed class ScriptTests
     [MemberData(nameof(Scripts))]
     public async Task An_unknown_option_gives_one_line_and_exit_code_2(string script)
     {
-        if (OperatingSystem.IsWindows())
+        if (OperatingSystem.IsWindows() && script.EndsWith(".sh", StringComparison.Ordinal))
         {
             return; // the .sh scripts need bash
         }
@@ -36,19 +45,77 @@ public sealed class ScriptTests
         var (exitCode, stdout, stderr) = await RunAsync(script, "--no-such-option");
 
         Assert.Equal(2, exitCode);
-        Assert.Equal($"{script}: unknown argument '--no-such-option' (see --help)", stderr.TrimEnd('\n'));
+        Assert.Equal($"{script}: unknown argument '--no-such-option' (see --help)", stderr.TrimEnd('\n', '\r'));
         Assert.Equal(string.Empty, stdout);
     }
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string script, string argument)
+    [Theory]
+    [InlineData("--quick")]
+    [InlineData("")]
+    public async Task Both_benchmark_scripts_plan_the_same_runs_with_options_the_server_takes(string quick)
     {
-        var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(Repository.Root, "scripts", script));
-        info.ArgumentList.Add(argument);
+        if (OperatingSystem.IsWindows())
+        {
+            return; // bench.sh needs bash
+        }
+
+        const string servers = "c-epoll py-queue workers workers-aot executor executor-aot executor-threadpool";
+        var (shExit, plan, shError) = await RunAsync("bench.sh", [.. Flag(quick, "--quick"), "--dry-run", "--servers", servers]);
+        var (psExit, psPlan, psError) = await RunAsync("bench.ps1", [.. Flag(quick, "-Quick"), "-DryRun", "-Servers", servers]);
+
+        Assert.True(shExit == 0, shError);
+        Assert.True(psExit == 0, psError);
+        Assert.Equal(plan, psPlan);
+        var lines = plan.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal((7 * 6) - 1, lines.Length); // every server × workload but the Python peer's idle connections
+        Assert.Contains("executor-threadpool 1c-64B: echo-server --pool executor --inline-completions false | echo-load -c 1 -s 64 ", plan, StringComparison.Ordinal);
+        Assert.Contains("workers-aot 1000c-1KiB: echo-server --pool workers --workers 1000 --max-connections 1100 | ", plan, StringComparison.Ordinal);
+        // Exit code 4 (clients never answered) is accepted where starvation is the point, and nowhere else.
+        Assert.Equal(["py-queue 1000c-1KiB"], lines.Where(l => l.EndsWith("| exit 0 4", StringComparison.Ordinal)).Select(l => l[..l.IndexOf(':', StringComparison.Ordinal)]));
+        Assert.All(lines.Where(l => !l.StartsWith("py-queue 1000c", StringComparison.Ordinal)), l => Assert.EndsWith("| exit 0", l, StringComparison.Ordinal));
+
+        // Each pool command line is one the server's own parser accepts.
+        foreach (var options in lines.Select(l => l.Split(" | ")[0]).Where(s => s.Contains(": echo-server ", StringComparison.Ordinal)).Select(s => s[(s.IndexOf(": echo-server ", StringComparison.Ordinal) + 14)..]).Distinct())
+        {
+            var parsed = new ServerCommand().Root.Parse(options.Split(' '));
+            Assert.True(parsed.Errors.Count == 0, $"echo-server {options}: {string.Join("; ", parsed.Errors.Select(e => e.Message))}");
+        }
+    }
+
+    [Fact]
+    public async Task Run_ps1_builds_and_starts_a_server_that_echoes_as_run_sh_does()
+    {
+        string pwsh = await Pwsh.LocateAsync();
+        using var server = ServerProcess.StartExecutable(pwsh, "-NoProfile", "-NonInteractive", "-File", Path.Combine(Repository.Root, "run.ps1"), "--port", "0");
+        var endPoint = await server.WaitForListeningAsync(TimeSpan.FromMinutes(2)); // run.ps1 builds first, beside the other tests
+
+        var payload = Encoding.ASCII.GetBytes("hello through run.ps1\n");
+        using var client = await EchoClient.ConnectAsync(endPoint);
+        Assert.Equal(payload, await client.RoundTripAsync(payload));
+    }
+
+    private static string[] Flag(string given, string spelling) => given.Length == 0 ? [] : [spelling];
+
+    private static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string script, string argument) => RunAsync(script, [argument]);
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string script, string[] arguments)
+    {
+        string path = Path.Combine(Repository.Root, "scripts", script);
+        var info = script.EndsWith(".ps1", StringComparison.Ordinal)
+            ? new ProcessStartInfo(await Pwsh.LocateAsync()) { ArgumentList = { "-NoProfile", "-NonInteractive", "-File", path } }
+            : new ProcessStartInfo("bash") { ArgumentList = { path } };
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.UseShellExecute = false;
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60)); // pwsh starts slowly on a busy machine
         await process.WaitForExitAsync(deadline.Token);
         return (process.ExitCode, await stdout, await stderr);
     }

@@ -72,7 +72,9 @@ public sealed class ChartTests : IDisposable
         var written = new Summary(SampleReports()).Charts().Write(_dir, "test run");
 
         Assert.Equal(["throughput.png", "throughput.svg", "latency.png", "latency.svg"], written.Select(Path.GetFileName));
-        Assert.Equal((3 * 560, 44 + 400), PngSize(Path.Combine(_dir, "latency.png"))); // three scenarios: one row of three panels, under the title
+        var (width, height) = PngSize(Path.Combine(_dir, "latency.png"));
+        Assert.Equal(3 * 560, width); // three scenarios: one row of three panels
+        Assert.InRange(height, 44 + 400 + 17, 44 + 400 + (3 * 17) + 10); // under the title, above a caption of a line or more
         var svg = XDocument.Load(Path.Combine(_dir, "throughput.svg"));
         Assert.Equal("svg", svg.Root!.Name.LocalName);
         string text = string.Concat(svg.Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value + "\n"));
@@ -80,6 +82,59 @@ public sealed class ChartTests : IDisposable
         Assert.Contains("answered 128 of 1,000", text, StringComparison.Ordinal);
         Assert.Contains("60k", text, StringComparison.Ordinal); // a value on its bar
         Assert.Contains("99.9%", File.ReadAllText(Path.Combine(_dir, "latency.svg")), StringComparison.Ordinal);
+        Assert.Contains("Each bar: one run's echoed messages", text, StringComparison.Ordinal); // the line saying what the chart shows
+    }
+
+    [Fact]
+    public void A_latency_line_that_covers_only_the_answered_clients_says_so_on_its_panel()
+    {
+        var panels = new Summary(SampleReports()).Charts().LatencyPanels();
+
+        Assert.Equal(["pool=executor", "pool=workers"], panels[0].Lines.Select(l => l.Legend)); // every client measured
+        Assert.Equal(["pool=workers: 128 of 1,000 clients measured", "pool=executor: 128 of 1,000 clients measured"], panels[1].Lines.Select(l => l.Legend));
+        Assert.Equal(["pool=executor", "pool=workers: 128 of 1,000 clients measured"], panels[2].Lines.Select(l => l.Legend));
+
+        new Summary(SampleReports()).Charts().Write(_dir, "t");
+        Assert.Contains("pool=workers: 128 of 1,000 clients measured", SvgText("latency.svg"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_server_has_the_same_colour_in_every_chart_of_every_script()
+    {
+        // The load test labels pools, the benchmark servers; each chart has its own set and order of series.
+        var loadTest = new Summary([Report(("pool", "executor"), ("workers", "128")), Report(("pool", "workers"), ("workers", "128")), Report(("pool", "workers"), ("workers", "1000"))]).Charts();
+        var bench = new BenchTable([Report(("server", "c-epoll"), ("workload", "100c-64B")), Report(("server", "workers"), ("workload", "100c-64B")), Report(("server", "executor"), ("workload", "100c-64B"))]).Charts();
+        var idle = new Summary([Report(("pool", "workers")) with { Mode = LoadMode.Hold, ServerPeakRssMiB = 90 }, Report(("pool", "executor")) with { Mode = LoadMode.Hold, ServerPeakRssMiB = 40 }]).Charts();
+
+        Assert.Equal(bench.ColourOf("executor"), loadTest.ColourOf("pool=executor workers=128"));
+        Assert.Equal(bench.ColourOf("executor"), idle.ColourOf("pool=executor"));
+        Assert.Equal(bench.ColourOf("workers"), loadTest.ColourOf("pool=workers workers=128"));
+        Assert.Equal(bench.ColourOf("workers"), idle.ColourOf("pool=workers"));
+        Assert.NotEqual(bench.ColourOf("workers"), bench.ColourOf("executor"));
+        Assert.NotEqual(bench.ColourOf("workers"), bench.ColourOf("c-epoll"));
+        // A second configuration of the same pool in one chart: a lighter shade of its colour, not another pool's.
+        Assert.NotEqual(loadTest.ColourOf("pool=workers workers=128"), loadTest.ColourOf("pool=workers workers=1000"));
+    }
+
+    [Fact]
+    public void Idle_memory_runs_are_charted_as_the_server_s_peak_memory()
+    {
+        var charts = new Summary(
+        [
+            Report(("pool", "workers")) with { Mode = LoadMode.Hold, Connections = 10_000, ConnectionsHeld = 10_000, ServerPeakRssMiB = 180.5 },
+            Report(("pool", "executor")) with { Mode = LoadMode.Hold, Connections = 10_000, ConnectionsHeld = 9_000, ServerPeakRssMiB = 60.25 },
+        ]).Charts();
+
+        var memory = charts.MemoryPanel()!;
+        var group = Assert.Single(memory.Groups);
+        Assert.Equal([new SeriesValue("pool=workers", 180.5), new SeriesValue("pool=executor", 60.25)], group.Bars);
+        Assert.Equal(["pool=executor: held 9,000 of 10,000"], group.Notes);
+
+        var written = charts.Write(_dir, "idle");
+        Assert.Equal(["memory.png", "memory.svg"], written.Select(Path.GetFileName));
+        string text = SvgText("memory.svg");
+        Assert.Contains("Peak resident memory, MiB", text, StringComparison.Ordinal);
+        Assert.Contains("Each bar: the server's peak resident memory", text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -130,6 +185,9 @@ public sealed class ChartTests : IDisposable
         Report(("pool", "executor")) with { MessageSize = 16384, Connections = 1000, ConnectionsAnswered = 1000, MiBPerSecond = 850.5 },
         Report(("pool", "workers")) with { MessageSize = 16384, Connections = 1000, ConnectionsAnswered = 128, MiBPerSecond = 700.25 },
     ];
+
+    private string SvgText(string file) =>
+        string.Concat(XDocument.Load(Path.Combine(_dir, file)).Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value + "\n"));
 
     private static (int Width, int Height) PngSize(string path)
     {

@@ -62,6 +62,39 @@ public sealed class ReportOutputTests
     }
 
     [Fact]
+    public void On_a_narrow_terminal_the_live_progress_line_is_cut_to_its_width()
+    {
+        var output = new StringWriter();
+        var printer = new ProgressPrinter(output, interactive: true, () => 60);
+
+        for (int i = 0; i < 3; i++)
+        {
+            printer.Print(new ProgressSample(TimeSpan.FromSeconds(i), TimeSpan.FromSeconds(10 - i), 65_432, 3.99, 123.4, 196_000, 0, 0));
+        }
+
+        printer.Finish();
+
+        // Each rewrite starts with a carriage return; none may reach the last column, or the terminal wraps it and the next one lands below.
+        var rewrites = output.ToString().TrimEnd('\n', '\r').Split('\r', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, rewrites.Length);
+        Assert.All(rewrites, r => Assert.InRange(r.Length, 40, 59));
+        Assert.StartsWith("[   2.0 s,    8.0 s left]", rewrites[2], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_lists_the_exit_codes()
+    {
+        using var help = ServerProcess.StartTool("echo-load.dll", "--help");
+
+        Assert.Equal(0, await help.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        string text = string.Join('\n', help.Stdout);
+        foreach (var code in new[] { "0  every connection answered", "1  errors", "2  bad command line", "3  at least one byte came back wrong", "4  no error, but some connections never got a reply" })
+        {
+            Assert.Contains(code, text, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     internal async Task An_open_loop_run_reports_how_many_messages_were_really_in_flight()
     {
         await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { LogLevel = LogLevel.Warning });

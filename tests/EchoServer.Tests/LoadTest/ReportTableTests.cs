@@ -38,7 +38,7 @@ public sealed class ReportTableTests
         Assert.Contains("| executor server µs CPU/msg ≤ 1.5× c-epoll (100 connections, 64 B ping-pong) | 8.00 | 6.00 | 1.33× | yes |", markdown, StringComparison.Ordinal);
         Assert.Contains("| executor peak RSS MiB ≤ 0.7× go", markdown, StringComparison.Ordinal);
         Assert.Contains("| 50.0 | 100.0 | 0.50× | yes |", markdown, StringComparison.Ordinal);
-        Assert.Contains("Every run: zero errors, zero mismatched bytes.", markdown, StringComparison.Ordinal);
+        Assert.Contains("Every run: zero errors, zero mismatched bytes, every connection answered.", markdown, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -73,12 +73,44 @@ public sealed class ReportTableTests
         Assert.Contains("workers 100c-64B: reset 3", markdown, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Without_a_reference_server_the_targets_are_left_out()
+    {
+        var table = new BenchTable(
+        [
+            Report(("server", "workers"), ("workload", "100c-64B")) with { MessagesPerSecond = 85_000 },
+            Report(("server", "executor"), ("workload", "100c-64B")) with { MessagesPerSecond = 90_000 },
+        ]);
+
+        string markdown = table.ToMarkdown();
+
+        Assert.Contains("| 100 connections, 64 B ping-pong | msg/s | 85,000 | 90,000 |", markdown, StringComparison.Ordinal);
+        Assert.DoesNotContain("| target |", markdown, StringComparison.Ordinal);
+        Assert.DoesNotContain("not measured", markdown, StringComparison.Ordinal);
+        Assert.Contains("No reference server ran", markdown, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_run_with_unanswered_connections_is_flagged_in_the_table()
+    {
+        var table = new BenchTable(
+        [
+            Report(("server", "c-epoll"), ("workload", "1000c-1KiB")) with { Connections = 1000 },
+            Report(("server", "py-queue"), ("workload", "1000c-1KiB")) with { Connections = 1000, ConnectionsAnswered = 128, ConnectionsUnanswered = 872 },
+        ]);
+
+        string markdown = table.ToMarkdown();
+
+        Assert.Contains("py-queue 1000c-1KiB: unanswered 872 of 1,000 connections", markdown, StringComparison.Ordinal);
+        Assert.Contains(" ⚠ |", markdown, StringComparison.Ordinal);
+    }
+
     internal static LatencyReport Latency(double p99) => new(1000, p99 / 2, p99 * 0.8, p99, p99 * 1.5, p99 * 3, p99 / 2);
 
     internal static LoadReport Report(params (string Key, string Value)[] labels) => new()
     {
         Labels = labels.ToDictionary(l => l.Key, l => l.Value),
-        Mode = "echo",
+        Mode = LoadMode.Echo,
         Target = "127.0.0.1:7007",
         Connections = 100,
         MessageSize = 64,

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+
+namespace EchoServer.LoadTest;
+
+/// <summary>What every mode uses: connecting (bounded and timed), sending the pattern, receiving and verifying replies.</summary>
+internal sealed partial class LoadRunner
+{
+    private async Task<Socket> ConnectAsync(CancellationToken stop)
+    {
+        var socket = new Socket(_endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await _connectSlots.WaitAsync(stop);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        timeout.CancelAfter(_options.ConnectTimeout);
+        try
+        {
+            await socket.ConnectAsync(_endPoint, timeout.Token);
+            return socket;
+        }
+        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new EchoFailure(ErrorKind.ConnectTimeout);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionRefused)
+        {
+            socket.Dispose();
+            throw new EchoFailure(ErrorKind.ConnectRefused);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        finally
+        {
+            _connectSlots.Release();
+        }
+    }
+
+    // Pooled state machines: these suspend on most messages, and each suspension would otherwise allocate one.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask SendAsync(Socket socket, int phase, long offset, int size, CancellationToken stop)
+    {
+        for (int sent = 0; sent < size;)
+        {
+            sent += await socket.SendAsync(Pattern.Slice(phase, offset + sent, size - sent), SocketFlags.None, stop);
+        }
+    }
+
+    /// <summary>Receives and verifies one whole reply; false when the connection closed before its first byte, short-echo when in its middle.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<bool> ReceiveAsync(Socket socket, int phase, long offset, int size, byte[] buffer, CancellationToken stop)
+    {
+        for (int received = 0; received < size;)
+        {
+            int n = await socket.ReceiveAsync(buffer.AsMemory(0, Math.Min(buffer.Length, size - received)), SocketFlags.None, stop);
+            if (n == 0)
+            {
+                return received == 0 ? false : throw new EchoFailure(ErrorKind.ShortEcho);
+            }
+
+            Verify(phase, offset + received, buffer.AsSpan(0, n));
+            received += n;
+        }
+
+        return true;
+    }
+
+    /// <summary>The first reply on a new connection: a close before it is an error (the server, or a balancer in front of it, refused the connection).</summary>
+    private async ValueTask ReceiveFirstAsync(Socket socket, ConnectionSlot slot, long sentAt, CancellationToken stop)
+    {
+        bool whole;
+        try
+        {
+            whole = await ReceiveAsync(socket, slot.Phase, 0, _options.MessageSize, slot.Buffer, stop);
+        }
+        catch (OperationCanceledException)
+        {
+            CountIfStalled(sentAt);
+            throw;
+        }
+
+        if (!whole)
+        {
+            throw new EchoFailure(ErrorKind.ShortEcho);
+        }
+    }
+
+    private static void Verify(int phase, long offset, ReadOnlySpan<byte> received)
+    {
+        if (Pattern.FindMismatch(phase, offset, received) >= 0)
+        {
+            throw new EchoFailure(ErrorKind.Mismatch);
+        }
+    }
+
+    private void CountIfStalled(long waitingSince)
+    {
+        if (Stats.Stalled || Stopwatch.GetElapsedTime(waitingSince) > _options.ReplyTimeout)
+        {
+            Stats.RecordOverdue();
+        }
+    }
+}
