@@ -23,6 +23,12 @@ internal sealed class ServerMetrics : IDisposable
     /// <summary>The semantic conventions' direction of a byte count: <c>receive</c> or <c>transmit</c>.</summary>
     public const string DirectionAttribute = "network.io.direction";
 
+    /// <summary>The semantic conventions' transport attribute, on UDP's byte counts only (TCP's series keep their labels).</summary>
+    public const string TransportAttribute = "network.transport";
+
+    /// <summary>Why a datagram was not echoed, as the UDP echo spells it.</summary>
+    public const string DropReasonAttribute = "echo.drop.reason";
+
     private const long HighestQueueWaitUs = 3_600_000_000; // an hour
 
     // Slot waits are mostly well under 5 ms: fine steps below a millisecond, coarse ones up to a minute. The
@@ -50,8 +56,9 @@ internal sealed class ServerMetrics : IDisposable
     /// <param name="busyWorkers">Workers serving now.</param>
     /// <param name="bytes">Bytes received and sent since start, counted when read: the echo loop records nothing per message.</param>
     /// <param name="waiting">How long each client waiting for a slot now has waited so far (the queue's snapshot).</param>
+    /// <param name="datagrams">The UDP echo's totals since start; null without --udp.</param>
     public ServerMetrics(
-        IMeterFactory meterFactory, string pool, Func<long> active, Func<int> queueLength, Func<int> busyWorkers, Func<(long Received, long Sent)> bytes, Func<IReadOnlyList<TimeSpan>> waiting)
+        IMeterFactory meterFactory, string pool, Func<long> active, Func<int> queueLength, Func<int> busyWorkers, Func<(long Received, long Sent)> bytes, Func<IReadOnlyList<TimeSpan>> waiting, Func<DatagramTotals?>? datagrams = null)
     {
         Meter = meterFactory.Create(MeterName);
         _waiting = waiting;
@@ -79,10 +86,29 @@ internal sealed class ServerMetrics : IDisposable
             () =>
             {
                 var (received, sent) = bytes();
+                if (datagrams?.Invoke() is { } udp)
+                {
+                    KeyValuePair<string, object?> transport = new(TransportAttribute, "udp");
+                    return [new(received, _pool, receive), new(sent, _pool, transmit), new(udp.BytesIn, _pool, receive, transport), new(udp.BytesOut, _pool, transmit, transport)];
+                }
+
                 return [new(received, _pool, receive), new(sent, _pool, transmit)];
             },
             "By",
-            "Bytes received from clients and echoed to them.");
+            "Bytes received from clients and echoed to them (UDP's with network.transport=udp).");
+        if (datagrams is not null)
+        {
+            Meter.CreateObservableCounter<long>(
+                "echo.udp.datagrams",
+                () => datagrams() is { } udp ? [new(udp.Received, _pool, receive), new(udp.Echoed, _pool, transmit)] : [],
+                "{datagram}",
+                "UDP datagrams received, and echoed.");
+            Meter.CreateObservableCounter<long>(
+                "echo.udp.dropped_datagrams",
+                () => datagrams() is { } udp ? udp.Dropped.Select(d => new Measurement<long>(d.Count, _pool, new KeyValuePair<string, object?>(DropReasonAttribute, d.Reason))) : [],
+                "{datagram}",
+                "UDP datagrams received and not echoed, by reason.");
+        }
     }
 
     public Meter Meter { get; }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
 using EchoServer.Connections;
+using EchoServer.Datagrams;
 using EchoServer.Diagnostics;
 using EchoServer.Listening;
 using EchoServer.Pools;
@@ -29,6 +30,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
     private Task _acceptLoop = Task.CompletedTask;
     private StatsReporter? _stats;
     private StartupChecks.Report? _checks;
+    private UdpEcho? _udp;
 
     public EchoServerService(ServerOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory)
     {
@@ -39,7 +41,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         // The gauges read the tracker and the pool, built next: both exist before anything can observe a gauge.
         Listener = new ConnectionListener(new IPEndPoint(options.Host, options.Port), options.Backlog, options.MaxConnections, log, options.ReusePort);
         Metrics = new ServerMetrics(
-            meterFactory, options.Pool.ToName(), () => Tracker!.Counters.Active, () => Pool!.Load.Queued, () => Pool!.Load.Busy, () => Tracker!.BytesSoFar(), () => [.. Pool!.Snapshot().Queue.Select(w => w.Waited)]);
+            meterFactory, options.Pool.ToName(), () => Tracker!.Counters.Active, () => Pool!.Load.Queued, () => Pool!.Load.Busy, () => Tracker!.BytesSoFar(), () => [.. Pool!.Snapshot().Queue.Select(w => w.Waited)], options.Udp is null ? null : () => _udp?.Counters.Totals());
         var proxyProtocol = options.ProxyProtocol ? new ProxyProtocolSettings(options.TrustedProxies, options.ProxyHeaderTimeout, options.BufferSize) : null;
         Tracker = new ConnectionTracker(options.Pool, options.MaxConnectionsPerIp, Metrics, log, Listener.ReleaseSlot, proxyProtocol);
         var runner = new Lazy<SessionRunner>(() => new SessionRunner(Tracker, options.BufferSize, log, Hooks));
@@ -66,6 +68,9 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
     /// <summary>Contains, counts and logs what the server's timers and signal handlers throw.</summary>
     public BackgroundFaults Faults { get; }
 
+    /// <summary>The UDP echo, once bound; null without --udp.</summary>
+    public UdpEcho? Udp => _udp;
+
     /// <summary>Runs once every listener is bound and before the "Listening on" line, which scripts wait for (the pid file).</summary>
     public Action? OnBound { get; set; }
 
@@ -86,7 +91,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
 
     /// <summary>Each worker's state, the queue and the totals, with <paramref name="history"/> when there is one.</summary>
     public SnapshotData CaptureSnapshot(IReadOnlyList<LiveSample>? history = null) =>
-        ServerSnapshot.Capture(Pool.Snapshot(), Tracker.Connections, Tracker.Counters, _options.MaxConnections, IsDraining, Uptime, history);
+        ServerSnapshot.Capture(Pool.Snapshot(), Tracker.Connections, Tracker.Counters, _options.MaxConnections, IsDraining, Uptime, history, _udp is { } udp ? (udp.Counters.Totals(), udp.Load) : null);
 
     /// <summary>Everything that can fail: the checks, the code paths the server needs later, the pool, the bind. Nothing is announced yet.</summary>
     public Task StartingAsync(CancellationToken cancellationToken)
@@ -102,6 +107,11 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         RuntimeWarmUp.Run(Snapshot);
         Pool.Start();
         Listener.Bind();
+        if (_options.Udp is { } udp)
+        {
+            // The same port number as TCP (the real one when 0 was asked for), bound before anything is announced.
+            _udp = BindUdp(udp);
+        }
         return Task.CompletedTask;
     }
 
@@ -115,6 +125,12 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         foreach (var warning in checks.Warnings)
         {
             ServerLog.ConfigurationWarning(_lifecycle, warning);
+        }
+
+        if (_udp is not null)
+        {
+            DatagramLog.Listening(_lifecycle, EndPoints.Format(_udp.LocalEndPoint), Pool.Kind.ToName(), _options.Udp!.RatePerIp == 0 ? "unlimited" : _options.Udp.RatePerIp.ToString(System.Globalization.CultureInfo.InvariantCulture), _options.Udp.AllowLowPorts ? "answered" : "not answered");
+            _udp.Start();
         }
 
         _acceptLoop = Task.Run(() => Listener.RunAsync(Tracker.HandOffAsync, _stopping.Token), CancellationToken.None);
@@ -132,6 +148,20 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    private UdpEcho BindUdp(UdpSettings udp)
+    {
+        var endPoint = new IPEndPoint(_options.Host, LocalEndPoint.Port);
+        try
+        {
+            return new UdpEcho(endPoint, _options.ReusePort, udp, _options.Pool, _options.PoolSettings, _lifecycle, TimeProvider.System);
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            Listener.Close();
+            throw new StartupException($"Cannot bind UDP {EndPoints.Format(endPoint)}: {ex.Message}");
+        }
+    }
+
     /// <summary>Ends the drain delay now (as a second Ctrl+C or SIGTERM does): the listener closes and the drain starts.</summary>
     public void EndDrainDelay() => _drainDelay.End();
 
@@ -142,9 +172,12 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         _stats?.Dispose();
         await _stopping.CancelAsync();
         Listener.Close();
+        _udp?.StopReceiving(); // at the same time as the listener: what was received is still echoed below
         await _acceptLoop;
         await Tracker.EndHeaderReadsAsync().CompletesWithinAsync(SessionDrain.Grace, CancellationToken.None); // the stop cancelled them
+        var udpDrain = _udp?.DrainAsync(_options.ShutdownTimeout) ?? Task.CompletedTask;
         await SessionDrain.RunAsync(Pool, Tracker.Connections, _options.ShutdownTimeout, _lifecycle, cancellationToken);
+        await udpDrain;
 
         var counters = Tracker.Counters;
         ServerLog.Stopped(_lifecycle, Stopwatch.GetElapsedTime(_startedAt).TotalSeconds, counters.Served, counters.Refused, counters.BytesIn, counters.BytesOut, Pool.Kind.ToName());
@@ -152,6 +185,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
 
     public void Dispose()
     {
+        _udp?.Dispose();
         _drainDelay.Dispose();
         _stats?.Dispose();
         _pinned?.Dispose();
