@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using System.Net;
 using EchoServer.CommandLine;
 using EchoServer.Connections;
+using EchoServer.Datagrams;
 using EchoServer.Hosting;
 using EchoServer.Pools;
 using Microsoft.Extensions.Logging;
@@ -110,6 +111,17 @@ internal sealed class ServerCommand
     };
 
     public Option<string?> PidFile { get; } = new("--pid-file") { Description = "Write the process id to this file once listening; removed at a clean exit if it still holds that id. Only a regular file or a new path: a directory, device or pipe is refused." };
+    public Option<bool> Udp { get; } = new("--udp")
+    {
+        Description = "Also echo UDP datagrams on --host:--port (the same port number), through the same kind of pool: each datagram comes back once, unchanged, from the address it was sent to.",
+    };
+
+    public Option<int> UdpRatePerIp { get; } = OptionFactory.Ranged(new("--udp-rate-per-ip") { Description = "With --udp: datagrams per second echoed to one source address, the rest dropped (rate-limit), so that a spoofed source cannot aim us at a victim; 0 = no limit (for load tests on loopback).", DefaultValueFactory = _ => UdpSettings.DefaultRatePerIp }, 0, 100_000_000);
+
+    public Option<bool> UdpAllowLowPorts { get; } = new("--udp-allow-low-ports")
+    {
+        Description = "With --udp: also answer source ports 1-1023 (services' ports: echo and chargen answering each other forever). Port 0 is never answered.",
+    };
 
     public Option<LogLevel> LogLevel { get; } = new("--log-level") { Description = "Lowest level logged.", DefaultValueFactory = _ => Defaults.LogLevel, CustomParser = ParseLogLevel };
 
@@ -117,7 +129,7 @@ internal sealed class ServerCommand
 
     private IEnumerable<Option> All =>
     [
-        Host, Port, ReusePort, Backlog, MaxConnections, MaxConnectionsPerIp, ProxyProtocol, TrustedProxies, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, AdminHost, AdminPort, PidFile, LogLevel, LogFormat,
+        Host, Port, ReusePort, Backlog, MaxConnections, MaxConnectionsPerIp, ProxyProtocol, TrustedProxies, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, Udp, UdpRatePerIp, UdpAllowLowPorts, AdminHost, AdminPort, PidFile, LogLevel, LogFormat,
     ];
 
     /// <summary>Maps a parse result without errors to options.</summary>
@@ -149,6 +161,7 @@ internal sealed class ServerCommand
         InlineCompletions = result.GetValue(InlineCompletions),
         AdminHost = result.GetValue(AdminHost)!,
         AdminPort = result.GetValue(AdminPort),
+        Udp = result.GetValue(Udp) ? new UdpSettings { RatePerIp = result.GetValue(UdpRatePerIp), AllowLowPorts = result.GetValue(UdpAllowLowPorts) } : null,
         PidFile = result.GetValue(PidFile),
         LogLevel = result.GetValue(LogLevel),
         LogFormat = result.GetValue(LogFormat) switch

@@ -16,7 +16,7 @@ internal static class ServerSnapshot
 {
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
-    public static SnapshotData Capture(PoolState<ClientConnection> pool, ConnectionRegistry connections, ServerCounters counters, int maxConnections, bool draining, TimeSpan uptime, IReadOnlyList<LiveSample>? history = null)
+    public static SnapshotData Capture(PoolState<ClientConnection> pool, ConnectionRegistry connections, ServerCounters counters, int maxConnections, bool draining, TimeSpan uptime, IReadOnlyList<LiveSample>? history = null, (DatagramTotals Totals, PoolLoad Load)? udp = null)
     {
         long now = Stopwatch.GetTimestamp();
         var busy = new List<SnapshotSlot>(pool.Load.Busy);
@@ -88,7 +88,8 @@ internal static class ServerSnapshot
             new SnapshotConnections(counters.Active, maxConnections, counters.Accepted, counters.Served, counters.Refused, counters.BytesIn, counters.BytesOut, sessions, idle, sending),
             busy,
             new SnapshotQueue(queue.Count, settings.QueueCapacity, queue.Count == 0 ? 0 : queue[0].WaitedSeconds, queue),
-            history ?? []);
+            history ?? [],
+            udp is { } u ? new SnapshotDatagrams(u.Totals.Received, u.Totals.Echoed, u.Totals.BytesIn, u.Totals.BytesOut, u.Totals.DroppedTotal, u.Totals.Dropped.ToDictionary(d => d.Reason, d => d.Count), u.Load.Busy, u.Load.Queued) : null);
     }
 
     public static string Render(SnapshotData s)
@@ -118,6 +119,12 @@ internal static class ServerSnapshot
         foreach (var waiter in s.Queue.Waiting)
         {
             text.AppendLine(C, $"  #{waiter.Id} {waiter.Peer} waiting {waiter.WaitedSeconds:F3} s");
+        }
+
+        if (s.Udp is { } udp)
+        {
+            string reasons = string.Join(' ', udp.DroppedBy.Where(d => d.Value > 0).Select(d => string.Create(C, $"{d.Key}={d.Value}")));
+            text.AppendLine(C, $"udp: received={udp.Received} echoed={udp.Echoed} dropped={udp.Dropped}{(reasons.Length > 0 ? $" ({reasons})" : string.Empty)} bytes-in={udp.BytesIn} bytes-out={udp.BytesOut} busy={udp.Busy} queue={udp.Queued}");
         }
 
         return text.ToString().TrimEnd();

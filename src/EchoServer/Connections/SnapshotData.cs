@@ -15,7 +15,8 @@ internal sealed record SnapshotData(
     SnapshotConnections Connections,
     IReadOnlyList<SnapshotSlot> Busy,
     SnapshotQueue Queue,
-    IReadOnlyList<LiveSample> History)
+    IReadOnlyList<LiveSample> History,
+    SnapshotDatagrams? Udp = null)
 {
     /// <summary>Raised when a field changes meaning or goes away; new fields do not raise it.</summary>
     public const int CurrentVersion = 1;
@@ -29,6 +30,9 @@ internal sealed record SnapshotProcess(int Id, int Threads, long RssBytes, long 
 
 /// <summary>Connection totals; <c>Sessions</c>, <c>Idle</c> and <c>Sending</c> only for the executor (null for the worker pool).</summary>
 internal sealed record SnapshotConnections(long Open, int Max, long Accepted, long Served, long Refused, long BytesIn, long BytesOut, int? Sessions, int? Idle, int? Sending);
+
+/// <summary>The UDP echo (null without --udp): datagrams and bytes since start, drops by reason, and its pool's load now.</summary>
+internal sealed record SnapshotDatagrams(long Received, long Echoed, long BytesIn, long BytesOut, long Dropped, IReadOnlyDictionary<string, long> DroppedBy, int Busy, int Queued);
 
 /// <summary>One slot holding a client: a worker thread, or an executor slot running a burst.</summary>
 internal sealed record SnapshotSlot(int Slot, string Worker, string State, SnapshotClient Client);

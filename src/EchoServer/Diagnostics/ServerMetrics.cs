@@ -24,6 +24,12 @@ internal sealed class ServerMetrics : IDisposable
     /// <summary>The semantic conventions' direction of a byte count: <c>receive</c> or <c>transmit</c>.</summary>
     public const string DirectionAttribute = "network.io.direction";
 
+    /// <summary>The semantic conventions' transport attribute, on UDP's byte counts only (TCP's series keep their labels).</summary>
+    public const string TransportAttribute = "network.transport";
+
+    /// <summary>Why a datagram was not echoed, as the UDP echo spells it.</summary>
+    public const string DropReasonAttribute = "echo.drop.reason";
+
     private const long HighestQueueWaitUs = 3_600_000_000; // an hour
 
     // Slot waits are mostly well under 5 ms: fine steps below a millisecond, coarse ones up to a minute. The
@@ -109,7 +115,8 @@ internal sealed class ServerMetrics : IDisposable
     /// <param name="load">The pool's busy slots and queue now.</param>
     /// <param name="waiting">How long each client waiting for a slot now has waited so far (the queue's snapshot).</param>
     /// <param name="bytes">Bytes received and sent since start.</param>
-    public void Observe(Func<long> active, Func<PoolLoad> load, Func<IReadOnlyList<TimeSpan>> waiting, Func<(long Received, long Sent)> bytes)
+    /// <param name="datagrams">The UDP echo's totals since start; null without --udp.</param>
+    public void Observe(Func<long> active, Func<PoolLoad> load, Func<IReadOnlyList<TimeSpan>> waiting, Func<(long Received, long Sent)> bytes, Func<DatagramTotals?>? datagrams = null)
     {
         _waiting = waiting;
         KeyValuePair<string, object?> receive = new(DirectionAttribute, "receive");
@@ -129,10 +136,16 @@ internal sealed class ServerMetrics : IDisposable
             () =>
             {
                 var (received, sent) = bytes();
+                if (datagrams?.Invoke() is { } udp)
+                {
+                    KeyValuePair<string, object?> transport = new(TransportAttribute, "udp");
+                    return [new(received, _pool, receive), new(sent, _pool, transmit), new(udp.BytesIn, _pool, receive, transport), new(udp.BytesOut, _pool, transmit, transport)];
+                }
+
                 return [new(received, _pool, receive), new(sent, _pool, transmit)];
             },
             "By",
-            "Bytes received from clients and echoed to them.");
+            "Bytes received from clients and echoed to them (UDP's with network.transport=udp).");
     }
 
     /// <summary>How long each client waiting for a slot now has waited so far.</summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
 using EchoServer.Connections;
+using EchoServer.Datagrams;
 using EchoServer.Diagnostics;
 using EchoServer.Listening;
 using EchoServer.Pools;
@@ -28,6 +29,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
     private Task _acceptLoop = Task.CompletedTask;
     private StatsReporter? _stats;
     private StartupChecks.Report? _checks;
+    private UdpEcho? _udp;
 
     /// <param name="options">The configuration.</param>
     /// <param name="loggerFactory">The logs.</param>
@@ -39,7 +41,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         _options = options;
         _lifecycle = loggerFactory.CreateLogger(EchoServerHost.LifecycleCategory);
         Faults = new BackgroundFaults(_lifecycle);
-        _server = ServerComposition.Compose(options, loggerFactory, meterFactory, acceptor, stages, Faults);
+        _server = ServerComposition.Compose(options, loggerFactory, meterFactory, acceptor, stages, Faults, options.Udp is null ? null : () => _udp?.Counters.Totals());
         _drainDelay = new DrainDelay(options.DrainDelay, _lifecycle, options.Pool.ToName());
     }
 
@@ -62,6 +64,9 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
     /// <summary>Contains, counts and logs what the server's timers and signal handlers throw.</summary>
     public BackgroundFaults Faults { get; }
 
+    /// <summary>The UDP echo, once bound; null without --udp.</summary>
+    public UdpEcho? Udp => _udp;
+
     /// <summary>Runs once every listener is bound and before the "Listening on" line, which scripts wait for (the pid file).</summary>
     public Action? OnBound { get; set; }
 
@@ -79,7 +84,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
 
     /// <summary>Each worker's state, the queue and the totals, with <paramref name="history"/> when there is one.</summary>
     public SnapshotData CaptureSnapshot(IReadOnlyList<LiveSample>? history = null) =>
-        ServerSnapshot.Capture(Pool.Snapshot(), Connections, Counters, _options.MaxConnections, IsDraining, Uptime, history);
+        ServerSnapshot.Capture(Pool.Snapshot(), Connections, Counters, _options.MaxConnections, IsDraining, Uptime, history, _udp is { } udp ? (udp.Counters.Totals(), udp.Load) : null);
 
     /// <summary>Everything that can fail: the checks, the code paths the server needs later, the pool, the bind. Nothing is announced yet.</summary>
     public Task StartingAsync(CancellationToken cancellationToken)
@@ -95,6 +100,11 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         RuntimeWarmUp.Run(Snapshot);
         Pool.Start();
         _server.Listener.Bind();
+        if (_options.Udp is { } udp)
+        {
+            // The same port number as TCP (the real one when 0 was asked for), bound before anything is announced.
+            _udp = BindUdp(udp);
+        }
         return Task.CompletedTask;
     }
 
@@ -108,6 +118,12 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         foreach (var warning in checks.Warnings)
         {
             ServerLog.ConfigurationWarning(_lifecycle, warning);
+        }
+
+        if (_udp is not null)
+        {
+            DatagramLog.Listening(_lifecycle, EndPoints.Format(_udp.LocalEndPoint), Pool.Kind.ToName(), _options.Udp!.RatePerIp == 0 ? "unlimited" : _options.Udp.RatePerIp.ToString(System.Globalization.CultureInfo.InvariantCulture), _options.Udp.AllowLowPorts ? "answered" : "not answered");
+            _udp.Start();
         }
 
         _acceptLoop = Task.Run(() => _server.Listener.RunAsync(_server.Dispatcher.HandOffAsync, _stopping.Token), CancellationToken.None);
@@ -125,6 +141,20 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    private UdpEcho BindUdp(UdpSettings udp)
+    {
+        var endPoint = new IPEndPoint(_options.Host, LocalEndPoint.Port);
+        try
+        {
+            return new UdpEcho(endPoint, _options.ReusePort, udp, _options.Pool, _options.PoolSettings, _lifecycle, TimeProvider.System);
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            _server.Listener.Close();
+            throw new StartupException($"Cannot bind UDP {EndPoints.Format(endPoint)}: {ex.Message}");
+        }
+    }
+
     /// <summary>Ends the drain delay now (as a second Ctrl+C or SIGTERM does): the listener closes and the drain starts.</summary>
     public void EndDrainDelay() => _drainDelay.End();
 
@@ -135,9 +165,12 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         _stats?.Dispose();
         await _stopping.CancelAsync();
         _server.Listener.Close();
+        _udp?.StopReceiving(); // at the same time as the listener: what was received is still echoed below
         await _acceptLoop;
         await _server.DetachedHandOffs.EndAsync().CompletesWithinAsync(SessionDrain.Grace, CancellationToken.None); // the stop cancelled them
+        var udpDrain = _udp?.DrainAsync(_options.ShutdownTimeout) ?? Task.CompletedTask;
         await SessionDrain.RunAsync(Pool, Connections, _options.ShutdownTimeout, _lifecycle, cancellationToken);
+        await udpDrain;
 
         var counters = Counters;
         ServerLog.Stopped(_lifecycle, Stopwatch.GetElapsedTime(_startedAt).TotalSeconds, counters.Served, counters.Refused, counters.BytesIn, counters.BytesOut, Pool.Kind.ToName());
@@ -145,6 +178,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
 
     public void Dispose()
     {
+        _udp?.Dispose();
         _drainDelay.Dispose();
         _stats?.Dispose();
         _server.PinnedWorkers?.Dispose();

@@ -21,7 +21,8 @@ internal static class ServerComposition
     /// <param name="acceptor">Takes each client from the listening socket.</param>
     /// <param name="extraStages">Stages the host adds after the built-in ones, before the pool.</param>
     /// <param name="faults">Contains what the timers throw.</param>
-    public static ComposedServer Compose(ServerOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory, ISocketAcceptor acceptor, IEnumerable<IConnectionStage> extraStages, BackgroundFaults faults)
+    /// <param name="datagrams">The UDP echo's totals, for the byte counter; null without --udp.</param>
+    public static ComposedServer Compose(ServerOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory, ISocketAcceptor acceptor, IEnumerable<IConnectionStage> extraStages, BackgroundFaults faults, Func<DatagramTotals?>? datagrams)
     {
         var log = loggerFactory.CreateLogger(EchoServerHost.ConnectionsCategory);
 
@@ -61,7 +62,7 @@ internal static class ServerComposition
 
         // The instruments read when collected, now that the pool they read exists.
         var bytes = new ByteTotals(connections, counters);
-        metrics.Observe(() => counters.Active, () => pool.Load, () => [.. pool.Snapshot().Queue.Select(w => w.Waited)], bytes.SoFar);
+        metrics.Observe(() => counters.Active, () => pool.Load, () => [.. pool.Snapshot().Queue.Select(w => w.Waited)], bytes.SoFar, datagrams);
         return new ComposedServer(listener, dispatcher, detached, connections, counters, metrics, events, bytes, pool, watchdog, pinned);
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using EchoServer.Connections;
+using EchoServer.Datagrams;
 using EchoServer.Pools;
 using Microsoft.Extensions.Logging;
 
@@ -49,6 +50,9 @@ internal sealed record ServerOptions
 
     /// <summary>Open connections allowed from one client address; zero for no limit. Defaults to 0.</summary>
     public int MaxConnectionsPerIp { get; init; }
+
+    /// <summary>UDP echo on the same address and port number (--udp), with its settings; null when off (the default).</summary>
+    public UdpSettings? Udp { get; init; }
 
     /// <summary>Every connection starts with a PROXY protocol header (v1 or v2), read before it reaches the pool. Defaults to false.</summary>
     public bool ProxyProtocol { get; init; }

@@ -25,7 +25,6 @@ public sealed partial class ReadmeTests(ITestOutputHelper output)
     /// <summary>Blocks whose every line runs in another test (the first line identifies the block).</summary>
     private static readonly Dictionary<string, string> BlocksRunElsewhere = new(StringComparer.Ordinal)
     {
-        ["dotnet build EchoServer.sln -c Release"] = "ToolInstallTests packs, installs into a temporary tool path and runs both tools",
     };
 
     [Fact]
@@ -41,13 +40,14 @@ public sealed partial class ReadmeTests(ITestOutputHelper output)
         }
 
         string pidFile = Path.Combine(Path.GetTempPath(), $"echo-server-readme-{Guid.NewGuid():N}.pid");
-        using var server = ServerProcess.StartScript(Path.Combine(root, "run.sh"), "--port", "0", "--admin-port", "0", "--pid-file", pidFile);
+        using var server = ServerProcess.StartScript(Path.Combine(root, "run.sh"), "--port", "0", "--admin-port", "0", "--pid-file", pidFile, "--udp");
         var endPoint = await server.WaitForListeningAsync(TimeSpan.FromMinutes(2)); // run.sh builds first, beside the other tests
         await Eventually.True(() => server.Stdout.Any(l => AdminLine().IsMatch(l)), "the admin endpoint line");
         int adminPort = int.Parse(AdminLine().Match(server.Stdout.First(l => AdminLine().IsMatch(l))).Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture);
 
         await DebianTool.RequireAsync("nc", "netcat-openbsd");
         await DebianTool.RequireAsync("curl", "curl");
+        await DebianTool.RequireAsync("socat", "socat");
         foreach (var block in blocks)
         {
             if (BlocksRunElsewhere.ContainsKey(block[0]))

@@ -8,7 +8,7 @@ namespace EchoServer.Tests.EndToEnd;
 /// <summary>
 /// Both executables as .NET tools: packed from the build the tests run against, installed into a temporary
 /// tool path from that folder alone, and started by their command names, as a user would after
-/// <c>dotnet tool install</c>. The commands are the ones the README gives.
+/// <c>dotnet tool install</c>. The commands are the ones scripts/README.md gives.
 /// </summary>
 public sealed class ToolInstallTests : IDisposable
 {
