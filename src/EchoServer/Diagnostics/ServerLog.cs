@@ -80,6 +80,10 @@ internal static partial class ServerLog
         Message = "Stats: {ConnectionsPerSecond:F1} conn/s, {MiBPerSecond:F2} MiB/s echoed, active {Active}, queue {Queue}, busy {Busy}/{Workers}, refused {Refused}, p99 queue wait {QueueWaitP99Ms:F2} ms, oldest queue wait {OldestQueueWaitMs:F2} ms (pool={Pool})")]
     public static partial void Stats(ILogger logger, double connectionsPerSecond, double miBPerSecond, long active, int queue, int busy, int workers, long refused, double queueWaitP99Ms, double oldestQueueWaitMs, string pool);
 
+    [LoggerMessage(EventId = 404, EventName = "DatagramStats", Level = LogLevel.Information,
+        Message = "Stats (UDP): {ReceivedPerSecond:F1} datagrams/s received, {EchoedPerSecond:F1} echoed, dropped {Dropped}{Reasons}, busy {Busy}, queue {Queue} (pool={Pool})")]
+    public static partial void DatagramStats(ILogger logger, double receivedPerSecond, double echoedPerSecond, long dropped, string reasons, int busy, int queue, string pool);
+
     [LoggerMessage(EventId = 19, EventName = "PoolSnapshot", Level = LogLevel.Information, Message = "Snapshot: {Line}")]
     public static partial void Snapshot(ILogger logger, string line);
 

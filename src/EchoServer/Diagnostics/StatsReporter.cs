@@ -16,9 +16,12 @@ internal sealed class StatsReporter : IDisposable
     private long _lastAccepted;
     private long _lastRefused;
     private long _lastBytes;
+    private readonly Func<(DatagramTotals Totals, int Busy, int Queued)?>? _datagrams;
+    private DatagramTotals? _lastDatagrams;
 
-    public StatsReporter(TimeSpan interval, ServerCounters counters, ServerMetrics metrics, Func<(int QueueLength, int Busy, int Workers)> pool, string poolName, ILogger logger, BackgroundFaults faults)
+    public StatsReporter(TimeSpan interval, ServerCounters counters, ServerMetrics metrics, Func<(int QueueLength, int Busy, int Workers)> pool, string poolName, ILogger logger, BackgroundFaults faults, Func<(DatagramTotals Totals, int Busy, int Queued)?>? datagrams = null)
     {
+        _datagrams = datagrams;
         _counters = counters;
         _queueWaits = metrics.TrackQueueWaits();
         _pool = pool;
@@ -50,9 +53,35 @@ internal sealed class StatsReporter : IDisposable
             waits.P99Ms,
             waits.OldestMs,
             _poolName);
+        if (_datagrams?.Invoke() is { } udp)
+        {
+            ReportDatagrams(udp.Totals, udp.Busy, udp.Queued, seconds);
+        }
+
         _lastAt = now;
         _lastAccepted = accepted;
         _lastRefused = refused;
         _lastBytes = bytes;
+    }
+
+    private void ReportDatagrams(DatagramTotals totals, int busy, int queued, double seconds)
+    {
+        var last = _lastDatagrams;
+        long dropped = totals.DroppedTotal - (last?.DroppedTotal ?? 0);
+        var reasons = totals.Dropped
+            .Select((d, i) => (d.Reason, Count: d.Count - (last?.Dropped[i].Count ?? 0)))
+            .Where(d => d.Count > 0)
+            .Select(d => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{d.Reason} {d.Count}"));
+        string why = dropped > 0 ? $" ({string.Join(", ", reasons)})" : string.Empty;
+        ServerLog.DatagramStats(
+            _logger,
+            (totals.Received - (last?.Received ?? 0)) / seconds,
+            (totals.Echoed - (last?.Echoed ?? 0)) / seconds,
+            dropped,
+            why,
+            busy,
+            queued,
+            _poolName);
+        _lastDatagrams = totals;
     }
 }

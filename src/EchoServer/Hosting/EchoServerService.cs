@@ -129,7 +129,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         _acceptLoop = Task.Run(() => _server.Listener.RunAsync(_server.Dispatcher.HandOffAsync, _stopping.Token), CancellationToken.None);
         if (_options.StatsInterval > TimeSpan.Zero)
         {
-            _stats = new StatsReporter(_options.StatsInterval, Counters, Metrics, () => (Pool.Load.Queued, Pool.Load.Busy, _options.PoolSettings.Workers), Pool.Kind.ToName(), _lifecycle, Faults);
+            _stats = new StatsReporter(_options.StatsInterval, Counters, Metrics, () => (Pool.Load.Queued, Pool.Load.Busy, _options.PoolSettings.Workers), Pool.Kind.ToName(), _lifecycle, Faults, () => _udp is { } udp ? (udp.Counters.Totals(), udp.Load.Busy, udp.Load.Queued) : null);
         }
 
         return Task.CompletedTask;

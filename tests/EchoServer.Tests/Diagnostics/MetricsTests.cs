@@ -131,8 +131,11 @@ public sealed class MetricsTests
         await using var server = await TestServer.StartAsync(pool, o => o with { PoolSettings = TestServer.Pool(1, 4) });
         using var recorded = new Recorded(server.Service.Metrics.Meter);
         string poolName = pool == PoolKind.Workers ? "workers" : "executor";
-        using var hog = await SlotHog.ConnectAsync(server.EndPoint);
-        await Eventually.True(() => SlotHog.AreBlocked(server), "the hog to hold the only slot, blocked in a send");
+        // The worker pool's slot is held by a client that never reads; an executor's by a long burst (a client
+        // that never reads gives its slot back while its echo waits).
+        using var holder = pool == PoolKind.Executor ? SlotHolder.Install(server) : null;
+        using IDisposable hog = holder is null ? await SlotHog.ConnectAsync(server.EndPoint) : await SlotHolder.ConnectHeldAsync(server);
+        await Eventually.True(() => holder is not null || SlotHog.AreBlocked(server), "the hog to hold the only slot, blocked in a send");
         var sinceTheyCame = Stopwatch.StartNew();
         using var first = await EchoClient.ConnectAsync(server.EndPoint);
         await first.Socket.SendAsync(new byte[] { 1 });

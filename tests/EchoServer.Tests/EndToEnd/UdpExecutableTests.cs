@@ -19,8 +19,8 @@ public sealed class UdpExecutableTests
 
         string socat = await DebianTool.LocateAsync("socat", "This test sends a datagram with socat", "socat");
         using var server = ServerProcess.Start("--port", "0", "--pool", pool, "--udp");
-        var endPoint = await server.WaitForListeningAsync();
-        await Eventually.True(() => server.Stdout.Any(l => l.Contains($"UDP echo on 127.0.0.1:{endPoint.Port}", StringComparison.Ordinal)), "the UDP start line");
+        var endPoint = await server.WaitForListeningAsync(TimeSpan.FromSeconds(60));
+        await Eventually.True(() => server.Stdout.Any(l => l.Contains($"UDP echo on 127.0.0.1:{endPoint.Port}", StringComparison.Ordinal)), "the UDP start line", TimeSpan.FromSeconds(60));
 
         using var tcp = await EchoClient.ConnectAsync(endPoint);
         using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);

@@ -149,6 +149,16 @@
       ` · accepted ${number(s.connections.accepted)}, closed ${number(s.connections.served + s.connections.refused)} (${number(s.connections.refused)} of them refused)`;
   }
 
+  function datagrams(s) {
+    const u = s.udp;
+    $('udp-panel').hidden = !u;
+    if (!u) return;
+    const reasons = Object.entries(u.droppedBy).filter(([, n]) => n > 0).map(([why, n]) => `${why} ${number(n)}`);
+    $('udp-summary').textContent = `received ${number(u.received)}, echoed ${number(u.echoed)}, dropped ${number(u.dropped)}` +
+      (reasons.length ? ` (${reasons.join(', ')})` : '') +
+      ` · ${bytes(u.bytesIn)} in, ${bytes(u.bytesOut)} out · busy ${number(u.busy)}, queue ${number(u.queued)}`;
+  }
+
   const chartViews = CHARTS.map(([key, label, digits, least]) => {
     const box = document.createElement('div');
     box.className = 'chart';
@@ -214,6 +224,7 @@
     header(s);
     slots(s);
     queue(s);
+    datagrams(s);
     chartViews.forEach((view) => draw(view, s.history, s.uptimeSeconds));
     snapshots++;
     document.body.dataset.snapshots = String(snapshots);
