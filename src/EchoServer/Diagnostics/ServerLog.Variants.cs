@@ -128,7 +128,7 @@ internal static partial class ServerLog
     private static partial void RefusedNoneHeldBack(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string reason, string pool, int workers, int queue);
 
     [LoggerMessage(EventId = 4, EventName = "ConnectionRefused", Level = LogLevel.Warning,
-        Message = "Connection {ConnectionId} from {RemoteEndPoint} refused: {Reason} (pool={Pool}, workers={Workers}, queue={Queue}; {Suppressed} more refusals since the last such line not logged)")]
+        Message = "Connection {ConnectionId} from {RemoteEndPoint} refused: {Reason} (pool={Pool}, workers={Workers}, queue={Queue}; refusals not logged since the last such line: {Suppressed})")]
     private static partial void RefusedSomeHeldBack(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string reason, string pool, int workers, int queue, long suppressed);
 
     [LoggerMessage(EventId = 8, EventName = "AcceptFailed", Level = LogLevel.Warning,
@@ -136,7 +136,7 @@ internal static partial class ServerLog
     private static partial void AcceptFailedNoneHeldBack(ILogger logger, SocketError socketError, int backoffMs);
 
     [LoggerMessage(EventId = 8, EventName = "AcceptFailed", Level = LogLevel.Warning,
-        Message = "Accept failed: {SocketError}; backing off {BackoffMs} ms and going on ({Suppressed} more accept failures since the last such line not logged)")]
+        Message = "Accept failed: {SocketError}; backing off {BackoffMs} ms and going on (accept failures not logged since the last such line: {Suppressed})")]
     private static partial void AcceptFailedSomeHeldBack(ILogger logger, SocketError socketError, int backoffMs, long suppressed);
 
     [LoggerMessage(EventId = 12, EventName = "ConnectionLimitReached", Level = LogLevel.Warning,
@@ -144,7 +144,7 @@ internal static partial class ServerLog
     private static partial void ConnectionLimitReachedNoneHeldBack(ILogger logger, int maxConnections, string backlog);
 
     [LoggerMessage(EventId = 12, EventName = "ConnectionLimitReached", Level = LogLevel.Warning,
-        Message = "Every connection permit is held (max-connections={MaxConnections}): accepting pauses until a connection closes; clients waiting in the listen backlog: {Backlog} ({Suppressed} more pauses since the last such line not logged)")]
+        Message = "Every connection permit is held (max-connections={MaxConnections}): accepting pauses until a connection closes; clients waiting in the listen backlog: {Backlog} (pauses not logged since the last such line: {Suppressed})")]
     private static partial void ConnectionLimitReachedSomeHeldBack(ILogger logger, int maxConnections, string backlog, long suppressed);
 
     [LoggerMessage(EventId = 24, EventName = "WorkersPinned", Level = LogLevel.Warning,
@@ -152,7 +152,7 @@ internal static partial class ServerLog
     private static partial void WorkersPinnedNoneHeldBack(ILogger logger, int workers, int idle, double idleSeconds, int queued);
 
     [LoggerMessage(EventId = 24, EventName = "WorkersPinned", Level = LogLevel.Warning,
-        Message = "Every worker is held by a client (workers={Workers}, silent for over {IdleSeconds:F0} s: {Idle}) while clients wait in the queue (queued: {Queued}): the worker pool is thread-per-client; --pool executor serves idle clients without holding a worker ({Suppressed} more such warnings not logged)")]
+        Message = "Every worker is held by a client (workers={Workers}, silent for over {IdleSeconds:F0} s: {Idle}) while clients wait in the queue (queued: {Queued}): the worker pool is thread-per-client; --pool executor serves idle clients without holding a worker (such warnings not logged: {Suppressed})")]
     private static partial void WorkersPinnedSomeHeldBack(ILogger logger, int workers, int idle, double idleSeconds, int queued, long suppressed);
 
     [LoggerMessage(EventId = 30, EventName = "ProxyHeaderRejected", Level = LogLevel.Warning,
@@ -160,7 +160,7 @@ internal static partial class ServerLog
     private static partial void ProxyHeaderRejectedNoneHeldBack(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string problem);
 
     [LoggerMessage(EventId = 30, EventName = "ProxyHeaderRejected", Level = LogLevel.Warning,
-        Message = "Connection {ConnectionId} from {RemoteEndPoint} refused: proxy-header, {Problem} ({Suppressed} more refusals since the last refusal line not logged)")]
+        Message = "Connection {ConnectionId} from {RemoteEndPoint} refused: proxy-header, {Problem} (refusals not logged since the last refusal line: {Suppressed})")]
     private static partial void ProxyHeaderRejectedSomeHeldBack(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string problem, long suppressed);
 
     [LoggerMessage(EventId = 14, EventName = "DescriptorLimit", Level = LogLevel.Information,

@@ -30,7 +30,7 @@ internal static partial class ServerLog
     public static partial void SessionFailed(ILogger logger, Exception exception, long connectionId, string servedBy, string pool);
 
     [LoggerMessage(EventId = 9, EventName = "Draining", Level = LogLevel.Information,
-        Message = "Shutting down: stopped accepting; closing {Queued} queued clients never served; draining {Active} active sessions for up to {TimeoutSeconds:F1} s (pool={Pool})")]
+        Message = "Shutting down: stopped accepting; queued clients never served, closed: {Queued}; active sessions draining: {Active}, for up to {TimeoutSeconds:F1} s (pool={Pool})")]
     public static partial void Draining(ILogger logger, int queued, int active, double timeoutSeconds, string pool);
 
     [LoggerMessage(EventId = 40, EventName = "DrainDelay", Level = LogLevel.Information,
@@ -42,7 +42,7 @@ internal static partial class ServerLog
     public static partial void DrainDelaySkipped(ILogger logger, string pool);
 
     [LoggerMessage(EventId = 10, EventName = "DrainDeadline", Level = LogLevel.Warning,
-        Message = "Drain deadline reached: closing {Active} sessions still active (pool={Pool})")]
+        Message = "Drain deadline reached: sessions still active, closed now: {Active} (pool={Pool})")]
     public static partial void DrainDeadline(ILogger logger, int active, string pool);
 
     [LoggerMessage(EventId = 11, EventName = "Stopped", Level = LogLevel.Information,
@@ -54,7 +54,7 @@ internal static partial class ServerLog
     public static partial void AcceptingResumed(ILogger logger, double pausedSeconds);
 
     [LoggerMessage(EventId = 22, EventName = "RefusalsSummary", Level = LogLevel.Warning,
-        Message = "{Suppressed} more refusals since the last refusal line not logged (pool={Pool})")]
+        Message = "Refusals not logged since the last refusal line: {Suppressed} (pool={Pool})")]
     public static partial void RefusalsSummary(ILogger logger, long suppressed, string pool);
 
     [LoggerMessage(EventId = 23, EventName = "HandOffFailed", Level = LogLevel.Error,
@@ -66,7 +66,7 @@ internal static partial class ServerLog
     public static partial void ProxyHeaderRead(ILogger logger, long connectionId, int version, IPEndPoint? proxyEndPoint, IPEndPoint? remoteEndPoint);
 
     [LoggerMessage(EventId = 13, EventName = "SessionStopped", Level = LogLevel.Warning,
-        Message = "{Active} sessions did not end when asked to stop: resetting them (pool={Pool})")]
+        Message = "Sessions that did not end when asked to stop, reset now: {Active} (pool={Pool})")]
     public static partial void SessionsStuck(ILogger logger, int active, string pool);
 
     [LoggerMessage(EventId = 15, EventName = "ConfigurationWarning", Level = LogLevel.Warning, Message = "{Warning}")]
@@ -88,11 +88,11 @@ internal static partial class ServerLog
     public static partial void Snapshot(ILogger logger, string line);
 
     [LoggerMessage(EventId = 60, EventName = "BackgroundFailed", Level = LogLevel.Error,
-        Message = "{Callback} failed and was skipped; the server goes on ({Count} background failures so far; {Suppressed} more such lines not logged)")]
+        Message = "{Callback} failed and was skipped; the server goes on (background failures so far: {Count}; such lines not logged: {Suppressed})")]
     public static partial void BackgroundFailed(ILogger logger, Exception exception, string callback, long count, long suppressed);
 
     [LoggerMessage(EventId = 61, EventName = "SignalIgnored", Level = LogLevel.Information,
-        Message = "{Signal} received and ignored: the server goes on ({Suppressed} more of it since the last such line not logged)")]
+        Message = "{Signal} received and ignored: the server goes on (not logged since the last such line: {Suppressed})")]
     public static partial void SignalIgnored(ILogger logger, string signal, long suppressed);
 
     [LoggerMessage(EventId = 62, EventName = "NothingToReload", Level = LogLevel.Information,

@@ -20,7 +20,7 @@ public sealed class DrainLineTests
         await server.StopAsync();
 
         var line = Assert.Single(server.Logs.Named("Draining")).Message;
-        Assert.Contains("closing 2 queued clients never served; draining 1 active sessions", line, StringComparison.Ordinal);
+        Assert.Contains("queued clients never served, closed: 2; active sessions draining: 1,", line, StringComparison.Ordinal);
         Assert.True(await first.IsClosedByServerAsync(), "a queued client was left open");
     }
 
@@ -36,6 +36,6 @@ public sealed class DrainLineTests
 
         await server.StopAsync();
 
-        Assert.Contains("closing 0 queued clients never served; draining 2 active sessions", Assert.Single(server.Logs.Named("Draining")).Message, StringComparison.Ordinal);
+        Assert.Contains("queued clients never served, closed: 0; active sessions draining: 2,", Assert.Single(server.Logs.Named("Draining")).Message, StringComparison.Ordinal);
     }
 }
