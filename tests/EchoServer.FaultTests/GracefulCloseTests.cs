@@ -32,7 +32,7 @@ public sealed class GracefulCloseTests
         await using var _ = server;
         using var client = await EchoClient.ConnectAsync(server.EndPoint);
         await client.Socket.SendAsync(Payload(), SocketFlags.None);
-        await Eventually.True(() => server.Service.Tracker.Connections.Snapshot().Any(c => c.BytesOut == Sent), "every byte echoed");
+        await Eventually.True(() => server.Service.Connections.Snapshot().Any(c => c.BytesOut == Sent), "every byte echoed");
 
         await server.StopAsync();
 

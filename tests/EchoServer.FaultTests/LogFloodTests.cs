@@ -27,7 +27,7 @@ public sealed partial class LogFloodTests
             }));
         }
 
-        await Eventually.True(() => server.Service.Tracker.Counters.Refused == 2000, "2000 refusals to be counted");
+        await Eventually.True(() => server.Service.Counters.Refused == 2000, "2000 refusals to be counted");
         double seconds = clock.Elapsed.TotalSeconds;
         Assert.All(server.Logs.Entries.Where(e => e.Level >= LogLevel.Warning), w => Assert.Contains(w.EventId.Name, new[] { "ConnectionRefused", "RefusalsSummary" }));
         var warnings = server.Logs.Named("ConnectionRefused").ToList();
@@ -40,7 +40,6 @@ public sealed partial class LogFloodTests
         // The end of the storm is reported within about a second, without another refusal to carry it, and the
         // lines logged with the counts they say were held back account for every refusal. (A held-back count is
         // taken before its summary line is written, possibly while the storm still runs: wait for the line.)
-        await Eventually.True(() => server.Service.Tracker.RefusalsNotYetLogged == 0, "the held-back refusals to be flushed", TimeSpan.FromSeconds(3));
         await Eventually.True(() => Reported(server, "ConnectionRefused") == 2000, "every refusal to be logged or counted in a line", TimeSpan.FromSeconds(3));
     }
 
@@ -61,7 +60,7 @@ public sealed partial class LogFloodTests
             }));
         }
 
-        await Eventually.True(() => server.Service.Tracker.Counters.Refused == 500, "500 refusals to be counted");
+        await Eventually.True(() => server.Service.Counters.Refused == 500, "500 refusals to be counted");
         double seconds = clock.Elapsed.TotalSeconds;
         var lines = server.Logs.Named("ProxyHeaderRejected").ToList();
         Assert.InRange(lines.Count, 1, (int)Math.Ceiling(seconds) + 1);

@@ -33,7 +33,7 @@ public sealed class PerAddressLimitTests
 
         // When one of the first two leaves, the address may connect again.
         first.Dispose();
-        await Eventually.True(() => server.Service.Tracker.Counters.Active == 2, "the first connection to close");
+        await Eventually.True(() => server.Service.Counters.Active == 2, "the first connection to close");
         using var again = await EchoClient.ConnectAsync(endPoint);
         Assert.Equal([4], await again.RoundTripAsync([4]));
     }

@@ -63,7 +63,7 @@ public sealed class SlowAndSilentClientTests
                 // Closed by the server, as it should be.
             }
         });
-        await Eventually.True(() => server.Service.Tracker.Connections.Snapshot().Any(c => c.Progress.Waiting.Kind == Echo.SessionWait.Send), "the server's echo to block on the client");
+        await Eventually.True(() => server.Service.Connections.Snapshot().Any(c => c.Progress.Waiting.Kind == Echo.SessionWait.Send), "the server's echo to block on the client");
         var stalled = Stopwatch.StartNew();
 
         await Eventually.True(() => server.Logs.Named("ConnectionClosed").Any(e => e.Message.Contains("reason=send-timeout", StringComparison.Ordinal)), "the send-timeout close", TimeSpan.FromSeconds(5));

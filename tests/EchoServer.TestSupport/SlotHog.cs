@@ -30,7 +30,7 @@ internal sealed class SlotHog : IDisposable
     /// while: hogs stuck for good, not bursts passing through.
     /// </summary>
     public static bool AreBlocked(TestServer server, int count = 1) =>
-        server.Service.Tracker.Connections.Snapshot().Count(c => c.Progress.Waiting is (SessionWait.Send, var since) && Stopwatch.GetElapsedTime(since) > TimeSpan.FromMilliseconds(200)) == count;
+        server.Service.Connections.Snapshot().Count(c => c.Progress.Waiting is (SessionWait.Send, var since) && Stopwatch.GetElapsedTime(since) > TimeSpan.FromMilliseconds(200)) == count;
 
     public static async Task<SlotHog> ConnectAsync(IPEndPoint endPoint)
     {

@@ -20,7 +20,13 @@ internal sealed class SlotHolder : IDisposable
     public static SlotHolder Install(TestServer server, int count = 1)
     {
         var holder = new SlotHolder(count);
-        server.Service.Hooks.Gate = (connection, gate) => Interlocked.Decrement(ref holder._toHold) >= 0 ? new HoldingGate(gate, holder, connection) : gate;
+        server.Stage.OnConnection = connection =>
+        {
+            if (Interlocked.Decrement(ref holder._toHold) >= 0)
+            {
+                connection.WrapSlotGate = gate => new HoldingGate(gate, holder, connection);
+            }
+        };
         return holder;
     }
 

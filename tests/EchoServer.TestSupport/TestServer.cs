@@ -1,4 +1,5 @@
 using System.Net;
+using EchoServer.Connections;
 using EchoServer.Hosting;
 using EchoServer.Pools;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,14 +14,18 @@ internal sealed class TestServer : IAsyncDisposable
     private readonly IHost _host;
     private bool _stopped;
 
-    private TestServer(IHost host, TestLoggerProvider logs)
+    private TestServer(IHost host, TestLoggerProvider logs, TestStage stage)
     {
         _host = host;
         Logs = logs;
+        Stage = stage;
         Service = host.Services.GetRequiredService<EchoServerService>();
     }
 
     public TestLoggerProvider Logs { get; }
+
+    /// <summary>The last connection stage before the pool, through which a test reaches each new connection.</summary>
+    public TestStage Stage { get; }
 
     public EchoServerService Service { get; }
 
@@ -28,16 +33,24 @@ internal sealed class TestServer : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    public static Task<TestServer> StartAsync(PoolKind pool, Func<ServerOptions, ServerOptions>? configure = null, Action<EchoServerService>? beforeStart = null) =>
-        StartAsync((configure ?? (o => o))(new ServerOptions { Pool = pool, Port = 0, LogLevel = LogLevel.Debug }), beforeStart);
+    /// <param name="pool">The pool.</param>
+    /// <param name="configure">Changes to the default test options.</param>
+    /// <param name="services">Services to add to the host's (a fake <c>ISocketAcceptor</c>, a connection stage).</param>
+    public static Task<TestServer> StartAsync(PoolKind pool, Func<ServerOptions, ServerOptions>? configure = null, Action<IServiceCollection>? services = null) =>
+        StartAsync((configure ?? (o => o))(new ServerOptions { Pool = pool, Port = 0, LogLevel = LogLevel.Debug }), services);
 
-    public static async Task<TestServer> StartAsync(ServerOptions options, Action<EchoServerService>? beforeStart = null)
+    public static async Task<TestServer> StartAsync(ServerOptions options, Action<IServiceCollection>? services = null)
     {
         var logs = new TestLoggerProvider();
-        var host = EchoServerHost.Create(options, logging => logging.AddProvider(logs));
-        beforeStart?.Invoke(host.Services.GetRequiredService<EchoServerService>());
+        var builder = EchoServerHost.CreateBuilder(options);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(logs);
+        services?.Invoke(builder.Services);
+        var stage = new TestStage();
+        builder.Services.AddSingleton<IConnectionStage>(stage);
+        var host = builder.Build();
         await host.StartAsync();
-        return new TestServer(host, logs);
+        return new TestServer(host, logs, stage);
     }
 
     public static PoolSettings Pool(int workers, int queue, WhenFull whenFull = WhenFull.Reject, TimeSpan? queueTimeout = null) =>

@@ -79,7 +79,7 @@ internal sealed class ServerCommand
 
     public Option<bool> ProxyProtocol { get; } = new("--proxy-protocol")
     {
-        Description = $"Every connection starts with a PROXY protocol header (v1 or v2, detected) from a --trusted-proxies source; the client address in it is the one logged, shown and limited per address. A connection without a valid header within {Defaults.ProxyHeaderTimeout.TotalSeconds:0} s, or from another source, is closed (proxy-header).",
+        Description = $"Every connection starts with a PROXY protocol header (v1 or v2, detected) from a --trusted-proxies source; the client address in it is the one logged, shown and limited per address. A connection without a valid header within {ProxyHeaderStage.Deadline.TotalSeconds:0} s, or from another source, is closed (proxy-header).",
     };
 
     public Option<TrustedProxies> TrustedProxies { get; } = new("--trusted-proxies")

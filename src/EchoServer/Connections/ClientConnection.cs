@@ -2,30 +2,39 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using EchoServer.Echo;
+using EchoServer.Pools;
 
 namespace EchoServer.Connections;
 
 /// <summary>
 /// One accepted client from accept to close: its socket, its progress, how it is stopped from outside, and an
-/// idempotent close that reports the connection exactly once to the tracker.
+/// idempotent close that reports the connection exactly once: to the stages that asked to hear of it, then to
+/// its dispatcher.
 /// </summary>
 internal sealed class ClientConnection
 {
     private const int NotAborted = -1;
 
+    private readonly Action<ClientConnection> _onRefused;
     private readonly Action<ClientConnection> _onClosed;
+    private CloseCallback? _closeCallbacks;
     private CancellationTokenSource? _stopping;
     private int _abortReason = NotAborted;
     private int _hardAborted;
     private int _closed;
     private int _acceptLogged;
 
-    public ClientConnection(long id, Socket socket, Action<ClientConnection> onClosed)
+    /// <param name="id">Its number, from 1, in every log line about it.</param>
+    /// <param name="socket">The accepted socket.</param>
+    /// <param name="onRefused">Reports a refusal, before the client sees the close.</param>
+    /// <param name="onClosed">Reports the close, once.</param>
+    public ClientConnection(long id, Socket socket, Action<ClientConnection> onRefused, Action<ClientConnection> onClosed)
     {
         Id = id;
         Socket = socket;
         RemoteEndPoint = socket.RemoteEndPoint as IPEndPoint;
         AcceptedAt = Stopwatch.GetTimestamp();
+        _onRefused = onRefused;
         _onClosed = onClosed;
     }
 
@@ -39,6 +48,12 @@ internal sealed class ClientConnection
     /// <summary>Data that arrived with the PROXY protocol header, echoed before anything read later; null for none.</summary>
     public byte[]? Preread { get; set; }
 
+    /// <summary>
+    /// Set by a stage to wrap the executor's gate to the slots for this connection's session (a stage that shapes
+    /// its bursts: a fault plan, a test holding a slot); null for none. Read once, when the session starts.
+    /// </summary>
+    public Func<ISlotGate, ISlotGate>? WrapSlotGate { get; set; }
+
     /// <summary>Bytes, waits and the stop request, as the echo loop reports them.</summary>
     public EchoProgress Progress { get; } = new();
 
@@ -48,8 +63,8 @@ internal sealed class ClientConnection
     /// <summary>Stopwatch timestamp of the moment its session started; 0 while queued or if never served.</summary>
     public long StartedAt { get; private set; }
 
-    /// <summary>Name of the worker that served it ("executor" for the executor), or null if none did.</summary>
-    public string? Worker { get; private set; }
+    /// <summary>What served it: the worker thread's name (<c>echo-worker-N</c>) or <c>executor</c>; null if nothing did.</summary>
+    public string? ServedBy { get; private set; }
 
     public long BytesIn => Progress.BytesIn;
 
@@ -58,17 +73,20 @@ internal sealed class ClientConnection
     /// <summary>Why it ended; meaningful once closed.</summary>
     public CloseReason Reason { get; private set; }
 
-    /// <summary>True once the pool refused it (at arrival or later): it counts as refused, not served.</summary>
-    public bool Refused { get; set; }
+    /// <summary>True once a stage or the pool refused it (at arrival or later): it counts as refused, not served.</summary>
+    public bool Refused { get; private set; }
+
+    /// <summary>Why it was refused; meaningful once <see cref="Refused"/>.</summary>
+    public CloseReason RefusalReason { get; private set; }
+
+    /// <summary>What was wrong, for a refusal that says more than its reason (a bad PROXY protocol header); null otherwise.</summary>
+    public string? RefusalProblem { get; private set; }
 
     /// <summary>True once its "accepted" line was logged: a connection refused on arrival gets none.</summary>
     public bool AcceptLogged => Volatile.Read(ref _acceptLogged) != 0;
 
     /// <summary>Claims the "accepted" line for the caller; true only the first time.</summary>
     public bool TryMarkAcceptLogged() => Interlocked.Exchange(ref _acceptLogged, 1) == 0 && !IsClosed;
-
-    /// <summary>True when the per-address limiter counted this connection (and must be told when it closes).</summary>
-    public bool HoldsAddressSlot { get; set; }
 
     /// <summary>The reason it was stopped from outside with, if it was.</summary>
     public CloseReason? AbortReason => Volatile.Read(ref _abortReason) is var r && r != NotAborted ? (CloseReason)r : null;
@@ -101,10 +119,28 @@ internal sealed class ClientConnection
 
     public TimeSpan Age => Stopwatch.GetElapsedTime(AcceptedAt);
 
-    public void MarkStarted(string worker)
+    public void MarkStarted(string servedBy)
     {
-        Worker = worker;
+        ServedBy = servedBy;
         StartedAt = Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>
+    /// Has <paramref name="callback"/> run when the connection closes, before it is reported closed: for a stage
+    /// that holds something for the connection (a per-address count). Set during the hand-off, before the session.
+    /// </summary>
+    public void OnClose(Action<ClientConnection, object?> callback, object? state) => _closeCallbacks = new CloseCallback(callback, state, _closeCallbacks);
+
+    /// <summary>Closes a connection that a stage or the pool will not serve (or no longer serves): it counts as refused.</summary>
+    /// <param name="reason">Why, in the close line and the refusal metric.</param>
+    /// <param name="problem">What was wrong, when the reason alone does not say (logged in the refusal line).</param>
+    public void Refuse(CloseReason reason, string? problem = null)
+    {
+        RefusalReason = reason;
+        RefusalProblem = problem;
+        Refused = true;
+        _onRefused(this);
+        Close(reason);
     }
 
     /// <summary>
@@ -174,6 +210,11 @@ internal sealed class ClientConnection
 
         Socket.Dispose();
         Volatile.Read(ref _stopping)?.Dispose();
+        for (var callback = _closeCallbacks; callback is not null; callback = callback.Next)
+        {
+            callback.Run(this, callback.State);
+        }
+
         _onClosed(this);
     }
 
@@ -210,4 +251,6 @@ internal sealed class ClientConnection
             // Nothing left to read from a socket that failed.
         }
     }
+
+    private sealed record CloseCallback(Action<ClientConnection, object?> Run, object? State, CloseCallback? Next);
 }

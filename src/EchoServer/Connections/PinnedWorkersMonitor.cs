@@ -43,7 +43,7 @@ internal sealed class PinnedWorkersMonitor : IDisposable
 
         long now = Stopwatch.GetTimestamp();
         int idle = _connections.Snapshot().Count(c =>
-            c.Worker is not null && c.Progress.Waiting is (SessionWait.Receive, var since) && Stopwatch.GetElapsedTime(since, now) > IdleFor);
+            c.ServedBy is not null && c.Progress.Waiting is (SessionWait.Receive, var since) && Stopwatch.GetElapsedTime(since, now) > IdleFor);
         if (idle < workers)
         {
             return false;

@@ -29,7 +29,7 @@ internal static class ServerSnapshot
             {
                 if (workers[i] is { } connection)
                 {
-                    busy.Add(Slot(i, connection.Worker ?? $"echo-worker-{i + 1}", connection, now));
+                    busy.Add(Slot(i, connection.ServedBy ?? $"echo-worker-{i + 1}", connection, now));
                 }
             }
         }

@@ -11,11 +11,11 @@ namespace EchoServer.Connections;
 /// whatever it throws, close it. The blocking loop (worker threads) and the asynchronous one (executor, which
 /// takes a slot per burst through its gate) are the only difference.
 /// </summary>
-internal sealed class SessionRunner(ConnectionTracker tracker, int bufferSize, ILogger logger, SessionHooks hooks)
+internal sealed class SessionRunner(ConnectionEvents events, int bufferSize, ILogger logger, PoolKind pool)
 {
-    private const string ExecutorWorker = "executor";
+    private const string Executor = "executor";
 
-    private readonly string _poolName = tracker.Pool.Kind.ToName();
+    private readonly string _poolName = pool.ToName();
 
     /// <summary>Serves <paramref name="connection"/> on the calling worker thread, blocking until it ends.</summary>
     public void Run(ClientConnection connection, string worker)
@@ -26,28 +26,27 @@ internal sealed class SessionRunner(ConnectionTracker tracker, int bufferSize, I
     }
 
     /// <summary>Serves <paramref name="connection"/> asynchronously, taking an executor slot through <paramref name="gate"/> per burst.</summary>
-    public ValueTask RunAsync(ClientConnection connection, ISlotGate gate) => RunAsync(connection, ExecutorWorker, hooks.Gate?.Invoke(connection, gate) ?? gate);
+    public ValueTask RunAsync(ClientConnection connection, ISlotGate gate) => RunAsync(connection, Executor, connection.WrapSlotGate?.Invoke(gate) ?? gate);
 
-    private async ValueTask RunAsync(ClientConnection connection, string worker, ISlotGate? gate)
+    private async ValueTask RunAsync(ClientConnection connection, string servedBy, ISlotGate? gate)
     {
-        tracker.OnStarted(connection, worker);
+        events.Started(connection, servedBy);
         var reason = CloseReason.Error;
         try
         {
-            hooks.BeforeEcho?.Invoke(connection);
             reason = gate is null
                 ? BlockingEchoLoop.Run(connection.Socket, connection.Progress, bufferSize, connection.Preread)
                 : await AsyncEchoLoop.RunAsync(connection.Socket, connection.Progress, gate, bufferSize, connection.Stopping, connection.Preread);
             if (reason.IsRefusal())
             {
-                tracker.Refuse(connection, reason); // the executor refused a slot for its next burst
+                connection.Refuse(reason); // the executor refused a slot for its next burst
             }
         }
 #pragma warning disable CA1031 // One client's failure ends that client only.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            ServerLog.SessionFailed(logger, ex, connection.Id, worker, _poolName);
+            ServerLog.SessionFailed(logger, ex, connection.Id, servedBy, _poolName);
         }
         finally
         {

@@ -140,11 +140,11 @@ internal static partial class ServerLog
     private static partial void AcceptFailedSomeHeldBack(ILogger logger, SocketError socketError, int backoffMs, long suppressed);
 
     [LoggerMessage(EventId = 12, EventName = "ConnectionLimitReached", Level = LogLevel.Warning,
-        Message = "Every connection slot is held (max-connections={MaxConnections}): accepting pauses until a connection closes; clients waiting in the listen backlog: {Backlog}")]
+        Message = "Every connection permit is held (max-connections={MaxConnections}): accepting pauses until a connection closes; clients waiting in the listen backlog: {Backlog}")]
     private static partial void ConnectionLimitReachedNoneHeldBack(ILogger logger, int maxConnections, string backlog);
 
     [LoggerMessage(EventId = 12, EventName = "ConnectionLimitReached", Level = LogLevel.Warning,
-        Message = "Every connection slot is held (max-connections={MaxConnections}): accepting pauses until a connection closes; clients waiting in the listen backlog: {Backlog} (pauses not logged since the last such line: {Suppressed})")]
+        Message = "Every connection permit is held (max-connections={MaxConnections}): accepting pauses until a connection closes; clients waiting in the listen backlog: {Backlog} (pauses not logged since the last such line: {Suppressed})")]
     private static partial void ConnectionLimitReachedSomeHeldBack(ILogger logger, int maxConnections, string backlog, long suppressed);
 
     [LoggerMessage(EventId = 24, EventName = "WorkersPinned", Level = LogLevel.Warning,

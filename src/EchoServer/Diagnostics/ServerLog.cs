@@ -22,12 +22,12 @@ internal static partial class ServerLog
     public static partial void Accepted(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string pool);
 
     [LoggerMessage(EventId = 5, EventName = "SessionStarted", Level = LogLevel.Debug,
-        Message = "Connection {ConnectionId} picked up by {Worker} after {QueuedMs:F1} ms in the queue (pool={Pool})")]
-    public static partial void SessionStarted(ILogger logger, long connectionId, string worker, double queuedMs, string pool);
+        Message = "Connection {ConnectionId} picked up by {ServedBy} after {QueuedMs:F1} ms in the queue (pool={Pool})")]
+    public static partial void SessionStarted(ILogger logger, long connectionId, string servedBy, double queuedMs, string pool);
 
     [LoggerMessage(EventId = 6, EventName = "SessionFailed", Level = LogLevel.Warning,
-        Message = "Connection {ConnectionId} failed on {Worker} (pool={Pool})")]
-    public static partial void SessionFailed(ILogger logger, Exception exception, long connectionId, string worker, string pool);
+        Message = "Connection {ConnectionId} failed on {ServedBy} (pool={Pool})")]
+    public static partial void SessionFailed(ILogger logger, Exception exception, long connectionId, string servedBy, string pool);
 
     [LoggerMessage(EventId = 9, EventName = "Draining", Level = LogLevel.Information,
         Message = "Shutting down: stopped accepting; queued clients never served, closed: {Queued}; active sessions draining: {Active}, for up to {TimeoutSeconds:F1} s (pool={Pool})")]
@@ -50,7 +50,7 @@ internal static partial class ServerLog
     public static partial void Stopped(ILogger logger, double uptimeSeconds, long served, long refused, long bytesIn, long bytesOut, string pool);
 
     [LoggerMessage(EventId = 21, EventName = "AcceptingResumed", Level = LogLevel.Information,
-        Message = "A connection slot is free again: accepting resumes after {PausedSeconds:F1} s")]
+        Message = "A connection permit is free again: accepting resumes after {PausedSeconds:F1} s")]
     public static partial void AcceptingResumed(ILogger logger, double pausedSeconds);
 
     [LoggerMessage(EventId = 22, EventName = "RefusalsSummary", Level = LogLevel.Warning,

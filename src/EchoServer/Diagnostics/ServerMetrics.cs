@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using EchoServer.Pools;
 using HdrHistogram;
 
 namespace EchoServer.Diagnostics;
@@ -45,70 +46,22 @@ internal sealed class ServerMetrics : IDisposable
     private readonly Histogram<double> _queueWait;
     private readonly Histogram<double> _connectionDuration;
     private readonly KeyValuePair<string, object?> _pool;
-    private readonly Func<IReadOnlyList<TimeSpan>> _waiting;
+    private Func<IReadOnlyList<TimeSpan>> _waiting = static () => []; // the queue's, once Observe has it
     private readonly Lock _readersLock = new();
     private Recorder[] _queueWaitReaders = [];
 
     /// <param name="meterFactory">Creates the meter (one per host, so that tests can tell servers apart).</param>
     /// <param name="pool">The pool's name, an attribute of every instrument.</param>
-    /// <param name="active">Open connections now.</param>
-    /// <param name="queueLength">Clients waiting for a worker now.</param>
-    /// <param name="busyWorkers">Workers serving now.</param>
-    /// <param name="bytes">Bytes received and sent since start, counted when read: the echo loop records nothing per message.</param>
-    /// <param name="waiting">How long each client waiting for a slot now has waited so far (the queue's snapshot).</param>
-    /// <param name="datagrams">The UDP echo's totals since start; null without --udp.</param>
-    public ServerMetrics(
-        IMeterFactory meterFactory, string pool, Func<long> active, Func<int> queueLength, Func<int> busyWorkers, Func<(long Received, long Sent)> bytes, Func<IReadOnlyList<TimeSpan>> waiting, Func<DatagramTotals?>? datagrams = null)
+    public ServerMetrics(IMeterFactory meterFactory, string pool)
     {
         Meter = meterFactory.Create(MeterName);
-        _waiting = waiting;
         _pool = new KeyValuePair<string, object?>(PoolAttribute, pool);
-        KeyValuePair<string, object?> receive = new(DirectionAttribute, "receive");
-        KeyValuePair<string, object?> transmit = new(DirectionAttribute, "transmit");
         _accepted = Meter.CreateCounter<long>("echo.accepted_connections", "{connection}", "Connections accepted.");
         _refused = Meter.CreateCounter<long>(
             "echo.refused_connections", "{connection}", "Connections closed because the pool would not serve them (at accept, or a later burst in the executor), by reason.");
-        Meter.CreateObservableUpDownCounter("echo.active_connections", () => new Measurement<long>(active(), _pool), "{connection}", "Connections open now, idle, queued or being echoed.");
         _connectionDuration = CreateSeconds("echo.connection.duration", "Time from accept to close of every connection, by how it ended.", ConnectionDurationBuckets);
-        Meter.CreateObservableUpDownCounter("echo.pool.queue.length", () => new Measurement<int>(queueLength(), _pool), "{connection}", "Clients with data waiting for a worker now.");
-        Meter.CreateObservableUpDownCounter("echo.pool.busy_workers", () => new Measurement<int>(busyWorkers(), _pool), "{worker}", "Workers serving a client now (executor: slots held).");
         _queueWait = CreateSeconds(
-            "echo.pool.queue.wait", "How long a client with data waited for a worker: every grant of a slot (every burst in the executor), zero when one was free.", QueueWaitBuckets);
-
-        // The histogram records a wait only when it ends: clients starved for a minute leave it empty. This shows them.
-        Meter.CreateObservableGauge(
-            "echo.pool.queue.oldest_wait",
-            () => new Measurement<double>(OldestWait(WaitsInProgress()).TotalSeconds, _pool),
-            "s",
-            "How long the oldest client waiting for a worker now has waited so far; zero when none waits.");
-        Meter.CreateObservableCounter<long>(
-            "echo.network.io",
-            () =>
-            {
-                var (received, sent) = bytes();
-                if (datagrams?.Invoke() is { } udp)
-                {
-                    KeyValuePair<string, object?> transport = new(TransportAttribute, "udp");
-                    return [new(received, _pool, receive), new(sent, _pool, transmit), new(udp.BytesIn, _pool, receive, transport), new(udp.BytesOut, _pool, transmit, transport)];
-                }
-
-                return [new(received, _pool, receive), new(sent, _pool, transmit)];
-            },
-            "By",
-            "Bytes received from clients and echoed to them (UDP's with network.transport=udp).");
-        if (datagrams is not null)
-        {
-            Meter.CreateObservableCounter<long>(
-                "echo.udp.datagrams",
-                () => datagrams() is { } udp ? [new(udp.Received, _pool, receive), new(udp.Echoed, _pool, transmit)] : [],
-                "{datagram}",
-                "UDP datagrams received, and echoed.");
-            Meter.CreateObservableCounter<long>(
-                "echo.udp.dropped_datagrams",
-                () => datagrams() is { } udp ? udp.Dropped.Select(d => new Measurement<long>(d.Count, _pool, new KeyValuePair<string, object?>(DropReasonAttribute, d.Reason))) : [],
-                "{datagram}",
-                "UDP datagrams received and not echoed, by reason.");
-        }
+            "echo.pool.queue.wait", "How long a client with data waited for a slot: every grant of a slot (every burst in the executor), zero when one was free.", QueueWaitBuckets);
     }
 
     public Meter Meter { get; }
@@ -151,6 +104,48 @@ internal sealed class ServerMetrics : IDisposable
         }
 
         return new QueueWaitReader(recorder, WaitsInProgress);
+    }
+
+    /// <summary>
+    /// Adds the instruments read when collected: open connections, the pool's queue and busy slots, the oldest
+    /// wait in progress, and the bytes (so the echo loop records nothing per message). Called once the pool
+    /// exists, which records into this meter.
+    /// </summary>
+    /// <param name="active">Open connections now.</param>
+    /// <param name="load">The pool's busy slots and queue now.</param>
+    /// <param name="waiting">How long each client waiting for a slot now has waited so far (the queue's snapshot).</param>
+    /// <param name="bytes">Bytes received and sent since start.</param>
+    /// <param name="datagrams">The UDP echo's totals since start; null without --udp.</param>
+    public void Observe(Func<long> active, Func<PoolLoad> load, Func<IReadOnlyList<TimeSpan>> waiting, Func<(long Received, long Sent)> bytes, Func<DatagramTotals?>? datagrams = null)
+    {
+        _waiting = waiting;
+        KeyValuePair<string, object?> receive = new(DirectionAttribute, "receive");
+        KeyValuePair<string, object?> transmit = new(DirectionAttribute, "transmit");
+        Meter.CreateObservableUpDownCounter("echo.active_connections", () => new Measurement<long>(active(), _pool), "{connection}", "Connections open now, idle, queued or being echoed.");
+        Meter.CreateObservableUpDownCounter("echo.pool.queue.length", () => new Measurement<int>(load().Queued, _pool), "{connection}", "Clients with data waiting for a slot now.");
+        Meter.CreateObservableUpDownCounter("echo.pool.busy_slots", () => new Measurement<int>(load().Busy, _pool), "{slot}", "Slots held now: by a client for its whole life (workers), by a burst (executor).");
+
+        // The histogram records a wait only when it ends: clients starved for a minute leave it empty. This shows them.
+        Meter.CreateObservableGauge(
+            "echo.pool.queue.oldest_wait",
+            () => new Measurement<double>(OldestWait(WaitsInProgress()).TotalSeconds, _pool),
+            "s",
+            "How long the oldest client waiting for a slot now has waited so far; zero when none waits.");
+        Meter.CreateObservableCounter<long>(
+            "echo.network.io",
+            () =>
+            {
+                var (received, sent) = bytes();
+                if (datagrams?.Invoke() is { } udp)
+                {
+                    KeyValuePair<string, object?> transport = new(TransportAttribute, "udp");
+                    return [new(received, _pool, receive), new(sent, _pool, transmit), new(udp.BytesIn, _pool, receive, transport), new(udp.BytesOut, _pool, transmit, transport)];
+                }
+
+                return [new(received, _pool, receive), new(sent, _pool, transmit)];
+            },
+            "By",
+            "Bytes received from clients and echoed to them (UDP's with network.transport=udp).");
     }
 
     /// <summary>How long each client waiting for a slot now has waited so far.</summary>

@@ -12,7 +12,6 @@ internal sealed class EchoProgress
     private long _bytesIn;
     private long _bytesOut;
     private long _undelivered;
-    private int _largestRead;
     private long _waitingSince;
     private int _waitingFor;
     private volatile bool _stopRequested;
@@ -21,9 +20,6 @@ internal sealed class EchoProgress
 
     /// <summary>Bytes echoed that the client can receive: sent, less what a reset threw away.</summary>
     public long BytesOut => Volatile.Read(ref _bytesOut) - Volatile.Read(ref _undelivered);
-
-    /// <summary>The most bytes one receive returned: never more than the buffer size asked for.</summary>
-    public int LargestRead => Volatile.Read(ref _largestRead);
 
     /// <summary>True once the owner asked the loop to stop; a loop that sees its receive end then returns.</summary>
     public bool StopRequested => _stopRequested;
@@ -48,14 +44,7 @@ internal sealed class EchoProgress
     }
 
     // Each counter has one writer (the loop); readers elsewhere only need a recent value.
-    public void AddBytesIn(int count)
-    {
-        Volatile.Write(ref _bytesIn, _bytesIn + count);
-        if (count > _largestRead)
-        {
-            Volatile.Write(ref _largestRead, count);
-        }
-    }
+    public void AddBytesIn(int count) => Volatile.Write(ref _bytesIn, _bytesIn + count);
 
     public void AddBytesOut(int count) => Volatile.Write(ref _bytesOut, _bytesOut + count);
 

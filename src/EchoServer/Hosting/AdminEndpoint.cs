@@ -94,7 +94,7 @@ internal sealed class AdminEndpoint(ServerOptions options, EchoServerService ser
         app.MapMethods("/snapshot", ReadMethods, context => Results.Text(server.Snapshot() + "\n").ExecuteAsync(context));
 
         // The live view: a page that polls /snapshot.json (see src/README.md, "Live view").
-        _history = new LiveHistory(server.Tracker.Counters, server.Metrics.TrackQueueWaits(), () => server.Tracker.BytesSoFar().Sent, () => server.Uptime, server.Faults);
+        _history = new LiveHistory(server.Counters, server.Metrics.TrackQueueWaits(), () => server.Bytes.SoFar().Sent, () => server.Uptime, server.Faults);
         var history = _history;
         app.MapMethods("/snapshot.json", ReadMethods, context =>
         {

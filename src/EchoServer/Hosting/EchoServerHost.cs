@@ -1,3 +1,4 @@
+using EchoServer.Listening;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.Systemd;
@@ -18,7 +19,11 @@ internal static class EchoServerHost
     /// <summary>Category names whose Information chatter would push the "Listening on" line off the top.</summary>
     private const string HostingInternals = "Microsoft.Extensions.Hosting";
 
-    public static IHost Create(ServerOptions options, Action<ILoggingBuilder>? configureLogging = null)
+    /// <summary>The host, built.</summary>
+    public static IHost Create(ServerOptions options) => CreateBuilder(options).Build();
+
+    /// <summary>The host's builder, with console logging and every service registered, for a caller to add to (another log provider, a stage) before it builds.</summary>
+    public static HostApplicationBuilder CreateBuilder(ServerOptions options)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
 
@@ -31,14 +36,7 @@ internal static class EchoServerHost
 
         // Start-up failures are reported by the program as one line; the host would add a stack trace.
         builder.Logging.AddFilter(HostingInternals, LogLevel.None);
-        if (configureLogging is null)
-        {
-            AddConsole(builder.Logging, options.LogFormat);
-        }
-        else
-        {
-            configureLogging(builder.Logging);
-        }
+        AddConsole(builder.Logging, options.LogFormat);
 
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
 
@@ -48,6 +46,7 @@ internal static class EchoServerHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ISystemdNotifier, SystemdNotifier>();
         builder.Services.AddHostedService<ServiceManagerNotifier>();
+        builder.Services.AddSingleton<ISocketAcceptor, SocketAcceptor>();
         builder.Services.AddSingleton<EchoServerService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EchoServerService>());
         builder.Services.AddHostedService<ServerSignals>();
@@ -56,7 +55,8 @@ internal static class EchoServerHost
             builder.Services.AddSingleton<AdminEndpoint>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<AdminEndpoint>());
         }
-        return builder.Build();
+
+        return builder;
     }
 
     private static void AddConsole(ILoggingBuilder logging, LogFormat format)

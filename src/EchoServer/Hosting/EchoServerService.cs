@@ -22,8 +22,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
 {
     private readonly ServerOptions _options;
     private readonly ILogger _lifecycle;
-    private readonly ConnectionWatchdog _watchdog;
-    private readonly PinnedWorkersMonitor? _pinned;
+    private readonly ComposedServer _server;
     private readonly CancellationTokenSource _stopping = new();
     private readonly DrainDelay _drainDelay;
     private readonly long _startedAt = Stopwatch.GetTimestamp();
@@ -32,38 +31,35 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
     private StartupChecks.Report? _checks;
     private UdpEcho? _udp;
 
-    public EchoServerService(ServerOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory)
+    /// <param name="options">The configuration.</param>
+    /// <param name="loggerFactory">The logs.</param>
+    /// <param name="meterFactory">The meter's owner.</param>
+    /// <param name="acceptor">Takes each client from the listening socket.</param>
+    /// <param name="stages">Connection stages the host adds, after the built-in ones and before the pool.</param>
+    public EchoServerService(ServerOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory, ISocketAcceptor acceptor, IEnumerable<IConnectionStage> stages)
     {
         _options = options;
-        var log = loggerFactory.CreateLogger(EchoServerHost.ConnectionsCategory);
         _lifecycle = loggerFactory.CreateLogger(EchoServerHost.LifecycleCategory);
         Faults = new BackgroundFaults(_lifecycle);
-        // The gauges read the tracker and the pool, built next: both exist before anything can observe a gauge.
-        Listener = new ConnectionListener(new IPEndPoint(options.Host, options.Port), options.Backlog, options.MaxConnections, log, options.ReusePort);
-        Metrics = new ServerMetrics(
-            meterFactory, options.Pool.ToName(), () => Tracker!.Counters.Active, () => Pool!.Load.Queued, () => Pool!.Load.Busy, () => Tracker!.BytesSoFar(), () => [.. Pool!.Snapshot().Queue.Select(w => w.Waited)], options.Udp is null ? null : () => _udp?.Counters.Totals());
-        var proxyProtocol = options.ProxyProtocol ? new ProxyProtocolSettings(options.TrustedProxies, options.ProxyHeaderTimeout, options.BufferSize) : null;
-        Tracker = new ConnectionTracker(options.Pool, options.MaxConnectionsPerIp, Metrics, log, Listener.ReleaseSlot, proxyProtocol);
-        var runner = new Lazy<SessionRunner>(() => new SessionRunner(Tracker, options.BufferSize, log, Hooks));
-        Pool = options.Pool == PoolKind.Workers
-            ? new WorkerThreadPool<ClientConnection>(options.PoolSettings, (c, worker) => runner.Value.Run(c, worker), Tracker.Refuse, log, slotWaited: Metrics.SlotGranted)
-            : new BoundedExecutor<ClientConnection>(options.PoolSettings, (c, gate) => runner.Value.RunAsync(c, gate), Tracker.Refuse, log, Metrics.SlotGranted);
-        Tracker.Pool = Pool;
-        _watchdog = new ConnectionWatchdog(Tracker.Connections, options.IdleTimeout, options.SendTimeout, Faults, proxyProtocol?.HeaderTimeout ?? TimeSpan.Zero);
-        _pinned = options.Pool == PoolKind.Workers ? new PinnedWorkersMonitor(Pool, Tracker.Connections, log, Faults) : null;
+        _server = ServerComposition.Compose(options, loggerFactory, meterFactory, acceptor, stages, Faults, options.Udp is null ? null : () => _udp?.Counters.Totals());
         _drainDelay = new DrainDelay(options.DrainDelay, _lifecycle, options.Pool.ToName());
     }
 
     /// <summary>The bound endpoint (real port when 0 was asked for).</summary>
-    public IPEndPoint LocalEndPoint => Listener.LocalEndPoint;
+    public IPEndPoint LocalEndPoint => _server.Listener.LocalEndPoint;
 
-    public ConnectionListener Listener { get; }
+    /// <summary>The connections open now.</summary>
+    public ConnectionRegistry Connections => _server.Connections;
 
-    public ConnectionTracker Tracker { get; }
+    /// <summary>Totals since start.</summary>
+    public ServerCounters Counters => _server.Counters;
 
-    public IWorkPool<ClientConnection> Pool { get; }
+    /// <summary>Bytes since start, closed and open connections together.</summary>
+    public ByteTotals Bytes => _server.Bytes;
 
-    public ServerMetrics Metrics { get; }
+    public IWorkPool<ClientConnection> Pool => _server.Pool;
+
+    public ServerMetrics Metrics => _server.Metrics;
 
     /// <summary>Contains, counts and logs what the server's timers and signal handlers throw.</summary>
     public BackgroundFaults Faults { get; }
@@ -74,14 +70,11 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
     /// <summary>Runs once every listener is bound and before the "Listening on" line, which scripts wait for (the pid file).</summary>
     public Action? OnBound { get; set; }
 
-    /// <summary>Fault-injection seams for tests.</summary>
-    internal SessionHooks Hooks { get; } = new();
-
     /// <summary>True from the moment a stop is requested: health checks report it.</summary>
     public bool IsDraining { get; private set; }
 
-    /// <summary>True while a new client would not be served at once: every connection slot held, or the pool's queue full.</summary>
-    public bool IsSaturated => Tracker.Counters.Active >= _options.MaxConnections || Pool.Load.Queued >= _options.PoolSettings.QueueCapacity;
+    /// <summary>True while a new client would not be served at once: every connection permit held, or the pool's queue full.</summary>
+    public bool IsSaturated => Counters.Active >= _options.MaxConnections || Pool.Load.Queued >= _options.PoolSettings.QueueCapacity;
 
     /// <summary>Time since the service was built.</summary>
     public TimeSpan Uptime => Stopwatch.GetElapsedTime(_startedAt);
@@ -91,7 +84,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
 
     /// <summary>Each worker's state, the queue and the totals, with <paramref name="history"/> when there is one.</summary>
     public SnapshotData CaptureSnapshot(IReadOnlyList<LiveSample>? history = null) =>
-        ServerSnapshot.Capture(Pool.Snapshot(), Tracker.Connections, Tracker.Counters, _options.MaxConnections, IsDraining, Uptime, history, _udp is { } udp ? (udp.Counters.Totals(), udp.Load) : null);
+        ServerSnapshot.Capture(Pool.Snapshot(), Connections, Counters, _options.MaxConnections, IsDraining, Uptime, history, _udp is { } udp ? (udp.Counters.Totals(), udp.Load) : null);
 
     /// <summary>Everything that can fail: the checks, the code paths the server needs later, the pool, the bind. Nothing is announced yet.</summary>
     public Task StartingAsync(CancellationToken cancellationToken)
@@ -106,7 +99,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         _drainDelay.CountSignals();
         RuntimeWarmUp.Run(Snapshot);
         Pool.Start();
-        Listener.Bind();
+        _server.Listener.Bind();
         if (_options.Udp is { } udp)
         {
             // The same port number as TCP (the real one when 0 was asked for), bound before anything is announced.
@@ -133,10 +126,10 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
             _udp.Start();
         }
 
-        _acceptLoop = Task.Run(() => Listener.RunAsync(Tracker.HandOffAsync, _stopping.Token), CancellationToken.None);
+        _acceptLoop = Task.Run(() => _server.Listener.RunAsync(_server.Dispatcher.HandOffAsync, _stopping.Token), CancellationToken.None);
         if (_options.StatsInterval > TimeSpan.Zero)
         {
-            _stats = new StatsReporter(_options.StatsInterval, Tracker.Counters, Metrics, () => (Pool.Load.Queued, Pool.Load.Busy, _options.PoolSettings.Workers), Pool.Kind.ToName(), _lifecycle, Faults, () => _udp is { } udp ? (udp.Counters.Totals(), udp.Load.Busy, udp.Load.Queued) : null);
+            _stats = new StatsReporter(_options.StatsInterval, Counters, Metrics, () => (Pool.Load.Queued, Pool.Load.Busy, _options.PoolSettings.Workers), Pool.Kind.ToName(), _lifecycle, Faults, () => _udp is { } udp ? (udp.Counters.Totals(), udp.Load.Busy, udp.Load.Queued) : null);
         }
 
         return Task.CompletedTask;
@@ -157,7 +150,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         }
         catch (System.Net.Sockets.SocketException ex)
         {
-            Listener.Close();
+            _server.Listener.Close();
             throw new StartupException($"Cannot bind UDP {EndPoints.Format(endPoint)}: {ex.Message}");
         }
     }
@@ -171,15 +164,15 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         await _drainDelay.WaitAsync(cancellationToken);
         _stats?.Dispose();
         await _stopping.CancelAsync();
-        Listener.Close();
+        _server.Listener.Close();
         _udp?.StopReceiving(); // at the same time as the listener: what was received is still echoed below
         await _acceptLoop;
-        await Tracker.EndHeaderReadsAsync().CompletesWithinAsync(SessionDrain.Grace, CancellationToken.None); // the stop cancelled them
+        await _server.DetachedHandOffs.EndAsync().CompletesWithinAsync(SessionDrain.Grace, CancellationToken.None); // the stop cancelled them
         var udpDrain = _udp?.DrainAsync(_options.ShutdownTimeout) ?? Task.CompletedTask;
-        await SessionDrain.RunAsync(Pool, Tracker.Connections, _options.ShutdownTimeout, _lifecycle, cancellationToken);
+        await SessionDrain.RunAsync(Pool, Connections, _options.ShutdownTimeout, _lifecycle, cancellationToken);
         await udpDrain;
 
-        var counters = Tracker.Counters;
+        var counters = Counters;
         ServerLog.Stopped(_lifecycle, Stopwatch.GetElapsedTime(_startedAt).TotalSeconds, counters.Served, counters.Refused, counters.BytesIn, counters.BytesOut, Pool.Kind.ToName());
     }
 
@@ -188,12 +181,12 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         _udp?.Dispose();
         _drainDelay.Dispose();
         _stats?.Dispose();
-        _pinned?.Dispose();
-        _watchdog.Dispose();
-        Tracker.Dispose();
-        Metrics.Dispose();
-        Listener.Dispose();
-        Pool.Dispose();
+        _server.PinnedWorkers?.Dispose();
+        _server.Watchdog.Dispose();
+        _server.Events.Dispose();
+        _server.Metrics.Dispose();
+        _server.Listener.Dispose();
+        _server.Pool.Dispose();
         _stopping.Dispose();
     }
 }

@@ -60,8 +60,6 @@ internal sealed record ServerOptions
     /// <summary>The sources allowed to send a PROXY protocol header. Defaults to loopback (127.0.0.0/8 and ::1).</summary>
     public TrustedProxies TrustedProxies { get; init; } = TrustedProxies.Loopback;
 
-    /// <summary>Time from accept to a complete PROXY protocol header. Defaults to 3 s; not on the command line (tests shorten it).</summary>
-    public TimeSpan ProxyHeaderTimeout { get; init; } = TimeSpan.FromSeconds(3);
     /// <summary>
     /// After a stop is requested, how long the listener keeps accepting and serving while /ready answers 503, so
     /// that a load balancer's health check sees the drain before connects are refused. Defaults to 0 (close at once).

@@ -6,8 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace EchoServer.Listening;
 
 /// <summary>
-/// Binds the listening socket and runs the accept loop. A semaphore of <c>maxConnections</c> slots is taken
-/// before each accept and given back when that connection closes, so when every slot is held the loop stops
+/// Binds the listening socket and runs the accept loop. A permit of <c>--max-connections</c> is taken before
+/// each accept and given back when that connection closes, so when every permit is held the loop stops
 /// accepting and new clients wait in the kernel backlog until one leaves.
 /// </summary>
 internal sealed class ConnectionListener : IDisposable
@@ -20,9 +20,8 @@ internal sealed class ConnectionListener : IDisposable
     private readonly IPEndPoint _endPoint;
     private readonly int _backlog;
     private readonly bool _reusePort;
-#pragma warning disable CA2213 // Connections still closing after Dispose release into it; it holds no wait handle.
-    private readonly SemaphoreSlim _connectionSlots;
-#pragma warning restore CA2213
+    private readonly ConnectionPermits _permits;
+    private readonly ISocketAcceptor _acceptor;
     private readonly ILogger _logger;
     private readonly LogRateLimiter _acceptErrorLog = new(TimeSpan.FromSeconds(1));
     private readonly LogRateLimiter _limitLog = new(TimeSpan.FromSeconds(10));
@@ -32,38 +31,32 @@ internal sealed class ConnectionListener : IDisposable
     private int _disposed;
     private volatile bool _closed;
 
-    public ConnectionListener(IPEndPoint endPoint, int backlog, int maxConnections, ILogger logger, bool reusePort = false)
+    /// <param name="endPoint">Where to listen.</param>
+    /// <param name="backlog">The kernel's listen backlog.</param>
+    /// <param name="permits">The connection limit: one permit is held for each client from before its accept to its close.</param>
+    /// <param name="acceptor">Takes each client from the listening socket.</param>
+    /// <param name="logger">The connection log.</param>
+    /// <param name="reusePort">Share the port with other processes (SO_REUSEPORT).</param>
+    public ConnectionListener(IPEndPoint endPoint, int backlog, ConnectionPermits permits, ISocketAcceptor acceptor, ILogger logger, bool reusePort = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(backlog, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxConnections, 1);
         _endPoint = endPoint;
         _backlog = backlog;
         _reusePort = reusePort;
-        MaxConnections = maxConnections;
-        _connectionSlots = new SemaphoreSlim(maxConnections, maxConnections);
+        _permits = permits;
+        _acceptor = acceptor;
         _logger = logger;
     }
-
-    public int MaxConnections { get; }
-
-    /// <summary>Connection slots held now (queued plus being echoed).</summary>
-    public int HeldSlots => MaxConnections - _connectionSlots.CurrentCount;
 
     /// <summary>The bound address, with the real port when 0 was asked for.</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)(_socket?.LocalEndPoint ?? throw new InvalidOperationException("Not bound yet."));
 
-    /// <summary>How a client is accepted; tests replace it to inject faults.</summary>
-    internal Func<Socket, CancellationToken, ValueTask<Socket>> Accept { get; set; } = static (s, ct) => s.AcceptAsync(ct);
-
     /// <summary>Binds and listens; throws <see cref="SocketException"/> when the address is taken.</summary>
     public void Bind() => _socket = ListenSocket.Bind(_endPoint, _backlog, _reusePort);
 
-    /// <summary>Gives back the slot of a connection that has closed.</summary>
-    public void ReleaseSlot() => _connectionSlots.Release();
-
     /// <summary>
     /// Accepts until <paramref name="cancellationToken"/> fires or the socket is closed, handing each client
-    /// (with a connection slot held for it) to <paramref name="handOff"/>. Transient accept errors are logged,
+    /// (with a permit held for it) to <paramref name="handOff"/>. Transient accept errors are logged,
     /// rate-limited, and followed by a short back-off: the loop does not die while the server runs.
     /// </summary>
     public async Task RunAsync(Func<Socket, CancellationToken, ValueTask> handOff, CancellationToken cancellationToken)
@@ -110,7 +103,7 @@ internal sealed class ConnectionListener : IDisposable
         var backoff = TimeSpan.Zero;
         while (!cancellationToken.IsCancellationRequested)
         {
-            if (!_connectionSlots.Wait(0) && !await WaitForConnectionSlotAsync(socket, cancellationToken))
+            if (!_permits.TryTake() && !await WaitForPermitAsync(socket, cancellationToken))
             {
                 return;
             }
@@ -125,7 +118,7 @@ internal sealed class ConnectionListener : IDisposable
             if (!mayAccept)
             {
                 // Out of descriptors but for the reserve: clients wait in the backlog until some are freed.
-                _connectionSlots.Release();
+                _permits.Release();
                 backoff = NextBackoff(backoff, SocketError.TooManyOpenSockets);
                 if (!await DelayAsync(backoff, cancellationToken))
                 {
@@ -138,7 +131,7 @@ internal sealed class ConnectionListener : IDisposable
             Socket client;
             try
             {
-                client = await Accept(socket, cancellationToken);
+                client = await _acceptor.AcceptAsync(socket, cancellationToken);
                 backoff = TimeSpan.Zero;
                 if (!_reserve.UnderPressure && _reserve.IsNearLimit(client.Handle))
                 {
@@ -147,12 +140,12 @@ internal sealed class ConnectionListener : IDisposable
             }
             catch (Exception ex) when (IsStop(ex, cancellationToken) || _closed)
             {
-                _connectionSlots.Release();
+                _permits.Release();
                 return;
             }
             catch (SocketException ex)
             {
-                _connectionSlots.Release();
+                _permits.Release();
                 if (ex.SocketErrorCode == SocketError.TooManyOpenSockets && !_reserve.UnderPressure)
                 {
                     EnterDescriptorPressure();
@@ -189,20 +182,20 @@ internal sealed class ConnectionListener : IDisposable
         }
     }
 
-    // Every slot is held: warn (rate-limited) with how many clients queue in the kernel, and say when it ends.
-    private async ValueTask<bool> WaitForConnectionSlotAsync(Socket socket, CancellationToken cancellationToken)
+    // Every permit is held: warn (rate-limited) with how many clients queue in the kernel, and say when it ends.
+    private async ValueTask<bool> WaitForPermitAsync(Socket socket, CancellationToken cancellationToken)
     {
         long pausedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         bool warned = _limitLog.TryAcquire(out long suppressed);
         if (warned)
         {
             string backlog = ListenSocket.Backlog(socket)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown";
-            ServerLog.ConnectionLimitReached(_logger, MaxConnections, backlog, suppressed);
+            ServerLog.ConnectionLimitReached(_logger, _permits.Limit, backlog, suppressed);
         }
 
         try
         {
-            await _connectionSlots.WaitAsync(cancellationToken);
+            await _permits.TakeAsync(cancellationToken);
         }
         catch (OperationCanceledException)
         {

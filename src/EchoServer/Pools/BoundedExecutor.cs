@@ -50,9 +50,6 @@ internal sealed class BoundedExecutor<T> : IWorkPool<T>
 
     public Task Completion => _completion.Task;
 
-    /// <summary>Sessions running now, holding a slot or not.</summary>
-    public int Sessions => Volatile.Read(ref _sessions);
-
     public void Start() => PoolLog.Started(_logger, Kind.ToName(), Settings.Workers, Settings.QueueCapacity, Settings.WhenFull.ToName());
 
     public ValueTask SubmitAsync(T item, CancellationToken cancellationToken)

@@ -28,9 +28,9 @@ public sealed class ReusePortTests
             Assert.Equal([(byte)i], await client.RoundTripAsync([(byte)i]));
         }
 
-        await Eventually.True(() => first.Service.Tracker.Counters.Accepted + second.Service.Tracker.Counters.Accepted == Clients, "every client counted by one of the two");
-        Assert.True(first.Service.Tracker.Counters.Accepted > 0 && second.Service.Tracker.Counters.Accepted > 0,
-            $"connections spread: {first.Service.Tracker.Counters.Accepted} and {second.Service.Tracker.Counters.Accepted}");
+        await Eventually.True(() => first.Service.Counters.Accepted + second.Service.Counters.Accepted == Clients, "every client counted by one of the two");
+        Assert.True(first.Service.Counters.Accepted > 0 && second.Service.Counters.Accepted > 0,
+            $"connections spread: {first.Service.Counters.Accepted} and {second.Service.Counters.Accepted}");
     }
 
     [Fact]

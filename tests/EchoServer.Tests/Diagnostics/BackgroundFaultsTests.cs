@@ -15,7 +15,8 @@ public sealed class BackgroundFaultsTests
         var logs = new TestLoggerProvider();
         var faults = new BackgroundFaults(logs.CreateLogger("test"));
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "executor", () => 0, () => 0, () => 0, () => (0, 0), () => []);
+        using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "executor");
+        metrics.Observe(() => 0, () => default, () => [], () => (0, 0));
         int calls = 0;
 
         // The first read is the constructor's; every tick's read throws, as a failed assembly load did.

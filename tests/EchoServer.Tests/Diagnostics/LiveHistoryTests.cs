@@ -14,7 +14,8 @@ public sealed class LiveHistoryTests
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var counters = new ServerCounters();
         long bytesOut = 0;
-        using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "workers", () => 0, () => 0, () => 0, () => (0, bytesOut), () => []);
+        using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "workers");
+        metrics.Observe(() => 0, () => default, () => [], () => (0, bytesOut));
         using var history = new LiveHistory(counters, metrics.TrackQueueWaits(), () => bytesOut, () => TimeSpan.FromSeconds(7), new BackgroundFaults(NullLogger.Instance), Timeout.InfiniteTimeSpan);
 
         for (int i = 0; i < 100; i++)
@@ -42,7 +43,8 @@ public sealed class LiveHistoryTests
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         IReadOnlyList<TimeSpan> waiting = [TimeSpan.FromMilliseconds(2500), TimeSpan.FromMilliseconds(1200)];
-        using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "workers", () => 0, () => 0, () => 0, () => (0, 0), () => waiting);
+        using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "workers");
+        metrics.Observe(() => 0, () => default, () => waiting, () => (0, 0));
         using var history = new LiveHistory(new ServerCounters(), metrics.TrackQueueWaits(), () => 0, () => TimeSpan.FromSeconds(1), new BackgroundFaults(NullLogger.Instance), Timeout.InfiniteTimeSpan);
 
         // Clients starved all second long: no wait has ended, so no grant was recorded.
@@ -72,7 +74,8 @@ public sealed class LiveHistoryTests
     public void It_keeps_the_last_minute_oldest_first()
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "executor", () => 0, () => 0, () => 0, () => (0, 0), () => []);
+        using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "executor");
+        metrics.Observe(() => 0, () => default, () => [], () => (0, 0));
         double uptime = 0;
         using var history = new LiveHistory(new ServerCounters(), metrics.TrackQueueWaits(), () => 0, () => TimeSpan.FromSeconds(uptime), new BackgroundFaults(NullLogger.Instance), Timeout.InfiniteTimeSpan);
 

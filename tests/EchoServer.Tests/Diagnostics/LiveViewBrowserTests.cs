@@ -50,7 +50,7 @@ public sealed partial class LiveViewBrowserTests
             Assert.Matches(@"title=""echo-worker-(\d+) \(slot \1\): receiving\n#[1-6] 127\.0\.0\.1:\d+\nin 0 B, out 0 B\nage \d", dom); // the hover text
 
             DisposeAll(clients);
-            await Eventually.True(() => server.Service.Pool.Load is { Busy: 0, Queued: 0 } && server.Service.Tracker.Counters.Active == 0, "every client gone");
+            await Eventually.True(() => server.Service.Pool.Load is { Busy: 0, Queued: 0 } && server.Service.Counters.Active == 0, "every client gone");
             dom = await browser.WaitForDomAsync(d => Busy(d) == 0 && QueueLength(d) == 0, "no busy worker and an empty queue");
             Assert.All(Cells(dom), c => Assert.Equal("idle", c.State));
             await browser.WaitForDomAsync(d => d.Contains("accepted 6, closed 6 (0 of them refused)", StringComparison.Ordinal), "the closed connections in the log's word");
@@ -97,7 +97,7 @@ public sealed partial class LiveViewBrowserTests
             holder.Dispose();
             DisposeAll(held);
             hog.Dispose();
-            await Eventually.True(() => server.Service.Pool.Load is { Busy: 0, Queued: 0 } && server.Service.Tracker.Counters.Active == 3, "the long bursts gone and the queued bursts echoed");
+            await Eventually.True(() => server.Service.Pool.Load is { Busy: 0, Queued: 0 } && server.Service.Counters.Active == 3, "the long bursts gone and the queued bursts echoed");
             dom = await browser.WaitForDomAsync(d => Busy(d) == 0 && QueueLength(d) == 0, "no slot held and an empty queue");
             Assert.All(Cells(dom), c => Assert.Equal("idle", c.State));
             Assert.Contains("0 of 4 slots busy · 3 open sessions, 3 idle (waiting for data, holding no slot and no buffer), 0 sending", dom, StringComparison.Ordinal);

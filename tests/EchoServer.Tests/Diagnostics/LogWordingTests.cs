@@ -23,7 +23,7 @@ public sealed class LogWordingTests
 
         Assert.Equal("Stopped after 2.5 s: connections served 1, refused 1; bytes received 1, echoed 1 (pool=workers)", log.Lines[0].Message);
         Assert.Equal(
-            "Every connection slot is held (max-connections=1): accepting pauses until a connection closes; clients waiting in the listen backlog: 1",
+            "Every connection permit is held (max-connections=1): accepting pauses until a connection closes; clients waiting in the listen backlog: 1",
             log.Lines[1].Message);
         Assert.StartsWith("Every worker is held by a client (workers=1, silent for over 30 s: 1) while clients wait in the queue (queued: 1): ", log.Lines[2].Message, StringComparison.Ordinal);
         Assert.All(log.Lines, l => Assert.DoesNotMatch(@"\b1 (connections|clients|workers|bytes)\b", l.Message));

@@ -31,14 +31,14 @@ public sealed class MetricsTests
         await Eventually.True(() => server.Service.Pool.Load.Queued == 1, "the third client to be queued");
         using var fourth = await EchoClient.ConnectAsync(server.EndPoint);
         Assert.True(await fourth.IsClosedByServerAsync());
-        await Eventually.True(() => server.Service.Tracker.Counters.Refused == 1, "the refusal to be counted");
+        await Eventually.True(() => server.Service.Counters.Refused == 1, "the refusal to be counted");
 
         recorded.Observe();
         Assert.Equal(4, recorded.Sum("echo.accepted_connections", (PoolKey, poolName)));
         Assert.Equal(1, recorded.Sum("echo.refused_connections", (PoolKey, poolName), (ReasonKey, "pool-saturated")));
         Assert.Equal(3, recorded.Last("echo.active_connections", (PoolKey, poolName)));
         Assert.Equal(1, recorded.Last("echo.pool.queue.length", (PoolKey, poolName)));
-        Assert.Equal(2, recorded.Last("echo.pool.busy_workers", (PoolKey, poolName)));
+        Assert.Equal(2, recorded.Last("echo.pool.busy_slots", (PoolKey, poolName)));
         Assert.Equal(1234, recorded.Sum("echo.network.io", (PoolKey, poolName), ("network.io.direction", "receive")));
         Assert.Equal(1234, recorded.Sum("echo.network.io", (PoolKey, poolName), ("network.io.direction", "transmit")));
         Assert.Equal(2, recorded.Count("echo.pool.queue.wait", (PoolKey, poolName))); // the queued client has no grant yet
@@ -98,7 +98,7 @@ public sealed class MetricsTests
         using var client = await EchoClient.ConnectAsync(server.EndPoint);
         await client.Socket.SendAsync("not a header\r\n"u8.ToArray(), System.Net.Sockets.SocketFlags.None);
         Assert.True(await client.IsClosedByServerAsync());
-        await Eventually.True(() => server.Service.Tracker.Counters.Refused == 1, "the refusal to be counted");
+        await Eventually.True(() => server.Service.Counters.Refused == 1, "the refusal to be counted");
 
         Assert.Equal(1, recorded.Sum("echo.accepted_connections", ("echo.pool", "executor")));
         await Eventually.True(() => recorded.Sum("echo.refused_connections", ("echo.pool", "executor"), ("echo.close.reason", "proxy-header")) == 1, "the refusal to be recorded");
@@ -110,7 +110,8 @@ public sealed class MetricsTests
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         IReadOnlyList<TimeSpan> waiting = [];
-        using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "workers", () => 0, () => 0, () => 0, () => (0, 0), () => waiting);
+        using var metrics = new ServerMetrics(services.GetRequiredService<IMeterFactory>(), "workers");
+        metrics.Observe(() => 0, () => default, () => waiting, () => (0, 0));
         using var recorded = new Recorded(metrics.Meter);
 
         recorded.Observe();

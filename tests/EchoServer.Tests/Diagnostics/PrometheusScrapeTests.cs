@@ -67,7 +67,7 @@ public sealed partial class PrometheusScrapeTests
 
         // It was taken under that load.
         Assert.Contains($"\necho_pool_queue_length{{otel_scope_name=\"EchoServer\",echo_pool=\"{pool}\"}} {(executor ? 0 : 1)}\n", scrape, StringComparison.Ordinal);
-        Assert.Contains($"\necho_pool_busy_workers{{otel_scope_name=\"EchoServer\",echo_pool=\"{pool}\"}} {(executor ? 0 : 2)}\n", scrape, StringComparison.Ordinal);
+        Assert.Contains($"\necho_pool_busy_slots{{otel_scope_name=\"EchoServer\",echo_pool=\"{pool}\"}} {(executor ? 0 : 2)}\n", scrape, StringComparison.Ordinal);
         if (!executor)
         {
             Assert.Contains(

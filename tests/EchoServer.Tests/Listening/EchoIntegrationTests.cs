@@ -63,7 +63,7 @@ public sealed class EchoIntegrationTests
                 return payload.AsSpan().SequenceEqual(echoed);
             }));
             Assert.All(results, Assert.True);
-            Assert.Equal(200, server.Service.Tracker.Counters.Active);
+            Assert.Equal(200, server.Service.Counters.Active);
         }
         finally
         {
@@ -73,8 +73,8 @@ public sealed class EchoIntegrationTests
             }
         }
 
-        await Eventually.True(() => server.Service.Tracker.Counters.Active == 0, "every connection to be closed");
-        Assert.Equal(200, server.Service.Tracker.Counters.Served);
+        await Eventually.True(() => server.Service.Counters.Active == 0, "every connection to be closed");
+        Assert.Equal(200, server.Service.Counters.Served);
     }
 
     [Theory]
@@ -119,12 +119,12 @@ public sealed class EchoIntegrationTests
         var echo = third.RoundTripAsync([3], TimeSpan.FromSeconds(20));
         await Task.Delay(300); // an expected wait: no echo may arrive while both slots are held
         Assert.False(echo.IsCompleted, "a third client must not be served while two hold every slot");
-        Assert.Equal(2, server.Service.Tracker.Counters.Accepted);
+        Assert.Equal(2, server.Service.Counters.Accepted);
 
         first.Dispose();
 
         Assert.Equal([3], await Eventually.Completes(echo, "the third client to be served once a slot frees"));
-        Assert.Equal(3, server.Service.Tracker.Counters.Accepted);
+        Assert.Equal(3, server.Service.Counters.Accepted);
     }
 
     [Theory]
@@ -219,7 +219,7 @@ public sealed class EchoIntegrationTests
         Assert.All(closes, m => Assert.Contains("reason=shutdown", m, StringComparison.Ordinal));
         Assert.Single(server.Logs.Named("DrainDeadline"));
         Assert.Matches(@"^Stopped after \d+\.\d s: connections served 1, refused 1; bytes received 1, echoed 1 \(pool=", Assert.Single(server.Logs.Named("Stopped")).Message);
-        Assert.Equal(0, server.Service.Tracker.Counters.Active);
+        Assert.Equal(0, server.Service.Counters.Active);
     }
 
     [Theory]

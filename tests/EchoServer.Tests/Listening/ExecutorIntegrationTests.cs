@@ -22,7 +22,7 @@ public sealed class ExecutorIntegrationTests
                 silent.AddRange(await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => EchoClient.ConnectAsync(server.EndPoint))));
             }
 
-            await Eventually.True(() => server.Service.Tracker.Counters.Active == 5000, "all 5,000 silent connections to be accepted", TimeSpan.FromSeconds(30));
+            await Eventually.True(() => server.Service.Counters.Active == 5000, "all 5,000 silent connections to be accepted", TimeSpan.FromSeconds(30));
             Assert.Equal(new PoolLoad(0, 0), server.Service.Pool.Load);
 
             var times = new List<double>();
@@ -95,7 +95,7 @@ public sealed class ExecutorIntegrationTests
             await fast.Socket.SendAsync(payload, SocketFlags.None);
             return await echo;
         });
-        await Eventually.True(() => server.Service.Tracker.Connections.Snapshot().Any(c => c.Progress.BytesIn > 0), "the fast client to be echoing");
+        await Eventually.True(() => server.Service.Connections.Snapshot().Any(c => c.Progress.BytesIn > 0), "the fast client to be echoing");
 
         using var other = await EchoClient.ConnectAsync(server.EndPoint);
         try
@@ -126,5 +126,5 @@ public sealed class ExecutorIntegrationTests
         Assert.Equal(1, server.Service.Pool.Load.Busy);
     }
 
-    private static int Receiving(TestServer server) => server.Service.Tracker.Connections.Snapshot().Count(c => c.Progress.Waiting.Kind == SessionWait.Receive);
+    private static int Receiving(TestServer server) => server.Service.Connections.Snapshot().Count(c => c.Progress.Waiting.Kind == SessionWait.Receive);
 }

@@ -41,7 +41,7 @@ public sealed class ExecutorPendingSendTests
             await Eventually.True(() => StuckInSend(server) == 8 && server.Service.Pool.Load == new PoolLoad(0, 0), "all eight stuck in a send, holding no slot");
 
             // What a stuck session keeps is the part of one read its client has not taken: at most one buffer.
-            foreach (var stuck in server.Service.Tracker.Connections.Snapshot().Where(c => c.Progress.Waiting.Kind == SessionWait.Send))
+            foreach (var stuck in server.Service.Connections.Snapshot().Where(c => c.Progress.Waiting.Kind == SessionWait.Send))
             {
                 Assert.InRange(stuck.BytesIn - stuck.BytesOut, 1, BufferSize);
             }
@@ -100,5 +100,5 @@ public sealed class ExecutorPendingSendTests
     }
 
     private static int StuckInSend(TestServer server) =>
-        server.Service.Tracker.Connections.Snapshot().Count(c => c.Progress.Waiting is (SessionWait.Send, var since) && Stopwatch.GetElapsedTime(since) > TimeSpan.FromMilliseconds(200));
+        server.Service.Connections.Snapshot().Count(c => c.Progress.Waiting is (SessionWait.Send, var since) && Stopwatch.GetElapsedTime(since) > TimeSpan.FromMilliseconds(200));
 }

@@ -56,7 +56,7 @@ public sealed class LoadRunnerTests
         Assert.Empty(report.Errors);
         Assert.Equal(200, report.Messages);
         Assert.True(report.ConnectionsPerSecond > 0);
-        await Eventually.True(() => server.Service.Tracker.Counters.Served == 200, "the server to have served 200 connections");
+        await Eventually.True(() => server.Service.Counters.Served == 200, "the server to have served 200 connections");
     }
 
     [Fact]
@@ -66,7 +66,7 @@ public sealed class LoadRunnerTests
         var options = new LoadOptions { Port = server.EndPoint.Port, Mode = LoadMode.Hold, Connections = 300, Duration = TimeSpan.FromSeconds(1), ProgressInterval = TimeSpan.Zero };
 
         var run = new LoadRunner(options, server.EndPoint).RunAsync(null, CancellationToken.None);
-        await Eventually.True(() => server.Service.Tracker.Counters.Active == 300, "300 connections open at once");
+        await Eventually.True(() => server.Service.Counters.Active == 300, "300 connections open at once");
         var report = await Eventually.Completes(run, "the hold run");
 
         Assert.Empty(report.Errors);
