@@ -146,6 +146,19 @@ internal sealed class ServerMetrics : IDisposable
             },
             "By",
             "Bytes received from clients and echoed to them (UDP's with network.transport=udp).");
+        if (datagrams is not null)
+        {
+            Meter.CreateObservableCounter<long>(
+                "echo.udp.datagrams",
+                () => datagrams() is { } udp ? [new(udp.Received, _pool, receive), new(udp.Echoed, _pool, transmit)] : [],
+                "{datagram}",
+                "UDP datagrams received, and echoed.");
+            Meter.CreateObservableCounter<long>(
+                "echo.udp.dropped_datagrams",
+                () => datagrams() is { } udp ? udp.Dropped.Select(d => new Measurement<long>(d.Count, _pool, new KeyValuePair<string, object?>(DropReasonAttribute, d.Reason))) : [],
+                "{datagram}",
+                "UDP datagrams received and not echoed, by reason.");
+        }
     }
 
     /// <summary>How long each client waiting for a slot now has waited so far.</summary>

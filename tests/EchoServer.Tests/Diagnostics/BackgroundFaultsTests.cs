@@ -25,7 +25,7 @@ public sealed class BackgroundFaultsTests
         await Eventually.True(() => faults.Count >= 3, "three failed ticks, counted");
 
         var line = Assert.Single(logs.Named("BackgroundFailed")); // rate-limited: one line per 10 s
-        Assert.Contains("The live view's history failed and was skipped; the server goes on (1 background failures so far", line.Message, StringComparison.Ordinal);
+        Assert.Contains("The live view's history failed and was skipped; the server goes on (background failures so far: 1", line.Message, StringComparison.Ordinal);
         Assert.IsType<FileNotFoundException>(line.Exception);
     }
 

@@ -52,12 +52,31 @@ public sealed class UdpExecutableTests
             return;
         }
 
-        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        // A UDP port taken whose TCP twin is free (other tests' TCP sockets use the same range).
+        using var taken = TakeUdpPortWithFreeTcpTwin();
         int port = ((IPEndPoint)taken.LocalEndPoint!).Port;
         using var server = ServerProcess.Start("--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--udp");
         Assert.NotEqual(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.DoesNotContain(server.Stdout, l => l.Contains("Listening on", StringComparison.Ordinal));
         Assert.Contains(server.Stderr.Concat(server.Stdout), l => l.Contains($"Cannot bind UDP 127.0.0.1:{port}", StringComparison.Ordinal));
+    }
+
+    private static Socket TakeUdpPortWithFreeTcpTwin()
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                tcp.Bind(new IPEndPoint(IPAddress.Loopback, ((IPEndPoint)udp.LocalEndPoint!).Port));
+                return udp;
+            }
+            catch (SocketException) when (attempt < 100)
+            {
+                udp.Dispose();
+            }
+        }
     }
 }
