@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace EchoServer.LoadTest;
 
 /// <summary>What a reply to one UDP flow turned out to be.</summary>
@@ -20,7 +22,9 @@ internal enum ReplyKind
 /// One UDP socket's datagrams in flight: a ring of the last <c>capacity</c> sequence numbers with when each was
 /// sent and whether it was answered, so that a reply can be told first, duplicate, late or out of order, and a
 /// datagram unanswered past the timeout counted lost. Shared by the sender, the receiver and the expiry sweep,
-/// under one lock (uncontended but for the sweep).
+/// under one lock (uncontended but for the sweep). A slot is free again only once every older datagram is
+/// answered or lost (the ring never overwrites one still waiting), so the sender takes a credit per datagram and
+/// gets back the slots <see cref="Reply"/> and <see cref="Expire"/> free.
 /// </summary>
 internal sealed class DatagramFlow(int capacity)
 {
@@ -31,10 +35,11 @@ internal sealed class DatagramFlow(int capacity)
     private readonly Lock _lock = new();
     private readonly long[] _seq = Enumerable.Repeat(-1L, capacity).ToArray();
     private readonly long[] _sentAt = new long[capacity];
+    private readonly long[] _leftAt = new long[capacity];
     private readonly byte[] _state = new byte[capacity];
     private readonly bool[] _measured = new bool[capacity];
     private long _next;
-    private long _oldestPending;
+    private long _oldest;
     private long _highestAnswered = -1;
     private int _pending;
 
@@ -53,7 +58,10 @@ internal sealed class DatagramFlow(int capacity)
     /// <summary>The sequence number the next datagram carries.</summary>
     public long Next => Volatile.Read(ref _next);
 
-    /// <summary>Records datagram <see cref="Next"/> as sent at <paramref name="sentAt"/>; the caller holds a credit for its slot.</summary>
+    /// <summary>
+    /// Records datagram <see cref="Next"/>: its latency counts from <paramref name="sentAt"/> (in open loop, when it
+    /// was due), its timeout from now, when it really leaves. The caller holds a credit for its slot.
+    /// </summary>
     public long Send(long sentAt, bool measured)
     {
         lock (_lock)
@@ -62,6 +70,7 @@ internal sealed class DatagramFlow(int capacity)
             int i = (int)(seq % capacity);
             _seq[i] = seq;
             _sentAt[i] = sentAt;
+            _leftAt[i] = Stopwatch.GetTimestamp();
             _state[i] = Waiting;
             _measured[i] = measured;
             _pending++;
@@ -70,11 +79,15 @@ internal sealed class DatagramFlow(int capacity)
         }
     }
 
-    /// <summary>Classifies a reply carrying <paramref name="seq"/>; for a first answer, gives when it was sent and whether it came after a later one.</summary>
-    public ReplyKind Reply(long seq, out long sentAt, out bool measured, out bool reordered)
+    /// <summary>
+    /// Classifies a reply carrying <paramref name="seq"/>; for a first answer, gives when it was sent, whether it came
+    /// after a later one, and how many slots it freed (0 unless it was the oldest waiting).
+    /// </summary>
+    public ReplyKind Reply(long seq, out long sentAt, out bool measured, out bool reordered, out int freed)
     {
         sentAt = 0;
         reordered = false;
+        freed = 0;
         lock (_lock)
         {
             measured = false;
@@ -84,12 +97,12 @@ internal sealed class DatagramFlow(int capacity)
             }
 
             int i = (int)(seq % capacity);
+            measured = _measured[i]; // for one too old to remember, the newer datagram's: measured the same but at the edges
             if (_seq[i] != seq)
             {
-                return ReplyKind.Late;
+                return ReplyKind.Late; // its slot went to a newer datagram, so it was answered or lost long ago
             }
 
-            measured = _measured[i];
             switch (_state[i])
             {
                 case Answered:
@@ -103,37 +116,50 @@ internal sealed class DatagramFlow(int capacity)
             sentAt = _sentAt[i];
             reordered = seq < _highestAnswered;
             _highestAnswered = Math.Max(_highestAnswered, seq);
+            freed = FreeResolved();
             return ReplyKind.Answered;
         }
     }
 
-    /// <summary>Counts lost every datagram sent before <paramref name="sentBefore"/> and still unanswered; returns how many of them were measured, and how many in all.</summary>
-    public (int Measured, int All) Expire(long sentBefore)
+    /// <summary>Counts lost every datagram that left before <paramref name="sentBefore"/> and is still unanswered; returns how many of them were measured, and how many slots that freed.</summary>
+    public (int Measured, int Freed) Expire(long sentBefore)
     {
         int measured = 0;
-        int all = 0;
         lock (_lock)
         {
-            for (; _oldestPending < _next; _oldestPending++)
+            // Sent in order: the first one waiting and not yet due ends the sweep.
+            for (long seq = _oldest; seq < _next; seq++)
             {
-                int i = (int)(_oldestPending % capacity);
+                int i = (int)(seq % capacity);
                 if (_state[i] != Waiting)
                 {
                     continue;
                 }
 
-                if (_sentAt[i] >= sentBefore)
+                if (_leftAt[i] >= sentBefore)
                 {
                     break;
                 }
 
                 _state[i] = Expired;
                 _pending--;
-                all++;
                 measured += _measured[i] ? 1 : 0;
             }
+
+            return (measured, FreeResolved());
+        }
+    }
+
+    /// <summary>Moves the oldest-waiting mark past every datagram answered or lost; returns how many slots that freed. Under the lock.</summary>
+    private int FreeResolved()
+    {
+        int freed = 0;
+        while (_oldest < _next && _state[(int)(_oldest % capacity)] != Waiting)
+        {
+            _oldest++;
+            freed++;
         }
 
-        return (measured, all);
+        return freed;
     }
 }

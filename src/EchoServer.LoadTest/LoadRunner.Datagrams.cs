@@ -64,7 +64,7 @@ internal sealed partial class LoadRunner
                 timeout.CancelAfter(_options.ReplyTimeout);
                 try
                 {
-                    while (HandleDatagram(flow, slot, receive.AsSpan(0, await socket.ReceiveAsync(receive, SocketFlags.None, timeout.Token))) != seq)
+                    while (HandleDatagram(flow, slot, receive.AsSpan(0, await socket.ReceiveAsync(receive, SocketFlags.None, timeout.Token))).Answered != seq)
                     {
                     }
                 }
@@ -104,7 +104,7 @@ internal sealed partial class LoadRunner
             while (true)
             {
                 int n = await socket.ReceiveAsync(receive, SocketFlags.None, receiveEnd.Token);
-                if (HandleDatagram(flow, slot, receive.AsSpan(0, n)) >= 0)
+                for (int freed = HandleDatagram(flow, slot, receive.AsSpan(0, n)).Freed; freed > 0; freed--)
                 {
                     credits.Release();
                 }
@@ -170,7 +170,7 @@ internal sealed partial class LoadRunner
             {
                 var lost = flow.Expire(Stopwatch.GetTimestamp() - timeoutTicks);
                 RecordLost(lost);
-                for (int i = 0; i < lost.All; i++)
+                for (int i = 0; i < lost.Freed; i++)
                 {
                     credits.Release();
                 }
@@ -205,13 +205,13 @@ internal sealed partial class LoadRunner
         await socket.SendAsync(buffer.AsMemory(0, size), SocketFlags.None, stop);
     }
 
-    /// <summary>Verifies and counts one reply; returns its sequence number when it is the first answer to a datagram waiting for one, otherwise -1.</summary>
-    private long HandleDatagram(DatagramFlow flow, ConnectionSlot slot, ReadOnlySpan<byte> reply)
+    /// <summary>Verifies and counts one reply; returns its sequence number when it is the first answer to a datagram waiting for one (otherwise -1), and the slots that freed.</summary>
+    private (long Answered, int Freed) HandleDatagram(DatagramFlow flow, ConnectionSlot slot, ReadOnlySpan<byte> reply)
     {
         long now = Stopwatch.GetTimestamp();
         int size = _options.MessageSize;
         long seq = reply.Length == size ? BinaryPrimitives.ReadInt64LittleEndian(reply) : -1;
-        var kind = flow.Reply(seq, out long sentAt, out bool measured, out bool reordered);
+        var kind = flow.Reply(seq, out long sentAt, out bool measured, out bool reordered, out int freed);
         if (kind == ReplyKind.Unknown || Pattern.FindMismatch(slot.Phase, BodyOffset(seq), reply[DatagramHeader..]) >= 0)
         {
             // A wrong length, a sequence number never sent, or a wrong byte after it.
@@ -224,14 +224,14 @@ internal sealed partial class LoadRunner
 
         if (kind != ReplyKind.Answered)
         {
-            return -1;
+            return (-1, 0);
         }
 
         Stats.RecordReply(ref slot.Replied);
-        return seq;
+        return (seq, freed);
     }
 
     private long BodyOffset(long seq) => (seq * _options.MessageSize) + DatagramHeader;
 
-    private void RecordLost((int Measured, int All) lost) => Stats.RecordDatagramsLost(lost.Measured);
+    private void RecordLost((int Measured, int Freed) lost) => Stats.RecordDatagramsLost(lost.Measured);
 }

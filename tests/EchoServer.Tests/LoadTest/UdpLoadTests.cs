@@ -153,6 +153,35 @@ public sealed class UdpLoadTests
         Assert.Contains("lost 1 of 100 datagrams", report.Problems(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    internal async Task A_reply_held_back_behind_more_than_the_window_is_lost_then_late_and_the_run_still_ends()
+    {
+        // Datagram 0 comes back only after datagram 1030 arrives: beyond the 1,024 an open-loop socket keeps in
+        // flight. The sender waits for slot 0 rather than overwrite it; after the timeout 0 is lost, the rest go on.
+        byte[]? held = null;
+        using var holding = new UdpTestResponder((seq, data) =>
+        {
+            switch (seq)
+            {
+                case 0:
+                    held = data;
+                    return [];
+                case 1030:
+                    return [(held!, TimeSpan.Zero), (data, TimeSpan.Zero)];
+                default:
+                    return UdpTestResponder.Echo(data);
+            }
+        });
+
+        var report = await RunAsync(holding.EndPoint, o => o with { Messages = 1100, Rate = 20_000, ReplyTimeout = TimeSpan.FromSeconds(1) });
+
+        Assert.Equal(1, report.DatagramsLost);
+        Assert.Equal(1, report.DatagramsLate);
+        Assert.Equal(1099, report.Messages);
+        Assert.Equal(1100, report.DatagramsSent);
+        Assert.Equal(LoadExitCodes.Unanswered, report.ExitCode);
+    }
+
     private static async Task<LoadReport> RunAsync(IPEndPoint target, Func<LoadOptions, LoadOptions> configure)
     {
         var options = configure(new LoadOptions { Udp = true, Port = target.Port, Connections = 1, ReplyTimeout = TimeSpan.FromSeconds(5), ProgressInterval = TimeSpan.Zero });
