@@ -81,7 +81,7 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
             }
 
             var cells = servers.Select(s => Find(s, id) is { } r && value(r) is { } v
-                ? string.Create(C, $"{Format(v)}{(r.ServerCores is { } cores && !measure.EndsWith("CPU/msg", StringComparison.Ordinal) ? $" ({cores:F2} cores)" : string.Empty)}{(r.ExitCode != LoadExitCodes.Ok ? " ⚠" : string.Empty)}")
+                ? string.Create(C, $"{Format(v)}{(r.ServerCores is { } cores && !measure.EndsWith("CPU/msg", StringComparison.Ordinal) && measure != "loss %" ? $" ({cores:F2} cores)" : string.Empty)}{(r.ExitCode != LoadExitCodes.Ok ? " ⚠" : string.Empty)}")
                 : "–");
             md.AppendLine(C, $"| {title} | {measure} | {string.Join(" | ", cells)} |");
         }
