@@ -121,9 +121,10 @@ internal sealed class DatagramFlow(int capacity)
         }
     }
 
-    /// <summary>Counts lost every datagram that left before <paramref name="sentBefore"/> and is still unanswered; returns how many of them were measured, and how many slots that freed.</summary>
-    public (int Measured, int Freed) Expire(long sentBefore)
+    /// <summary>Counts lost every datagram that left before <paramref name="sentBefore"/> and is still unanswered; returns how many (and of them measured), and how many slots that freed.</summary>
+    public (int Expired, int Measured, int Freed) Expire(long sentBefore)
     {
+        int expired = 0;
         int measured = 0;
         lock (_lock)
         {
@@ -143,10 +144,11 @@ internal sealed class DatagramFlow(int capacity)
 
                 _state[i] = Expired;
                 _pending--;
+                expired++;
                 measured += _measured[i] ? 1 : 0;
             }
 
-            return (measured, FreeResolved());
+            return (expired, measured, FreeResolved());
         }
     }
 

@@ -34,13 +34,19 @@ internal sealed partial class LoadRunner
         await socket.ConnectAsync(_endPoint, stop);
         byte[] send = ArrayPool<byte>.Shared.Rent(_options.MessageSize);
         byte[] receive = ArrayPool<byte>.Shared.Rent(_options.MessageSize + 1); // one more, so that a longer reply shows
+        var flow = new DatagramFlow(_options.Rate is null ? PingPongWindow : _options.UdpWindow);
         try
         {
-            await (_options.Rate is null ? DatagramPingPongAsync(socket, slot, send, receive, stop) : DatagramOpenLoopAsync(socket, slot, send, receive, stop));
+            await (_options.Rate is null ? DatagramPingPongAsync(socket, slot, flow, send, receive, stop) : DatagramOpenLoopAsync(socket, slot, flow, send, receive, stop));
         }
         catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionRefused && !stop.IsCancellationRequested)
         {
-            throw new EchoFailure(ErrorKind.ConnectRefused); // port unreachable: nothing listens there
+            // Port unreachable: nothing listens there. What waits is lost, and goes again on a new socket after the
+            // slot's back-off (which a refusal before any answer triggers, as over TCP).
+            var lost = flow.Expire(long.MaxValue);
+            RecordLost(lost);
+            slot.Remaining += lost.Expired;
+            throw new EchoFailure(ErrorKind.ConnectRefused);
         }
         finally
         {
@@ -49,10 +55,8 @@ internal sealed partial class LoadRunner
         }
     }
 
-    private async Task DatagramPingPongAsync(Socket socket, ConnectionSlot slot, byte[] send, byte[] receive, CancellationToken stop)
+    private async Task DatagramPingPongAsync(Socket socket, ConnectionSlot slot, DatagramFlow flow, byte[] send, byte[] receive, CancellationToken stop)
     {
-        var flow = new DatagramFlow(PingPongWindow);
-
         // Not linked to stop: the datagram in flight when the run ends still gets its reply timeout.
         var timeout = new CancellationTokenSource();
         try
@@ -90,10 +94,8 @@ internal sealed partial class LoadRunner
     }
 
     /// <summary>A sender on the <c>--rate</c> schedule, a receiver, and a sweep that counts lost what waits past the timeout; ends when every datagram sent is answered or lost.</summary>
-    private async Task DatagramOpenLoopAsync(Socket socket, ConnectionSlot slot, byte[] send, byte[] receive, CancellationToken stop)
-    {
-        var flow = new DatagramFlow(OpenLoopMaxInFlight);
-        var credits = new CreditGate(OpenLoopMaxInFlight);
+    private async Task DatagramOpenLoopAsync(Socket socket, ConnectionSlot slot, DatagramFlow flow, byte[] send, byte[] receive, CancellationToken stop)
+    {        var credits = new CreditGate(_options.UdpWindow);
         using var sendEnd = CancellationTokenSource.CreateLinkedTokenSource(stop);
         using var registration = sendEnd.Token.Register(static g => ((CreditGate)g!).Open(), credits);
         using var receiveEnd = new CancellationTokenSource();
@@ -233,5 +235,5 @@ internal sealed partial class LoadRunner
 
     private long BodyOffset(long seq) => (seq * _options.MessageSize) + DatagramHeader;
 
-    private void RecordLost((int Measured, int Freed) lost) => Stats.RecordDatagramsLost(lost.Measured);
+    private void RecordLost((int Expired, int Measured, int Freed) lost) => Stats.RecordDatagramsLost(lost.Measured);
 }

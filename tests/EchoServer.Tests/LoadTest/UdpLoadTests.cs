@@ -156,8 +156,8 @@ public sealed class UdpLoadTests
     [Fact]
     internal async Task A_reply_held_back_behind_more_than_the_window_is_lost_then_late_and_the_run_still_ends()
     {
-        // Datagram 0 comes back only after datagram 1030 arrives: beyond the 1,024 an open-loop socket keeps in
-        // flight. The sender waits for slot 0 rather than overwrite it; after the timeout 0 is lost, the rest go on.
+        // Datagram 0 comes back only after datagram 20 arrives: beyond the 16 the socket keeps in flight here (1,024
+        // by default). The sender waits for slot 0 rather than overwrite it; after the timeout 0 is lost, the rest go on.
         byte[]? held = null;
         using var holding = new UdpTestResponder((seq, data) =>
         {
@@ -166,20 +166,39 @@ public sealed class UdpLoadTests
                 case 0:
                     held = data;
                     return [];
-                case 1030:
+                case 20:
                     return [(held!, TimeSpan.Zero), (data, TimeSpan.Zero)];
                 default:
                     return UdpTestResponder.Echo(data);
             }
         });
 
-        var report = await RunAsync(holding.EndPoint, o => o with { Messages = 1100, Rate = 20_000, ReplyTimeout = TimeSpan.FromSeconds(1) });
+        var report = await RunAsync(holding.EndPoint, o => o with { Messages = 40, Rate = 1000, UdpWindow = 16, ReplyTimeout = TimeSpan.FromSeconds(1) });
 
         Assert.Equal(1, report.DatagramsLost);
         Assert.Equal(1, report.DatagramsLate);
-        Assert.Equal(1099, report.Messages);
-        Assert.Equal(1100, report.DatagramsSent);
+        Assert.Equal(39, report.Messages);
+        Assert.Equal(40, report.DatagramsSent);
         Assert.Equal(LoadExitCodes.Unanswered, report.ExitCode);
+    }
+
+    [Fact]
+    internal async Task A_closed_port_is_refused_lost_and_retried_after_a_back_off_not_in_a_spin()
+    {
+        // Nothing listens: each datagram draws an ICMP port unreachable, which a connected UDP socket reports.
+        IPEndPoint closed;
+        using (var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp))
+        {
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            closed = (IPEndPoint)probe.LocalEndPoint!;
+        }
+
+        var report = await RunAsync(closed, o => o with { Duration = TimeSpan.FromSeconds(1) });
+
+        Assert.Equal(LoadExitCodes.Errors, report.ExitCode);
+        Assert.True(report.Errors["connect-refused"] >= 1);
+        Assert.Equal(report.DatagramsSent, report.DatagramsLost); // sent = answered + lost, and none answered
+        Assert.InRange(report.DatagramsSent!.Value, 1, 50); // a back-off from 10 ms doubling: a handful in a second, not thousands
     }
 
     private static async Task<LoadReport> RunAsync(IPEndPoint target, Func<LoadOptions, LoadOptions> configure)
