@@ -43,6 +43,9 @@ internal sealed class DatagramFlow(int capacity)
     private long _highestAnswered = -1;
     private int _pending;
 
+    /// <summary>The most datagrams in flight: the ring's length.</summary>
+    public int Capacity => capacity;
+
     /// <summary>Datagrams sent and neither answered nor counted lost yet.</summary>
     public int Pending
     {

@@ -28,8 +28,11 @@ internal sealed record LoadOptions
     /// <summary>Target messages per second across all connections (open loop), or null for as fast as replies allow.</summary>
     public double? Rate { get; init; }
 
-    /// <summary>Open loop over UDP: the most datagrams one socket keeps in flight (and remembers, to tell a late reply from a duplicate).</summary>
-    public int UdpWindow { get; init; } = 1024;
+    /// <summary>
+    /// Open loop over UDP: the most datagrams one socket keeps in flight (and remembers, to tell a late reply from a
+    /// duplicate); by default twice what the socket sends in a reply timeout, at least 1,024.
+    /// </summary>
+    public int? UdpWindow { get; init; }
 
     /// <summary>Load run before measuring starts, not counted.</summary>
     public TimeSpan Warmup { get; init; } = TimeSpan.Zero;

@@ -34,7 +34,7 @@ internal sealed partial class LoadRunner
         await socket.ConnectAsync(_endPoint, stop);
         byte[] send = ArrayPool<byte>.Shared.Rent(_options.MessageSize);
         byte[] receive = ArrayPool<byte>.Shared.Rent(_options.MessageSize + 1); // one more, so that a longer reply shows
-        var flow = new DatagramFlow(_options.Rate is null ? PingPongWindow : _options.UdpWindow);
+        var flow = new DatagramFlow(_options.Rate is { } rate ? _options.UdpWindow ?? OpenLoopWindow(rate) : PingPongWindow);
         try
         {
             await (_options.Rate is null ? DatagramPingPongAsync(socket, slot, flow, send, receive, stop) : DatagramOpenLoopAsync(socket, slot, flow, send, receive, stop));
@@ -95,7 +95,7 @@ internal sealed partial class LoadRunner
 
     /// <summary>A sender on the <c>--rate</c> schedule, a receiver, and a sweep that counts lost what waits past the timeout; ends when every datagram sent is answered or lost.</summary>
     private async Task DatagramOpenLoopAsync(Socket socket, ConnectionSlot slot, DatagramFlow flow, byte[] send, byte[] receive, CancellationToken stop)
-    {        var credits = new CreditGate(_options.UdpWindow);
+    {        var credits = new CreditGate(flow.Capacity);
         using var sendEnd = CancellationTokenSource.CreateLinkedTokenSource(stop);
         using var registration = sendEnd.Token.Register(static g => ((CreditGate)g!).Open(), credits);
         using var receiveEnd = new CancellationTokenSource();
@@ -232,6 +232,13 @@ internal sealed partial class LoadRunner
         Stats.RecordReply(ref slot.Replied);
         return (seq, freed);
     }
+
+    /// <summary>
+    /// Twice the datagrams one socket sends in a reply timeout (at least <see cref="OpenLoopMaxInFlight"/>, at most
+    /// 2^20): one lost datagram holds its slot for the whole timeout, and must not hold the sender back meanwhile.
+    /// </summary>
+    private int OpenLoopWindow(double rate) =>
+        (int)Math.Clamp(2 * rate / _options.Connections * _options.ReplyTimeout.TotalSeconds, OpenLoopMaxInFlight, 1 << 20);
 
     private long BodyOffset(long seq) => (seq * _options.MessageSize) + DatagramHeader;
 
