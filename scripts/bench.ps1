@@ -1,17 +1,21 @@
 # Twin of bench.sh: both pools (and the executor with --inline-completions false) against the reference servers in
 # ../shared/peers when present, one server at a time, every workload driven by echo-load with the server's CPU
 # and peak RSS sampled; prints the table and the target ratios, writes results/bench-<timestamp>/.
-#   scripts/bench.ps1 [-Quick] [-Aot] [-Out DIR] [-DryRun] [-Servers "c-epoll kestrel go py-executor py-queue workers workers-aot executor executor-aot executor-threadpool"]
+#   scripts/bench.ps1 [-Quick] [-Aot] [-Out DIR] [-DryRun] [-Servers "c-epoll kestrel go py-executor py-queue c-udp workers workers-aot executor executor-aot executor-threadpool"]
+#                     [-Workloads "1c-64B 100c-64B 100c-16KiB 1000c-1KiB connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k"]
+# UDP workloads (udp-*): the pools with --udp --udp-rate-per-ip 0, and c-udp, the minimal C UDP echo
+# (scripts/lib/udp-echo.c, built with gcc into DIR, a reference only; in the default servers when gcc is on PATH);
+# the peers have no UDP and skip them. udp-rate-20k is open loop: loss there (exit code 4) is a result, accepted.
 # workers-aot and executor-aot: the Native AOT build (scripts/publish.ps1, once per run, into DIR/publish), in a
 # full run always, with -Quick only with -Aot. The C epoll reference client runs from bench.sh only.
 # -DryRun prints the plan (each server's command line, echo-load's arguments, the exit codes accepted) and runs
 # nothing: bench.sh --dry-run prints the same plan. Every run must exit 0, except the Python peers (128 threads,
 # one client each) at 1,000 connections: 872 clients wait unanswered by design, so echo-load's exit code 4 is
 # accepted there, and only there. A run that fails otherwise makes the script exit 1 after the table.
-param([switch] $Quick, [switch] $Aot, [string] $Out = '', [string] $Servers = '', [switch] $DryRun)
+param([switch] $Quick, [switch] $Aot, [string] $Out = '', [string] $Servers = '', [string] $Workloads = '', [switch] $DryRun)
 $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'lib/Common.ps1')
-Confirm-ScriptArguments $PSCommandPath (@($args) + @($Out, $Servers | Where-Object { $_ -like '-*' }))
+Confirm-ScriptArguments $PSCommandPath (@($args) + @($Out, $Servers, $Workloads | Where-Object { $_ -like '-*' }))
 
 $peersDir = Join-Path $RepoRoot '../shared/peers'
 if ($Quick) { $duration = 2; $warmup = 0.5; $idle = 2000; $defaultPeers = 'c-epoll kestrel' }
@@ -20,6 +24,7 @@ if (-not $Servers) {
   $Servers = if (-not $Quick -or $Aot) { 'workers workers-aot executor executor-aot executor-threadpool' } else { 'workers executor executor-threadpool' }
   if (Test-Path (Join-Path $peersDir 'run-peer.sh')) { $Servers = "$defaultPeers $Servers" }
   else { [Console]::Error.WriteLine("bench.ps1: no reference servers at $peersDir; comparing the pools only") }
+  if (Get-Command gcc -ErrorAction SilentlyContinue) { $Servers = "c-udp $Servers" } # the C UDP reference, for the UDP workloads
 }
 if (-not (Get-Command go -ErrorAction SilentlyContinue)) { $Servers = ($Servers -split ' ' | Where-Object { $_ -ne 'go' }) -join ' ' }
 # Our pools' options for a workload (bench.sh's server_options).
@@ -28,33 +33,43 @@ function Get-ServerOptions([string] $Name, [string] $Workload) {
   if ($Name -eq 'executor-threadpool') { $opts += '--inline-completions', 'false' }
   if ($Workload -eq '1000c-1KiB') { $opts += @('--workers', '1000', '--max-connections', '1100') }
   if ($Workload -eq '10k-idle') { $opts += @('--workers', "$idle", '--max-connections', "$($idle + 100)", '--queue', "$idle", '--when-full', 'wait', '--backlog', '4096') }
+  if ($Workload -like 'udp-*') { $opts += @('--udp', '--udp-rate-per-ip', '0') }
   return $opts
 }
 
-$workloads = [ordered]@{
+$allWorkloads = [ordered]@{
   '1c-64B' = @('-c', '1', '-s', '64'); '100c-64B' = @('-c', '100', '-s', '64'); '100c-16KiB' = @('-c', '100', '-s', '16KiB')
   '1000c-1KiB' = @('-c', '1000', '-s', '1KiB'); 'connect-50c' = @('--mode', 'connect', '-c', '50', '-s', '64'); '10k-idle' = @('--mode', 'hold', '-c', "$idle", '-s', '64')
+  'udp-1c-64B' = @('--udp', '-c', '1', '-s', '64'); 'udp-100c-64B' = @('--udp', '-c', '100', '-s', '64'); 'udp-rate-20k' = @('--udp', '-c', '10', '-s', '64', '--rate', '20000')
+}
+$chosen = @($allWorkloads.Keys)
+if ($Workloads) {
+  $chosen = @($Workloads -split ' ' | Where-Object { $_ })
+  foreach ($w in $chosen) { if (-not $allWorkloads.Contains($w)) { [Console]::Error.WriteLine("bench.ps1: unknown workload '$w' (see --help)"); exit 2 } }
 }
 
 # echo-load's arguments for a workload, without the port and the labels.
 function Get-LoadArguments([string] $Workload) {
   $warm = if ($Workload -eq '10k-idle') { @() } else { @('--warmup', "$warmup") }
-  return @($workloads[$Workload]) + @('-d', "$duration") + $warm + @('--progress', '0')
+  return @($allWorkloads[$Workload]) + @('-d', "$duration") + $warm + @('--progress', '0')
 }
 
-# The exit codes of echo-load that count as a good run: 128 Python threads serve 128 of 1,000 clients, the others wait unanswered on purpose (4).
-function Get-AcceptedCodes([string] $Name, [string] $Workload) { if ($Name -like 'py-*' -and $Workload -eq '1000c-1KiB') { @(0, 4) } else { @(0) } }
-
-# A pool of 128 Python threads cannot hold thousands of idle clients: it is not asked to.
-function Test-Skipped([string] $Name, [string] $Workload) { $Workload -eq '10k-idle' -and $Name -like 'py-*' }
+# The exit codes of echo-load that count as a good run: 128 Python threads serve 128 of 1,000 clients, the others
+# wait unanswered on purpose (4); open loop over UDP: loss (4) is a result, not a failure.
+function Get-AcceptedCodes([string] $Name, [string] $Workload) { if (($Name -like 'py-*' -and $Workload -eq '1000c-1KiB') -or $Workload -eq 'udp-rate-20k') { @(0, 4) } else { @(0) } }
 
 function Test-Pool([string] $Name) { $Name -like 'workers*' -or $Name -like 'executor*' }
 
+# A pool of 128 Python threads cannot hold thousands of idle clients: it is not asked to. UDP: the pools and c-udp only; c-udp nothing else.
+function Test-Skipped([string] $Name, [string] $Workload) {
+  ($Workload -eq '10k-idle' -and $Name -like 'py-*') -or ($Workload -like 'udp-*' -and -not (Test-Pool $Name) -and $Name -ne 'c-udp') -or ($Name -eq 'c-udp' -and $Workload -notlike 'udp-*')
+}
+
 if ($DryRun) {
   foreach ($name in ($Servers -split ' ' | Where-Object { $_ })) {
-    foreach ($workload in $workloads.Keys) {
+    foreach ($workload in $chosen) {
       if (Test-Skipped $name $workload) { continue }
-      $server = if (Test-Pool $name) { 'echo-server ' + ((Get-ServerOptions $name $workload) -join ' ') } else { "run-peer.sh $name" }
+      $server = if (Test-Pool $name) { 'echo-server ' + ((Get-ServerOptions $name $workload) -join ' ') } elseif ($name -eq 'c-udp') { 'udp-echo' } else { "run-peer.sh $name" }
       "${name} ${workload}: $server | echo-load $((Get-LoadArguments $workload) -join ' ') | exit $((Get-AcceptedCodes $name $workload) -join ' ')"
     }
   }
@@ -67,6 +82,11 @@ Build-Release
 if ($Servers -match '-aot') {
   & (Join-Path $PSScriptRoot 'publish.ps1') -Out (Join-Path $Out 'publish') | Tee-Object (Join-Path $Out 'publish.txt')
   if ($LASTEXITCODE -ne 0) { exit 1 }
+}
+$udpEcho = Join-Path $Out 'udp-echo'
+if ($Servers -split ' ' -contains 'c-udp') {
+  & gcc -O2 -o $udpEcho (Join-Path $PSScriptRoot 'lib/udp-echo.c')
+  if ($LASTEXITCODE -ne 0) { [Console]::Error.WriteLine('bench.ps1: c-udp needs gcc'); exit 1 }
 }
 
 function Get-FreePort {
@@ -85,6 +105,17 @@ function Start-Subject([string] $Name, [string] $Workload) {
     return Start-EchoServer $log $opts $exe
   }
   $port = Get-FreePort
+  if ($Name -eq 'c-udp') {
+    $process = Start-Process $udpEcho -ArgumentList @("$port") -RedirectStandardOutput $log -RedirectStandardError "$log.stderr" -PassThru -NoNewWindow
+    $hex = ':{0:X4} ' -f $port
+    for ($i = 0; $i -lt 100; $i++) {
+      if ((Get-Content /proc/net/udp -Raw) -match [regex]::Escape($hex)) { return @{ Process = $process; Port = $port; Log = $log } }
+      if ($process.HasExited) { break }
+      Start-Sleep -Milliseconds 100
+    }
+    [Console]::Error.WriteLine("bench.ps1: c-udp did not start; see $log")
+    exit 1
+  }
   $process = Start-Process bash -ArgumentList @((Join-Path $peersDir 'run-peer.sh'), $Name, "$port") -RedirectStandardOutput $log -RedirectStandardError "$log.stderr" -PassThru -NoNewWindow
   for ($i = 0; $i -lt 1200; $i++) {
     $probe = [Net.Sockets.TcpClient]::new()
@@ -98,14 +129,14 @@ function Start-Subject([string] $Name, [string] $Workload) {
 
 $failed = @()
 foreach ($name in ($Servers -split ' ' | Where-Object { $_ })) {
-  foreach ($workload in $workloads.Keys) {
+  foreach ($workload in $chosen) {
     if (Test-Skipped $name $workload) { continue }
     $server = Start-Subject $name $workload
     try {
       $text = & dotnet $LoadDll --port $server.Port @(Get-LoadArguments $workload) --server-pid $server.Process.Id `
         --label "server=$name" --label "workload=$workload" --json (Join-Path $Out "$name-$workload.json")
       if ($LASTEXITCODE -notin (Get-AcceptedCodes $name $workload)) { $failed += "$name $workload (exit $LASTEXITCODE)" }
-      $text | Where-Object { $_ -match '^echo-load|msg/s\)|connections  |held|server |client |unanswered|latency|errors' } | ForEach-Object { [Console]::Error.WriteLine($_) }
+      $text | Where-Object { $_ -match '^echo-load|msg/s\)|connections  |held|server |client |unanswered|datagrams |latency|errors' } | ForEach-Object { [Console]::Error.WriteLine($_) }
     } finally {
       Stop-EchoServer $server
     }

@@ -3,7 +3,13 @@
 # it, the two pools alone), one server at a time on a free port, every workload driven by echo-load, each
 # server's CPU and peak RSS sampled. Prints one Markdown table of absolute figures and the target ratios, and
 # writes results/bench-<timestamp>/ (JSON per run, bench.md, throughput.png/.svg and latency.png/.svg).
-#   scripts/bench.sh [--quick] [--aot] [--out DIR] [--dry-run] [--servers "c-epoll kestrel go py-executor py-queue workers workers-aot executor executor-aot executor-threadpool"]
+#   scripts/bench.sh [--quick] [--aot] [--out DIR] [--dry-run] [--servers "c-epoll kestrel go py-executor py-queue c-udp workers workers-aot executor executor-aot executor-threadpool"]
+#                    [--workloads "1c-64B 100c-64B 100c-16KiB 1000c-1KiB connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k"]
+# UDP workloads (udp-*): echo-load --udp against the pools started with --udp --udp-rate-per-ip 0, and against
+# c-udp, a minimal single-threaded C UDP echo (scripts/lib/udp-echo.c, built with gcc into DIR; a reference for
+# the cost of a datagram here, not part of the product; in the default servers when gcc is on PATH). The peers
+# in ../shared/peers have no UDP and skip them; c-udp runs only them. udp-rate-20k is open loop: a server that
+# cannot keep up loses datagrams, shown as loss in the table, so its exit code 4 (loss) is accepted there.
 # executor-threadpool is the executor with --inline-completions false (each completion queued to the thread
 # pool); workers-aot and executor-aot are the Native AOT build (scripts/publish.sh, once per run, into
 # DIR/publish) beside the JIT build on every workload: always in a full run, with --quick only when --aot is given.
@@ -17,7 +23,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-quick=0; aot=0; out=""; servers=""; dry_run=0
+quick=0; aot=0; out=""; servers=""; dry_run=0; only_workloads=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -25,6 +31,7 @@ while [ $# -gt 0 ]; do
     --aot) aot=1 ;;
     --out) out="$2"; shift ;;
     --servers) servers="$2"; shift ;;
+    --workloads) only_workloads="$2"; shift ;;
     -h|--help) usage; exit 0 ;;
     *) bad_argument "$1" ;;
   esac
@@ -45,6 +52,7 @@ if [ -z "$servers" ]; then
   else
     echo "bench.sh: no reference servers at $peers_dir; comparing the two pools only" >&2
   fi
+  command -v gcc >/dev/null 2>&1 && servers="c-udp $servers" # the C UDP reference, for the UDP workloads
 fi
 command -v go >/dev/null 2>&1 || servers="${servers//go /}"
 
@@ -56,10 +64,15 @@ server_options() {
   case "$workload" in
     1000c-1KiB) printf '%s\n' --workers 1000 --max-connections 1100 ;;
     10k-idle) printf '%s\n' --workers "$idle" --max-connections "$((idle + 100))" --queue "$idle" --when-full wait --backlog 4096 ;;
+    udp-*) printf '%s\n' --udp --udp-rate-per-ip 0 ;;
   esac
 }
 
-workloads=(1c-64B 100c-64B 100c-16KiB 1000c-1KiB connect-50c 10k-idle)
+workloads=(1c-64B 100c-64B 100c-16KiB 1000c-1KiB connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k)
+if [ -n "$only_workloads" ]; then
+  for w in $only_workloads; do [[ " ${workloads[*]} " == *" $w "* ]] || { echo "bench.sh: unknown workload '$w' (see --help)" >&2; exit 2; }; done
+  read -r -a workloads <<<"$only_workloads"
+fi
 args_for() {
   case "$1" in
     1c-64B) echo "-c 1 -s 64" ;;
@@ -68,6 +81,9 @@ args_for() {
     1000c-1KiB) echo "-c 1000 -s 1KiB" ;;
     connect-50c) echo "--mode connect -c 50 -s 64" ;;
     10k-idle) echo "--mode hold -c $idle -s 64" ;;
+    udp-1c-64B) echo "--udp -c 1 -s 64" ;;
+    udp-100c-64B) echo "--udp -c 100 -s 64" ;;
+    udp-rate-20k) echo "--udp -c 10 -s 64 --rate 20000" ;;
   esac
 }
 
@@ -78,19 +94,26 @@ load_args() {
 }
 
 # accepted NAME WORKLOAD: the exit codes of echo-load that count as a good run. 128 Python threads serve 128 of
-# 1,000 clients: the others wait unanswered on purpose (4).
-accepted() { if [[ "$1" == py-* ]] && [ "$2" = 1000c-1KiB ]; then echo "0 4"; else echo "0"; fi; }
-
-# skipped NAME WORKLOAD: a pool of 128 Python threads cannot hold thousands of idle clients: it is not asked to.
-skipped() { [ "$2" = 10k-idle ] && [[ "$1" == py-* ]]; }
+# 1,000 clients: the others wait unanswered on purpose (4). Open loop over UDP: loss (4) is a result, not a failure.
+accepted() { if { [[ "$1" == py-* ]] && [ "$2" = 1000c-1KiB ]; } || [ "$2" = udp-rate-20k ]; then echo "0 4"; else echo "0"; fi; }
 
 is_pool() { [[ "$1" == workers* || "$1" == executor* ]]; }
+
+# skipped NAME WORKLOAD: a pool of 128 Python threads cannot hold thousands of idle clients: it is not asked to.
+# UDP: the pools and c-udp only; c-udp nothing else.
+skipped() {
+  { [ "$2" = 10k-idle ] && [[ "$1" == py-* ]]; } ||
+    { [[ "$2" == udp-* ]] && ! is_pool "$1" && [ "$1" != c-udp ]; } ||
+    { [ "$1" = c-udp ] && [[ "$2" != udp-* ]]; }
+}
 
 if [ "$dry_run" = 1 ]; then
   for name in $servers; do
     for workload in "${workloads[@]}"; do
       skipped "$name" "$workload" && continue
-      if is_pool "$name"; then server="echo-server $(server_options "$name" "$workload" | tr '\n' ' ')"; else server="run-peer.sh $name "; fi
+      if is_pool "$name"; then server="echo-server $(server_options "$name" "$workload" | tr '\n' ' ')"
+      elif [ "$name" = c-udp ]; then server="udp-echo "
+      else server="run-peer.sh $name "; fi
       echo "$name $workload: ${server% } | echo-load $(load_args "$workload") | exit $(accepted "$name" "$workload")"
     done
   done
@@ -109,6 +132,10 @@ fi
 if [[ " $servers " == *" c-epoll "* ]] && command -v gcc >/dev/null 2>&1; then
   gcc -O2 -o "$out/epoll-client" "$repo_root/scripts/lib/epoll-client.c"
 fi
+if [[ " $servers " == *" c-udp "* ]]; then
+  command -v gcc >/dev/null 2>&1 || { echo "bench.sh: c-udp needs gcc" >&2; exit 1; }
+  gcc -O2 -o "$out/udp-echo" "$repo_root/scripts/lib/udp-echo.c"
+fi
 
 free_port() {
   local port
@@ -126,6 +153,17 @@ start() {
       local opts; mapfile -t opts < <(server_options "$name" "$workload")
       if [[ "$name" == *-aot ]]; then SERVER_EXE="$out/publish/echo-server" start_server "$log" "${opts[@]}"
       else start_server "$log" "${opts[@]}"; fi ;;
+    c-udp)
+      SERVER_PORT="$(free_port)"
+      "$out/udp-echo" "$SERVER_PORT" >"$log" 2>&1 &
+      SERVER_PID=$!
+      local hex; hex="$(printf ':%04X ' "$SERVER_PORT")"
+      for _ in $(seq 1 100); do
+        grep -q "$hex" /proc/net/udp 2>/dev/null && return 0
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+      done
+      echo "bench.sh: c-udp did not start; its log ($log):" >&2; cat "$log" >&2; return 1 ;;
     *)
       SERVER_PORT="$(free_port)"
       bash "$peers_dir/run-peer.sh" "$name" "$SERVER_PORT" >"$log" 2>&1 &
@@ -150,7 +188,7 @@ for name in $servers; do
     # shellcheck disable=SC2046
     dotnet "$LOAD_DLL" --port "$SERVER_PORT" $(load_args "$workload") \
       --server-pid "$SERVER_PID" --label server="$name" --label workload="$workload" --json "$out/$name-$workload.json" \
-      | sed -n '1p;/msg\/s)/p;/connections  /p;/held/p;/server /p;/client /p;/unanswered/p;/latency/p;/errors/p' >&2
+      | sed -n '1p;/msg\/s)/p;/connections  /p;/held/p;/server /p;/client /p;/unanswered/p;/datagrams /p;/latency/p;/errors/p' >&2
     rc=${PIPESTATUS[0]}
     set -e
     [[ " $(accepted "$name" "$workload") " == *" $rc "* ]] || failed+=("$name $workload (exit $rc)")

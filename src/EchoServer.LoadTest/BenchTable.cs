@@ -22,6 +22,9 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
         ("1000c-1KiB", "1,000 connections, 1 KiB ping-pong (--workers 1000)", "msg/s", r => r.MessagesPerSecond, true),
         ("connect-50c", "connect, echo 64 B, close; 50 at a time (logging on)", "conn/s", r => r.ConnectionsPerSecond, true),
         ("10k-idle", "idle connections held (10,000; 2,000 with --quick)", "peak RSS MiB", r => r.ServerPeakRssMiB, false),
+        .. Udp("udp-1c-64B", "UDP, 1 socket, 64 B ping-pong"),
+        .. Udp("udp-100c-64B", "UDP, 100 sockets, 64 B ping-pong"),
+        .. Udp("udp-rate-20k", "UDP, 10 sockets, 64 B, open loop at 20,000 datagrams/s"),
     ];
 
     // (workload, measure, our server, peer, ratio bound, "≤" or "≥").
@@ -41,9 +44,17 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
         ("100c-64B", "server µs CPU/msg", "workers", "c-epoll", 1.5, true),
     ];
 
-    private static readonly string[] ServerOrder = ["c-epoll", "kestrel", "go", "py-executor", "py-queue", "workers", "workers-aot", "executor", "executor-aot", "executor-threadpool"];
+    private static readonly string[] ServerOrder = ["c-epoll", "c-udp", "kestrel", "go", "py-executor", "py-queue", "workers", "workers-aot", "executor", "executor-aot", "executor-threadpool"];
 
     private static readonly string[] Pools = ["workers", "workers-aot", "executor", "executor-aot", "executor-threadpool"];
+
+    /// <summary>A UDP workload's rows: datagrams per second, p99 and loss (lost datagrams as a percentage of those sent).</summary>
+    private static (string, string, string, Func<LoadReport, double?>, bool)[] Udp(string id, string title) =>
+    [
+        (id, title, "datagrams/s", r => r.MessagesPerSecond, true),
+        (id, title, "p99 µs", r => r.LatencyUs.P99, false),
+        (id, title, "loss %", r => r.LossPercent, false),
+    ];
 
     public static BenchTable Load(string directory) => new(Summary.Load(directory).Reports);
 
@@ -70,7 +81,7 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
             }
 
             var cells = servers.Select(s => Find(s, id) is { } r && value(r) is { } v
-                ? string.Create(C, $"{Format(v)}{(r.ServerCores is { } cores && !measure.EndsWith("CPU/msg", StringComparison.Ordinal) ? $" ({cores:F2} cores)" : string.Empty)}{(r.ExitCode != LoadExitCodes.Ok ? " ⚠" : string.Empty)}")
+                ? string.Create(C, $"{Format(v)}{(r.ServerCores is { } cores && !measure.EndsWith("CPU/msg", StringComparison.Ordinal) && measure != "loss %" ? $" ({cores:F2} cores)" : string.Empty)}{(r.ExitCode != LoadExitCodes.Ok ? " ⚠" : string.Empty)}")
                 : "–");
             md.AppendLine(C, $"| {title} | {measure} | {string.Join(" | ", cells)} |");
         }
@@ -88,8 +99,8 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
         var faulty = reports.Where(r => r.ExitCode != LoadExitCodes.Ok).ToList();
         md.AppendLine();
         md.AppendLine(faulty.Count == 0
-            ? "Every run: zero errors, zero mismatched bytes, every connection answered."
-            : "Runs with errors or unanswered connections (⚠): " + string.Join("; ", faulty.Select(r => $"{r.Labels.GetValueOrDefault("server")} {Workload(r)}: {r.Problems()}")));
+            ? "Every run: zero errors, zero mismatched bytes, every connection answered, no datagram lost."
+            : "Runs with errors, unanswered connections or lost datagrams (⚠): " + string.Join("; ", faulty.Select(r => $"{r.Labels.GetValueOrDefault("server")} {Workload(r)}: {r.Problems()}")));
         return md.ToString();
     }
 

@@ -31,6 +31,15 @@ internal sealed class CreditGate : IValueTaskSource
         }
     }
 
+    /// <summary>Takes a credit; returns whether it had to wait for one (the sender was held back by replies not yet in).</summary>
+    public async ValueTask<bool> TakeAsync()
+    {
+        var credit = WaitAsync();
+        bool heldBack = !credit.IsCompleted;
+        await credit;
+        return heldBack;
+    }
+
     public void Release()
     {
         bool wake;

@@ -10,8 +10,8 @@ internal sealed class LoadCommand
 
     public LoadCommand()
     {
-        Root = new RootCommand("echo-load: load generator for TCP echo servers. Every echoed byte is verified; latency per message is recorded with HdrHistogram.\n\n" + LoadExitCodes.Help);
-        foreach (var option in new Option[] { Host, Port, Mode, Connections, MessageSize, Duration, Messages, Pipeline, Rate, Warmup, ConnectTimeout, ReplyTimeout, Json, Label, ServerPid, Progress })
+        Root = new RootCommand("echo-load: load generator for TCP and UDP echo servers. Every echoed byte is verified; latency per message is recorded with HdrHistogram.\n\n" + LoadExitCodes.Help);
+        foreach (var option in new Option[] { Host, Port, Udp, Mode, Connections, MessageSize, Duration, Messages, Pipeline, Rate, Warmup, ConnectTimeout, ReplyTimeout, Json, Label, ServerPid, Progress })
         {
             Root.Options.Add(option);
         }
@@ -39,10 +39,20 @@ internal sealed class LoadCommand
             {
                 r.AddError("--warmup goes with --duration, not with --messages.");
             }
+
+            if (r.GetResult(Udp) is not null)
+            {
+                ValidateUdp(r);
+            }
         });
     }
 
     public RootCommand Root { get; }
+
+    public Option<bool> Udp { get; } = new("--udp")
+    {
+        Description = $"Echo over UDP: each of -c is a UDP socket (its own source port), ping-pong or open loop (--rate); a datagram unanswered for --reply-timeout (default {LoadOptions.UdpReplyTimeout.TotalSeconds:0} s with --udp) is lost and ping-pong sends the next. Each datagram starts with its 8-byte sequence number: -s from 8 to 65507. Reports loss, duplicates, reordering and late replies.",
+    };
 
     /// <summary><c>echo-load summarize DIR</c>: DIR/summary.md and the charts (throughput and latency, PNG and SVG) from the JSON reports in DIR.</summary>
     public Command Summarize { get; } = new("summarize", "Write summary.md (a table), throughput.png/.svg (bars per scenario and configuration) and latency.png/.svg (latency by percentile) from the JSON reports in a folder.");
@@ -87,7 +97,7 @@ internal sealed class LoadCommand
 
     public Option<Duration> ConnectTimeout { get; } = OptionFactory.Duration("--connect-timeout", "A connect slower than this counts as connect-timeout.", Defaults.ConnectTimeout);
 
-    public Option<Duration> ReplyTimeout { get; } = OptionFactory.Duration("--reply-timeout", "A message still unanswered this long when the run ends counts as unanswered (exit code 4); a run with no progress this long ends.", Defaults.ReplyTimeout);
+    public Option<Duration> ReplyTimeout { get; } = OptionFactory.Duration("--reply-timeout", "A message still unanswered this long when the run ends counts as unanswered (exit code 4); a run with no progress this long ends. With --udp: a datagram unanswered this long is lost.", Defaults.ReplyTimeout);
 
     public Option<string?> Json { get; } = new("--json") { Description = "Also write the report as JSON to this file; - writes it to stdout (and the text report to stderr)." };
 
@@ -102,8 +112,29 @@ internal sealed class LoadCommand
 
     public Option<Duration> Progress { get; } = OptionFactory.Duration("--progress", "Interval of the progress line on stderr; 0 = none.", Defaults.ProgressInterval);
 
+    /// <summary>UDP is a transport for echo mode's two loops; the one-line errors say what goes with it.</summary>
+    private void ValidateUdp(System.CommandLine.Parsing.CommandResult r)
+    {
+        // Only what was given: a validator sees no defaults.
+        if (r.GetResult(Mode) is { Implicit: false } mode && mode.GetValueOrDefault<string>() != LoadModeNames.Of(LoadMode.Echo))
+        {
+            r.AddError("--udp goes with --mode echo (ping-pong, or open loop with --rate), not connect or hold.");
+        }
+
+        if (r.GetResult(Pipeline) is { Implicit: false } pipeline && pipeline.GetValueOrDefault<int>() != 1)
+        {
+            r.AddError("--udp runs ping-pong or open loop (--rate), not --pipeline.");
+        }
+
+        if (r.GetResult(MessageSize) is { Implicit: false } size && size.GetValueOrDefault<ByteSize>().Bytes is < LoadRunner.DatagramHeader or > LoadRunner.MaxDatagram)
+        {
+            r.AddError($"--udp takes --message-size from {LoadRunner.DatagramHeader} (each datagram starts with its sequence number) to {LoadRunner.MaxDatagram} bytes (the largest UDP payload over IPv4).");
+        }
+    }
+
     public LoadOptions Bind(ParseResult r) => new()
     {
+        Udp = r.GetValue(Udp),
         Host = r.GetValue(Host)!,
         Port = r.GetValue(Port),
         Mode = LoadModeNames.Parse(r.GetValue(Mode)!),
@@ -115,7 +146,7 @@ internal sealed class LoadCommand
         Rate = r.GetValue(Rate),
         Warmup = r.GetValue(Warmup).Value,
         ConnectTimeout = r.GetValue(ConnectTimeout).Value,
-        ReplyTimeout = r.GetValue(ReplyTimeout).Value,
+        ReplyTimeout = r.GetValue(Udp) && (r.GetResult(ReplyTimeout) is null or { Implicit: true }) ? LoadOptions.UdpReplyTimeout : r.GetValue(ReplyTimeout).Value,
         JsonPath = r.GetValue(Json),
         ServerPid = r.GetValue(ServerPid),
         Labels = (r.GetValue(Label) ?? []).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : string.Empty),

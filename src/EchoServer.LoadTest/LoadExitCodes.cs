@@ -6,7 +6,7 @@ internal static class LoadExitCodes
     /// <summary>Every message verified, no error, every connection answered.</summary>
     public const int Ok = 0;
 
-    /// <summary>Some connects or connections failed (refused, reset, timed out, short echo); every byte that came back was right.</summary>
+    /// <summary>Some connects or connections failed (refused, reset, timed out, short echo), or a UDP datagram was answered twice; every byte that came back was right.</summary>
     public const int Errors = 1;
 
     /// <summary>Bad command line.</summary>
@@ -17,7 +17,8 @@ internal static class LoadExitCodes
 
     /// <summary>
     /// No error, but some connections never got a reply (starved in a server's queue, or a server that does not
-    /// answer), or a message was still unanswered at the end after <c>--reply-timeout</c>. A script that starves
+    /// answer), or a message was still unanswered at the end after <c>--reply-timeout</c>, or a UDP datagram was lost
+    /// (unanswered within <c>--reply-timeout</c>). A script that starves
     /// clients on purpose accepts this code, and only this one.
     /// </summary>
     public const int Unanswered = 4;
@@ -26,10 +27,13 @@ internal static class LoadExitCodes
     public const string Help = """
         Exit codes (the most serious applies: 3, then 1, then 4):
           0  every connection answered, every byte verified, no error
-          1  errors: connects refused or timed out, resets, short echoes (every byte that came back was right)
+          1  errors: connects refused or timed out, resets, short echoes, UDP datagrams answered twice
+             (every byte that came back was right)
           2  bad command line
           3  at least one byte came back wrong
           4  no error, but some connections never got a reply, or a message was still unanswered at the end
-             after --reply-timeout (a starved queue, a server that does not answer)
+             after --reply-timeout (a starved queue, a server that does not answer); with --udp, any datagram
+             lost (unanswered within --reply-timeout: every one lost is a server that does not answer)
+          UDP replies out of order are reported but are no error: UDP does not promise order.
         """;
 }

@@ -9,6 +9,9 @@ internal sealed record LoadOptions
 
     public LoadMode Mode { get; init; } = LoadMode.Echo;
 
+    /// <summary>Echo over UDP instead of TCP: each of the <see cref="Connections"/> is a UDP socket, in ping-pong or open loop.</summary>
+    public bool Udp { get; init; }
+
     public int Connections { get; init; } = 10;
 
     public int MessageSize { get; init; } = 64;
@@ -25,13 +28,22 @@ internal sealed record LoadOptions
     /// <summary>Target messages per second across all connections (open loop), or null for as fast as replies allow.</summary>
     public double? Rate { get; init; }
 
+    /// <summary>
+    /// Open loop over UDP: the most datagrams one socket keeps in flight (and remembers, to tell a late reply from a
+    /// duplicate); by default twice what the socket sends in a reply timeout, at least 1,024.
+    /// </summary>
+    public int? UdpWindow { get; init; }
+
     /// <summary>Load run before measuring starts, not counted.</summary>
     public TimeSpan Warmup { get; init; } = TimeSpan.Zero;
 
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long one message may take to come back before the connection counts as stalled.</summary>
+    /// <summary>How long one message may take to come back before the connection counts as stalled (UDP: before the datagram counts as lost).</summary>
     public TimeSpan ReplyTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The reply timeout with <c>--udp</c> when none is given: a lost datagram is the normal case there, not a stall.</summary>
+    public static readonly TimeSpan UdpReplyTimeout = TimeSpan.FromSeconds(1);
 
     /// <summary>Free-form key=value labels copied into the JSON report (e.g. pool=workers), for summaries.</summary>
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();

@@ -77,6 +77,34 @@ internal sealed record LoadReport
 
     public required LoadMode Mode { get; init; }
 
+    /// <summary>"tcp" or "udp" (<c>--udp</c>); reports written before UDP say nothing and were TCP.</summary>
+    public string Transport { get; init; } = "tcp";
+
+    /// <summary>UDP: datagrams sent while measuring; each was answered (<see cref="Messages"/>) or lost.</summary>
+    public long? DatagramsSent { get; init; }
+
+    /// <summary>UDP: replies to those datagrams, duplicates and late ones included.</summary>
+    public long? DatagramsReceived { get; init; }
+
+    /// <summary>UDP: datagrams not answered within <c>--reply-timeout</c>.</summary>
+    public long? DatagramsLost { get; init; }
+
+    /// <summary>UDP: replies to a datagram already answered.</summary>
+    public long? DatagramsDuplicated { get; init; }
+
+    /// <summary>UDP: first answers that came after the answer to a later datagram of the same socket.</summary>
+    public long? DatagramsReordered { get; init; }
+
+    /// <summary>UDP: replies that came after their datagram was counted lost.</summary>
+    public long? DatagramsLate { get; init; }
+
+    /// <summary>UDP: lost datagrams as a percentage of those sent.</summary>
+    [JsonIgnore]
+    public double? LossPercent => DatagramsSent is > 0 ? 100.0 * (DatagramsLost ?? 0) / DatagramsSent.Value : DatagramsSent is null ? null : 0;
+
+    [JsonIgnore]
+    public bool IsUdp => Transport == "udp";
+
     public required string Target { get; init; }
 
     public required int Connections { get; init; }
@@ -156,16 +184,24 @@ internal sealed record LoadReport
     [JsonIgnore]
     public int ExitCode =>
         HasMismatch ? LoadExitCodes.Mismatch
-        : ErrorTotal > 0 ? LoadExitCodes.Errors
-        : ConnectionsUnanswered > 0 || MessagesUnanswered > 0 ? LoadExitCodes.Unanswered
+        : ErrorTotal > 0 || DatagramsDuplicated > 0 ? LoadExitCodes.Errors
+        : ConnectionsUnanswered > 0 || MessagesUnanswered > 0 || DatagramsLost > 0 ? LoadExitCodes.Unanswered
         : LoadExitCodes.Ok;
 
     public static LoadReport Create(LoadOptions options, IPEndPoint endPoint, LoadStats stats, TimeSpan measured, bool interrupted)
     {
         double seconds = Math.Max(measured.TotalSeconds, 1e-9);
         var latency = LatencyReport.From(stats.Total());
+        bool udp = options.Udp;
         return new LoadReport
         {
+            Transport = udp ? "udp" : "tcp",
+            DatagramsSent = udp ? stats.DatagramsSent : null,
+            DatagramsReceived = udp ? stats.DatagramsReceived : null,
+            DatagramsLost = udp ? stats.DatagramsLost : null,
+            DatagramsDuplicated = udp ? stats.DatagramsDuplicated : null,
+            DatagramsReordered = udp ? stats.DatagramsReordered : null,
+            DatagramsLate = udp ? stats.DatagramsLate : null,
             Labels = options.Labels,
             Mode = options.Mode,
             Target = endPoint.ToString(),
@@ -222,6 +258,16 @@ internal sealed record LoadReport
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"unanswered {MessagesUnanswered:N0} messages"));
         }
 
+        if (DatagramsLost > 0)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"lost {DatagramsLost:N0} of {DatagramsSent:N0} datagrams"));
+        }
+
+        if (DatagramsDuplicated > 0)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"duplicated {DatagramsDuplicated:N0} datagrams"));
+        }
+
         return parts.Count == 0 ? "none" : string.Join(", ", parts);
     }
 
@@ -236,12 +282,20 @@ internal sealed record LoadReport
         string load = TargetRate is { } r
             ? string.Create(c, $"open loop at {r:N0} msg/s, in flight per connection: mean {InFlightMean ?? 0:0.##}, peak {InFlightPeak ?? 0:N0}")
             : string.Create(c, $"pipeline {Pipeline}");
-        text.AppendLine(c, $"echo-load {LoadModeNames.Of(Mode)} against {Target}: {Connections} connections, {MessageSize} B messages, {load}{(Interrupted ? " (interrupted)" : string.Empty)}");
+        string over = IsUdp ? " over UDP" : string.Empty;
+        string units = IsUdp ? "sockets" : "connections";
+        load = IsUdp && TargetRate is null ? "ping-pong" : load;
+        text.AppendLine(c, $"echo-load {LoadModeNames.Of(Mode)}{over} against {Target}: {Connections} {units}, {MessageSize} B messages, {load}{(Interrupted ? " (interrupted)" : string.Empty)}");
         text.AppendLine(c, $"  measured     {Seconds:F2} s");
         text.AppendLine(c, $"  messages     {Messages:N0} ({MessagesPerSecond:N0} msg/s)");
         if (Mode == LoadMode.Echo)
         {
-            text.AppendLine(c, $"  answered     {ConnectionsAnswered:N0} of {Connections:N0} connections got replies");
+            text.AppendLine(c, $"  answered     {ConnectionsAnswered:N0} of {Connections:N0} {units} got replies");
+        }
+
+        if (IsUdp)
+        {
+            text.AppendLine(c, $"  datagrams    sent {DatagramsSent:N0}, answered {Messages:N0}, lost {DatagramsLost:N0} ({LossPercent:0.###}%), duplicated {DatagramsDuplicated:N0}, reordered {DatagramsReordered:N0}, late {DatagramsLate:N0}");
         }
 
         text.AppendLine(c, $"  throughput   {MiBPerSecond:N2} MiB/s echoed and verified");

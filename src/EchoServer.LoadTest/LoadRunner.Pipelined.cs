@@ -93,9 +93,7 @@ internal sealed partial class LoadRunner
                 continue;
             }
 
-            var credit = credits.WaitAsync();
-            bool heldBack = !credit.IsCompleted;
-            await credit;
+            bool heldBack = await credits.TakeAsync();
             if (stop.IsCancellationRequested)
             {
                 return;

@@ -161,7 +161,7 @@ internal sealed partial class LoadRunner
                     await HoldAsync(slot, stop);
                     break;
                 default:
-                    await EchoAsync(slot, stop);
+                    await (_options.Udp ? DatagramsAsync(slot, stop) : EchoAsync(slot, stop));
                     break;
             }
 

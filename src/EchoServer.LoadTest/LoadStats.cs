@@ -24,6 +24,12 @@ internal sealed class LoadStats
     private long _inFlightPeak;
     private long _replied;
     private long _overdue;
+    private long _datagramsSent;
+    private long _datagramsReceived;
+    private long _datagramsLost;
+    private long _datagramsDuplicated;
+    private long _datagramsReordered;
+    private long _datagramsLate;
     private volatile bool _stalled;
     private volatile bool _measuring;
 
@@ -99,6 +105,55 @@ internal sealed class LoadStats
 
     public long TotalErrors => _errors.Sum();
 
+    /// <summary>UDP: datagrams sent while measuring (each one's replies are counted below, whenever they come).</summary>
+    public long DatagramsSent => Volatile.Read(ref _datagramsSent);
+
+    /// <summary>UDP: replies received to datagrams sent while measuring: first answers, duplicates and late ones.</summary>
+    public long DatagramsReceived => Volatile.Read(ref _datagramsReceived);
+
+    /// <summary>UDP: datagrams never answered within the reply timeout.</summary>
+    public long DatagramsLost => Volatile.Read(ref _datagramsLost);
+
+    /// <summary>UDP: replies to a datagram already answered.</summary>
+    public long DatagramsDuplicated => Volatile.Read(ref _datagramsDuplicated);
+
+    /// <summary>UDP: first answers that came after the answer to a later datagram of the same socket.</summary>
+    public long DatagramsReordered => Volatile.Read(ref _datagramsReordered);
+
+    /// <summary>UDP: replies that came after their datagram was counted lost.</summary>
+    public long DatagramsLate => Volatile.Read(ref _datagramsLate);
+
+    public void RecordDatagramSent() => Interlocked.Increment(ref _datagramsSent);
+
+    public void RecordDatagramsLost(int count) => Interlocked.Add(ref _datagramsLost, count);
+
+    /// <summary>Counts a reply to a datagram sent while measuring; a first answer is timed and counted as a message even after measuring ended, so that sent = answered + lost.</summary>
+    public void RecordDatagramReply(ReplyKind kind, long sentAt, long now, int bytes, bool reordered, ref bool answered)
+    {
+        Interlocked.Increment(ref _datagramsReceived);
+        switch (kind)
+        {
+            case ReplyKind.Duplicate:
+                Interlocked.Increment(ref _datagramsDuplicated);
+                return;
+            case ReplyKind.Late:
+                Interlocked.Increment(ref _datagramsLate);
+                return;
+        }
+
+        if (reordered)
+        {
+            Interlocked.Increment(ref _datagramsReordered);
+        }
+
+        Record(sentAt, now, bytes);
+        if (!answered)
+        {
+            answered = true;
+            RecordAnswered();
+        }
+    }
+
     /// <summary>Starts counting: everything before (the warm-up) is thrown away.</summary>
     public void StartMeasuring()
     {
@@ -122,11 +177,16 @@ internal sealed class LoadStats
             return false;
         }
 
+        Record(startTimestamp, endTimestamp, bytes);
+        return true;
+    }
+
+    private void Record(long startTimestamp, long endTimestamp, int bytes)
+    {
         long ns = (long)Stopwatch.GetElapsedTime(startTimestamp, endTimestamp).TotalNanoseconds;
         _recorder.RecordValue(Math.Clamp(ns, 1, HighestLatencyNs));
         Interlocked.Increment(ref _messages);
         Interlocked.Add(ref _bytes, bytes);
-        return true;
     }
 
     public void RecordConnect()

@@ -31,6 +31,7 @@ internal sealed class ProgressMonitor : IDisposable
     public async Task RunAsync()
     {
         long lastMessages = 0;
+        long lastResolved = 0;
         long lastBytes = 0;
         long lastProgressAt = Stopwatch.GetTimestamp();
         long lastTick = _start;
@@ -45,9 +46,12 @@ internal sealed class ProgressMonitor : IDisposable
                 long bytes = _stats.Bytes;
                 double seconds = Stopwatch.GetElapsedTime(lastTick, now).TotalSeconds;
                 lastTick = now;
-                if (messages != lastMessages)
+                // Over UDP a datagram counted lost is progress too: ping-pong goes on with the next one.
+                long resolved = messages + _stats.DatagramsLost;
+                if (resolved != lastResolved)
                 {
                     lastProgressAt = now;
+                    lastResolved = resolved;
                 }
                 else if (_options.Mode != LoadMode.Hold && Stopwatch.GetElapsedTime(lastProgressAt, now) > _options.ReplyTimeout)
                 {

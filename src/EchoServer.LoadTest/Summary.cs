@@ -30,19 +30,19 @@ internal sealed class Summary
 
     public static string SeriesOf(LoadReport r) => r.Labels.Count == 0 ? r.Target : string.Join(" ", r.Labels.Select(l => $"{l.Key}={l.Value}"));
 
-    public static string ScenarioOf(LoadReport r) => $"{(r.MessageSize < 1024 ? $"{r.MessageSize} B" : new ByteSize(r.MessageSize).ToString())} × {r.Connections} conn";
+    public static string ScenarioOf(LoadReport r) => $"{(r.MessageSize < 1024 ? $"{r.MessageSize} B" : new ByteSize(r.MessageSize).ToString())} × {r.Connections} {(r.IsUdp ? "UDP sockets" : "conn")}{(r.IsUdp && r.TargetRate is { } rate ? string.Create(C, $" at {rate:N0}/s") : string.Empty)}";
 
     public string ToMarkdown()
     {
         var md = new StringBuilder();
-        md.AppendLine("| series | scenario | msg/s | MiB/s | p50 µs | p99 µs | p99.9 µs | max µs | answered | server cores | server µs CPU/msg | errors |");
-        md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
+        md.AppendLine("| series | scenario | msg/s (UDP: datagrams/s) | MiB/s | p50 µs | p99 µs | p99.9 µs | max µs | answered | UDP loss | server cores | server µs CPU/msg | errors |");
+        md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
         foreach (var scenario in Scenarios)
         {
             foreach (var r in _reports.Where(r => ScenarioOf(r) == scenario))
             {
                 string errors = r.Problems();
-                md.AppendLine(C, $"| {SeriesOf(r)} | {scenario} | {r.MessagesPerSecond:N0} | {r.MiBPerSecond:N1} | {r.LatencyUs.P50:N1} | {r.LatencyUs.P99:N1} | {r.LatencyUs.P999:N1} | {r.LatencyUs.Max:N1} | {r.ConnectionsAnswered}/{r.Connections} | {Opt(r.ServerCores, "F2")} | {Opt(r.ServerCpuUsPerMessage, "F1")} | {errors} |");
+                md.AppendLine(C, $"| {SeriesOf(r)} | {scenario} | {r.MessagesPerSecond:N0} | {r.MiBPerSecond:N1} | {r.LatencyUs.P50:N1} | {r.LatencyUs.P99:N1} | {r.LatencyUs.P999:N1} | {r.LatencyUs.Max:N1} | {r.ConnectionsAnswered}/{r.Connections} | {(r.LossPercent is { } loss ? string.Create(C, $"{loss:0.###}%") : "-")} | {Opt(r.ServerCores, "F2")} | {Opt(r.ServerCpuUsPerMessage, "F1")} | {errors} |");
             }
         }
 

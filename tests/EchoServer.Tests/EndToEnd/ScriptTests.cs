@@ -59,7 +59,7 @@ public sealed class ScriptTests
             return; // bench.sh needs bash
         }
 
-        const string servers = "c-epoll py-queue workers workers-aot executor executor-aot executor-threadpool";
+        const string servers = "c-epoll py-queue c-udp workers workers-aot executor executor-aot executor-threadpool";
         var (shExit, plan, shError) = await RunAsync("bench.sh", [.. Flag(quick, "--quick"), "--dry-run", "--servers", servers]);
         var (psExit, psPlan, psError) = await RunAsync("bench.ps1", [.. Flag(quick, "-Quick"), "-DryRun", "-Servers", servers]);
 
@@ -67,12 +67,17 @@ public sealed class ScriptTests
         Assert.True(psExit == 0, psError);
         Assert.Equal(plan, psPlan);
         var lines = plan.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal((7 * 6) - 1, lines.Length); // every server × workload but the Python peer's idle connections
+        // The peers: the six TCP workloads (the Python one without idle connections); c-udp: the three UDP ones; the pools: all nine.
+        Assert.Equal((2 * 6) - 1 + 3 + (5 * 9), lines.Length);
+        Assert.Contains("executor udp-100c-64B: echo-server --pool executor --udp --udp-rate-per-ip 0 | echo-load --udp -c 100 -s 64 ", plan, StringComparison.Ordinal);
+        Assert.DoesNotContain(lines, l => l.StartsWith("c-udp", StringComparison.Ordinal) && !l.StartsWith("c-udp udp-", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains(" udp-", StringComparison.Ordinal) && (l.StartsWith("c-epoll", StringComparison.Ordinal) || l.StartsWith("py-", StringComparison.Ordinal)));
         Assert.Contains("executor-threadpool 1c-64B: echo-server --pool executor --inline-completions false | echo-load -c 1 -s 64 ", plan, StringComparison.Ordinal);
         Assert.Contains("workers-aot 1000c-1KiB: echo-server --pool workers --workers 1000 --max-connections 1100 | ", plan, StringComparison.Ordinal);
-        // Exit code 4 (clients never answered) is accepted where starvation is the point, and nowhere else.
-        Assert.Equal(["py-queue 1000c-1KiB"], lines.Where(l => l.EndsWith("| exit 0 4", StringComparison.Ordinal)).Select(l => l[..l.IndexOf(':', StringComparison.Ordinal)]));
-        Assert.All(lines.Where(l => !l.StartsWith("py-queue 1000c", StringComparison.Ordinal)), l => Assert.EndsWith("| exit 0", l, StringComparison.Ordinal));
+        // Exit code 4 (clients never answered, datagrams lost) is accepted where starvation or loss is the point, and nowhere else.
+        string[] acceptingLoss = ["py-queue 1000c-1KiB", .. "c-udp workers workers-aot executor executor-aot executor-threadpool".Split(' ').Select(s => $"{s} udp-rate-20k")];
+        Assert.Equal(acceptingLoss, lines.Where(l => l.EndsWith("| exit 0 4", StringComparison.Ordinal)).Select(l => l[..l.IndexOf(':', StringComparison.Ordinal)]));
+        Assert.All(lines.Where(l => !l.StartsWith("py-queue 1000c", StringComparison.Ordinal) && !l.Contains(" udp-rate-20k:", StringComparison.Ordinal)), l => Assert.EndsWith("| exit 0", l, StringComparison.Ordinal));
 
         // Each pool command line is one the server's own parser accepts.
         foreach (var options in lines.Select(l => l.Split(" | ")[0]).Where(s => s.Contains(": echo-server ", StringComparison.Ordinal)).Select(s => s[(s.IndexOf(": echo-server ", StringComparison.Ordinal) + 14)..]).Distinct())

@@ -20,6 +20,26 @@ public sealed class ReportTableTests
     }
 
     [Fact]
+    public void Udp_runs_show_datagrams_per_second_p99_and_loss_in_both_tables()
+    {
+        LoadReport Udp(string server) => Report(("server", server), ("workload", "udp-100c-64B")) with
+        {
+            Transport = "udp", MessagesPerSecond = 40_000, LatencyUs = Latency(p99: 250), DatagramsSent = 2000, DatagramsLost = 5,
+        };
+        var reports = new[] { Udp("c-udp"), Udp("workers") with { DatagramsLost = 0, MessagesPerSecond = 30_000 } };
+
+        string bench = new BenchTable(reports).ToMarkdown();
+        Assert.Contains("| UDP, 100 sockets, 64 B ping-pong | datagrams/s | 40,000 ⚠ | 30,000 |", bench, StringComparison.Ordinal);
+        Assert.Contains("| UDP, 100 sockets, 64 B ping-pong | p99 µs | 250.0 ⚠ | 250.0 |", bench, StringComparison.Ordinal);
+        Assert.Contains("| UDP, 100 sockets, 64 B ping-pong | loss % | 0.25 ⚠ | 0.00 |", bench, StringComparison.Ordinal);
+        Assert.Contains("c-udp udp-100c-64B: lost 5 of 2,000 datagrams", bench, StringComparison.Ordinal);
+
+        string summary = new Summary(reports).ToMarkdown();
+        Assert.Contains("| server=c-udp workload=udp-100c-64B | 64 B × 100 UDP sockets | 40,000 |", summary, StringComparison.Ordinal);
+        Assert.Contains("/100 | 0.25% |", summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Targets_are_ratios_to_the_reference_server_with_the_right_direction()
     {
         var table = new BenchTable(
@@ -38,7 +58,7 @@ public sealed class ReportTableTests
         Assert.Contains("| executor server µs CPU/msg ≤ 1.5× c-epoll (100 connections, 64 B ping-pong) | 8.00 | 6.00 | 1.33× | yes |", markdown, StringComparison.Ordinal);
         Assert.Contains("| executor peak RSS MiB ≤ 0.7× go", markdown, StringComparison.Ordinal);
         Assert.Contains("| 50.0 | 100.0 | 0.50× | yes |", markdown, StringComparison.Ordinal);
-        Assert.Contains("Every run: zero errors, zero mismatched bytes, every connection answered.", markdown, StringComparison.Ordinal);
+        Assert.Contains("Every run: zero errors, zero mismatched bytes, every connection answered, no datagram lost.", markdown, StringComparison.Ordinal);
     }
 
     [Fact]
