@@ -41,6 +41,8 @@ internal sealed partial class DatagramSocket : IDisposable
                 _socket.SetRawSocketOption(1, OperatingSystem.IsLinux() ? 15 : 0x200, BitConverter.GetBytes(1)); // SOL_SOCKET, SO_REUSEPORT
             }
 
+            // Room for a burst while the receive loop is busy handing datagrams on (the kernel caps it at net.core.rmem_max).
+            _socket.ReceiveBufferSize = 4 << 20;
             _socket.Bind(endPoint);
             _wildcard = endPoint.Address.Equals(IPAddress.Any) || endPoint.Address.Equals(IPAddress.IPv6Any);
             _socket.SetSocketOption(
