@@ -12,10 +12,10 @@ $ErrorActionPreference = 'Stop'
 Confirm-ScriptArguments $PSCommandPath (@($args) + @($Out | Where-Object { $_ -like '-*' }))
 
 if ($Quick) {
-  $configs = @(@('workers', 128), @('executor', 128)); $sizes = @('64', '16KiB'); $conns = @(1, 100, 1000)
+  $configs = @(@('workers', 128), @('executor', 128)); $sizes = @('64', '16KiB'); $conns = @(1, 100, 1000); $udpSizes = @('64'); $udpConns = @(1, 100)
   if ($Duration -eq 0) { $Duration = 2 }; $warmup = 0.5
 } else {
-  $configs = @(@('workers', 128), @('workers', 1000), @('executor', 128), @('executor', 1000)); $sizes = @('64', '1KiB', '16KiB'); $conns = @(1, 100, 1000)
+  $configs = @(@('workers', 128), @('workers', 1000), @('executor', 128), @('executor', 1000)); $sizes = @('64', '1KiB', '16KiB'); $conns = @(1, 100, 1000); $udpSizes = @('64', '1KiB'); $udpConns = @(1, 100)
   if ($Duration -eq 0) { $Duration = 4 }; $warmup = 1
 }
 if (-not $Out) { $Out = Join-Path $RepoRoot ('results/' + (Get-Date).ToUniversalTime().ToString('yyyyMMddTHHmmssZ')) }
@@ -25,7 +25,7 @@ Build-Release
 $failed = @(); $mismatch = $false
 foreach ($config in $configs) {
   $pool, $workers = $config
-  $server = Start-EchoServer (Join-Path $Out "server-$pool-$workers.log") @('--pool', $pool, '--workers', "$workers", '--max-connections', '1100', '--log-level', 'Warning')
+  $server = Start-EchoServer (Join-Path $Out "server-$pool-$workers.log") @('--pool', $pool, '--workers', "$workers", '--max-connections', '1100', '--log-level', 'Warning', '--udp', '--udp-rate-per-ip', '0')
   try {
     [Console]::Error.WriteLine("== pool=$pool workers=$workers on port $($server.Port)")
     foreach ($size in $sizes) {
@@ -39,6 +39,18 @@ foreach ($config in $configs) {
         if ($rc -ne 0 -and $rc -ne $expected) { $failed += "$name (exit $rc)" }
         if ($rc -eq 3) { $mismatch = $true }
         $report | Where-Object { $_ -match '^echo-load|messages|answered|unanswered|latency|errors' } | ForEach-Object { [Console]::Error.WriteLine($_) }
+      }
+    }
+    # UDP on the same port, through the same pool: ping-pong datagrams, every one answered (exit 0).
+    foreach ($size in $udpSizes) {
+      foreach ($c in $udpConns) {
+        $name = "$pool-w$workers-udp-s$size-c$c"
+        $report = & dotnet $LoadDll --udp --port $server.Port -c $c -s $size -d $Duration --warmup $warmup --progress 0 `
+          --server-pid $server.Process.Id --label "pool=$pool" --label "workers=$workers" --label "transport=udp" --json (Join-Path $Out "$name.json")
+        $rc = $LASTEXITCODE
+        if ($rc -ne 0) { $failed += "$name (exit $rc)" }
+        if ($rc -eq 3) { $mismatch = $true }
+        $report | Where-Object { $_ -match '^echo-load|messages|datagrams|latency|errors' } | ForEach-Object { [Console]::Error.WriteLine($_) }
       }
     }
   } finally {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Load-tests both pools across a few sizes and connection counts, one server start per pool configuration,
+# Load-tests both pools across a few sizes and connection counts, over TCP and UDP (--udp, same port and
+# pool), one server start per pool configuration,
 # and writes results/<timestamp>/: one JSON report per run, summary.md (table), and throughput.png/.svg and
 # latency.png/.svg (charts; see scripts/README.md); with a headless Chromium on PATH, also live-view.png, the
 # admin endpoint's live view under load (about 30 s more).
@@ -24,9 +25,9 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$quick" = 1 ]; then
-  configs=("workers 128" "executor 128"); sizes=(64 16KiB); conns=(1 100 1000); duration="${duration:-2}"; warmup=0.5
+  configs=("workers 128" "executor 128"); sizes=(64 16KiB); conns=(1 100 1000); udp_sizes=(64); udp_conns=(1 100); duration="${duration:-2}"; warmup=0.5
 else
-  configs=("workers 128" "workers 1000" "executor 128" "executor 1000"); sizes=(64 1KiB 16KiB); conns=(1 100 1000); duration="${duration:-4}"; warmup=1
+  configs=("workers 128" "workers 1000" "executor 128" "executor 1000"); sizes=(64 1KiB 16KiB); conns=(1 100 1000); udp_sizes=(64 1KiB); udp_conns=(1 100); duration="${duration:-4}"; warmup=1
 fi
 
 out="${out:-$repo_root/results/$(date -u +%Y%m%dT%H%M%SZ)}"
@@ -36,7 +37,7 @@ prepare_run
 failed=(); mismatch=0
 for config in "${configs[@]}"; do
   read -r pool workers <<<"$config"
-  start_server "$out/server-$pool-$workers.log" --pool "$pool" --workers "$workers" --max-connections 1100 --log-level Warning
+  start_server "$out/server-$pool-$workers.log" --pool "$pool" --workers "$workers" --max-connections 1100 --log-level Warning --udp --udp-rate-per-ip 0
   echo "== pool=$pool workers=$workers on port $SERVER_PORT" >&2
   for size in "${sizes[@]}"; do
     for c in "${conns[@]}"; do
@@ -50,6 +51,20 @@ for config in "${configs[@]}"; do
       # More clients than workers: the rest wait in the queue all run long, on purpose (exit code 4).
       expected=0; [ "$pool" = workers ] && [ "$c" -gt "$workers" ] && expected=4
       [ "$rc" -eq 0 ] || [ "$rc" -eq "$expected" ] || failed+=("$name (exit $rc)")
+      [ "$rc" -ne 3 ] || mismatch=1
+    done
+  done
+  # UDP on the same port, through the same pool: ping-pong datagrams, every one answered (exit 0).
+  for size in "${udp_sizes[@]}"; do
+    for c in "${udp_conns[@]}"; do
+      name="$pool-w$workers-udp-s$size-c$c"
+      set +e
+      dotnet "$LOAD_DLL" --udp --port "$SERVER_PORT" -c "$c" -s "$size" -d "$duration" --warmup "$warmup" --progress 0 \
+        --server-pid "$SERVER_PID" --label pool="$pool" --label workers="$workers" --label transport=udp --json "$out/$name.json" \
+        | sed -n '1p;3,4p;/latency/p;/errors/p' >&2
+      rc=${PIPESTATUS[0]}
+      set -e
+      [ "$rc" -eq 0 ] || failed+=("$name (exit $rc)")
       [ "$rc" -ne 3 ] || mismatch=1
     done
   done
