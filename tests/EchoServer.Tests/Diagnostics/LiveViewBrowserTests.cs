@@ -112,6 +112,30 @@ public sealed partial class LiveViewBrowserTests
     }
 
     [Fact]
+    public async Task With_udp_the_page_shows_datagrams_echoed_and_dropped_and_without_it_no_udp_panel()
+    {
+        await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { AdminPort = 0, Udp = new EchoServer.Datagrams.UdpSettings { RatePerIp = 2 } });
+        using var client = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        client.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        for (int i = 0; i < 3; i++)
+        {
+            await client.SendToAsync("ping"u8.ToArray(), server.EndPoint);
+        }
+
+        await Eventually.True(() => server.Service.Udp!.Counters is { Echoed: 2, DroppedTotal: 1 }, "two echoed and one over the budget");
+        await using (var browser = await HeadlessChromium.OpenAsync(LiveViewTests.AdminUri(server)))
+        {
+            string dom = await browser.WaitForDomAsync(d => d.Contains("received 3, echoed 2, dropped 1 (rate-limit 1)", StringComparison.Ordinal), "the UDP panel's counts");
+            Assert.Matches(@"<section id=""udp-panel"" class=""panel"">", dom); // shown: no hidden attribute
+        }
+
+        await using var tcpOnly = await TestServer.StartAsync(PoolKind.Executor, o => o with { AdminPort = 0 });
+        await using var page = await HeadlessChromium.OpenAsync(LiveViewTests.AdminUri(tcpOnly));
+        string plain = await page.WaitForDomAsync(d => d.Contains("data-snapshots=", StringComparison.Ordinal), "a first snapshot drawn");
+        Assert.Matches(@"<section id=""udp-panel"" class=""panel"" hidden(="""")?>", plain);
+    }
+
+    [Fact]
     public async Task Past_a_few_hundred_slots_cells_stand_for_blocks_of_slots()
     {
         await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { PoolSettings = TestServer.Pool(1000, 4), AdminPort = 0 });
