@@ -39,15 +39,19 @@ internal sealed class DropSummary : IDisposable
     /// <summary>Notes a rate-limited datagram's source (the receive loop only).</summary>
     public void RateLimited(UInt128 address)
     {
-        // The last address seen limited, with a count while it stays the same: cheap, and a flood is one address.
-        if (address == _limitedAddress)
+        // The address most often limited, by a majority vote (Boyer–Moore): cheap, and a flood is one address. Under
+        // the lock the summary takes too, so that it never reads half of an address.
+        lock (_lock)
         {
-            _limitedCount++;
-        }
-        else if (--_limitedCount <= 0)
-        {
-            _limitedAddress = address;
-            _limitedCount = 1;
+            if (address == _limitedAddress)
+            {
+                _limitedCount++;
+            }
+            else if (--_limitedCount <= 0)
+            {
+                _limitedAddress = address;
+                _limitedCount = 1;
+            }
         }
     }
 
