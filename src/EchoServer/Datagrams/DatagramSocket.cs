@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using EchoServer.Listening;
 
 namespace EchoServer.Datagrams;
 
@@ -36,10 +37,7 @@ internal sealed partial class DatagramSocket : IDisposable
                 _socket.DualMode = true;
             }
 
-            if (reusePort && (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()))
-            {
-                _socket.SetRawSocketOption(1, OperatingSystem.IsLinux() ? 15 : 0x200, BitConverter.GetBytes(1)); // SOL_SOCKET, SO_REUSEPORT
-            }
+            ListenSocket.SetPortSharing(_socket, reusePort);
 
             // Room for a burst while the receive loop is busy handing datagrams on (the kernel caps it at net.core.rmem_max).
             _socket.ReceiveBufferSize = 4 << 20;

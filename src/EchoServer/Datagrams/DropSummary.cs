@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Net;
 using System.Text;
+using EchoServer.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace EchoServer.Datagrams;
@@ -18,7 +19,8 @@ internal sealed class DropSummary : IDisposable
     private readonly DatagramCounters _counters;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly ITimer _timer;
+    private readonly Timer _timer;
+    private readonly BackgroundFaults _background;
     private readonly long[] _reported = new long[DropReasonNames.Count];
     private readonly Lock _lock = new();
     private long _lastAt;
@@ -27,13 +29,14 @@ internal sealed class DropSummary : IDisposable
     private long _faults;
     private Exception? _lastFault;
 
-    public DropSummary(DatagramCounters counters, ILogger logger, TimeProvider time)
+    public DropSummary(DatagramCounters counters, ILogger logger, TimeProvider time, BackgroundFaults faults)
     {
         _counters = counters;
         _logger = logger;
         _time = time;
         _lastAt = time.GetTimestamp();
-        _timer = time.CreateTimer(static s => ((DropSummary)s!).Flush(), this, Interval, Interval);
+        _background = faults;
+        _timer = faults.StartTimer("The UDP drop summary", WriteLocked, Interval, Interval);
     }
 
     /// <summary>Notes a rate-limited datagram's source (the receive loop only).</summary>
@@ -65,24 +68,18 @@ internal sealed class DropSummary : IDisposable
         }
     }
 
-    /// <summary>Writes the summary of what was dropped since the last one, if anything was.</summary>
-    public void Flush()
-    {
-        try
-        {
-            lock (_lock)
-            {
-                WriteSummary();
-            }
-        }
-#pragma warning disable CA1031 // A timer callback: a fault here must never end the process.
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-        }
-    }
+    /// <summary>Writes the summary of what was dropped since the last one, if anything was (contained: it runs on the stop path).</summary>
+    public void Flush() => _background.Run("The UDP drop summary", WriteLocked);
 
     public void Dispose() => _timer.Dispose();
+
+    private void WriteLocked()
+    {
+        lock (_lock)
+        {
+            WriteSummary();
+        }
+    }
 
     private void WriteSummary()
     {

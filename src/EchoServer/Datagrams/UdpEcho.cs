@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using EchoServer.Diagnostics;
 using EchoServer.Pools;
 using Microsoft.Extensions.Logging;
 
@@ -32,7 +33,7 @@ internal sealed class UdpEcho : IDisposable
     private volatile bool _receiving;
 
     /// <summary>Binds the UDP socket (so a port in use fails start-up) and builds the pool; nothing is received before <see cref="Start"/>.</summary>
-    public UdpEcho(IPEndPoint endPoint, bool reusePort, UdpSettings settings, PoolKind kind, PoolSettings poolSettings, ILogger logger, TimeProvider time, Action<TimeSpan>? slotWaited = null)
+    public UdpEcho(IPEndPoint endPoint, bool reusePort, UdpSettings settings, PoolKind kind, PoolSettings poolSettings, ILogger logger, BackgroundFaults faults, TimeProvider time, Action<TimeSpan>? slotWaited = null)
     {
         _settings = settings;
         _logger = logger;
@@ -42,7 +43,7 @@ internal sealed class UdpEcho : IDisposable
         _pool = kind == PoolKind.Workers
             ? new WorkerDatagramPool(poolSettings, d => Echo(d, wait: true), Drop, logger, slotWaited)
             : new ExecutorDatagramPool(poolSettings, d => Echo(d, wait: false), Drop, slotWaited);
-        _summary = new DropSummary(Counters, logger, time);
+        _summary = new DropSummary(Counters, logger, time, faults);
     }
 
     /// <summary>The bound address and port.</summary>

@@ -146,7 +146,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         var endPoint = new IPEndPoint(_options.Host, LocalEndPoint.Port);
         try
         {
-            return new UdpEcho(endPoint, _options.ReusePort, udp, _options.Pool, _options.PoolSettings, _lifecycle, TimeProvider.System);
+            return new UdpEcho(endPoint, _options.ReusePort, udp, _options.Pool, _options.PoolSettings, _lifecycle, Faults, TimeProvider.System);
         }
         catch (System.Net.Sockets.SocketException ex)
         {

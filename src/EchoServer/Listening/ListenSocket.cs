@@ -11,6 +11,35 @@ internal static class ListenSocket
     public static bool SupportsReusePort => OperatingSystem.IsLinux() || OperatingSystem.IsMacOS();
 
     /// <summary>
+    /// Plain SO_REUSEADDR on Unix, and SO_REUSEPORT only when <paramref name="reusePort"/> asks for it (see
+    /// <see cref="Bind"/>): for every socket on the server's port, the UDP echo's too.
+    /// </summary>
+    public static void SetPortSharing(Socket socket, bool reusePort)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            socket.SetRawSocketOption(1 /* SOL_SOCKET */, 2 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
+            if (reusePort)
+            {
+                socket.SetRawSocketOption(1 /* SOL_SOCKET */, 15 /* SO_REUSEPORT */, BitConverter.GetBytes(1));
+            }
+        }
+        else if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
+        {
+            socket.SetRawSocketOption(0xffff /* SOL_SOCKET */, 4 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
+            if (reusePort && OperatingSystem.IsMacOS())
+            {
+                socket.SetRawSocketOption(0xffff /* SOL_SOCKET */, 0x200 /* SO_REUSEPORT */, BitConverter.GetBytes(1));
+            }
+        }
+
+        if (reusePort && !SupportsReusePort)
+        {
+            throw new PlatformNotSupportedException("SO_REUSEPORT is available on Linux and macOS only.");
+        }
+    }
+
+    /// <summary>
     /// Creates, binds and listens. On Unix it sets plain SO_REUSEADDR, which lets a restarted server bind while old
     /// connections sit in TIME_WAIT but never lets two servers share the port: .NET's ReuseAddress option would
     /// also set SO_REUSEPORT on Linux, and a second server would then start and take half the connections.
@@ -27,27 +56,7 @@ internal static class ListenSocket
                 socket.DualMode = true;
             }
 
-            if (OperatingSystem.IsLinux())
-            {
-                socket.SetRawSocketOption(1 /* SOL_SOCKET */, 2 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
-                if (reusePort)
-                {
-                    socket.SetRawSocketOption(1 /* SOL_SOCKET */, 15 /* SO_REUSEPORT */, BitConverter.GetBytes(1));
-                }
-            }
-            else if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
-            {
-                socket.SetRawSocketOption(0xffff /* SOL_SOCKET */, 4 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
-                if (reusePort && OperatingSystem.IsMacOS())
-                {
-                    socket.SetRawSocketOption(0xffff /* SOL_SOCKET */, 0x200 /* SO_REUSEPORT */, BitConverter.GetBytes(1));
-                }
-            }
-
-            if (reusePort && !SupportsReusePort)
-            {
-                throw new PlatformNotSupportedException("SO_REUSEPORT is available on Linux and macOS only.");
-            }
+            SetPortSharing(socket, reusePort);
 
             socket.Bind(endPoint);
             socket.Listen(backlog);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using EchoServer.Datagrams;
+using EchoServer.Diagnostics;
 using EchoServer.Pools;
 using EchoServer.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -179,7 +180,7 @@ public sealed class UdpEchoTests
     private static UdpEcho Start(string pool, IPAddress host, UdpSettings settings, PoolSettings? poolSettings = null, TimeProvider? time = null)
     {
         var kind = pool == "workers" ? PoolKind.Workers : PoolKind.Executor;
-        var echo = new UdpEcho(new IPEndPoint(host, 0), reusePort: false, settings, kind, poolSettings ?? new PoolSettings { Workers = 4 }, NullLogger.Instance, time ?? TimeProvider.System);
+        var echo = new UdpEcho(new IPEndPoint(host, 0), reusePort: false, settings, kind, poolSettings ?? new PoolSettings { Workers = 4 }, NullLogger.Instance, new BackgroundFaults(NullLogger.Instance), time ?? TimeProvider.System);
         echo.Start();
         return echo;
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using EchoServer.Datagrams;
+using EchoServer.Diagnostics;
 using EchoServer.LoadTest;
 using EchoServer.Pools;
 using EchoServer.TestSupport;
@@ -24,7 +25,7 @@ public sealed class UdpLoadTests
     [InlineData(PoolKind.Executor, 1, LoadRunner.MaxDatagram, null)] // one at a time: four would overflow the server socket's default receive buffer
     internal async Task Every_datagram_comes_back_from_the_server_byte_exact_and_none_is_lost(PoolKind pool, int sockets, int size, double? rate)
     {
-        using var echo = new UdpEcho(new IPEndPoint(IPAddress.Loopback, 0), reusePort: false, new UdpSettings { RatePerIp = 0 }, pool, new PoolSettings { Workers = 4 }, NullLogger.Instance, TimeProvider.System);
+        using var echo = new UdpEcho(new IPEndPoint(IPAddress.Loopback, 0), reusePort: false, new UdpSettings { RatePerIp = 0 }, pool, new PoolSettings { Workers = 4 }, NullLogger.Instance, new BackgroundFaults(NullLogger.Instance), TimeProvider.System);
         echo.Start();
         const int Datagrams = 400;
 
