@@ -38,6 +38,9 @@ internal enum CloseReason
 
     /// <summary>Refused: no valid PROXY protocol header in time, or one from a source not trusted to send it.</summary>
     ProxyHeader,
+
+    /// <summary>Refused: no TLS handshake in time, or one that failed (not TLS, no common protocol, a client certificate missing or not trusted).</summary>
+    TlsHandshake,
 }
 
 /// <summary>The one spelling of each <see cref="CloseReason"/>, as the command line and the logs write it.</summary>
@@ -46,7 +49,7 @@ internal static class CloseReasonNames
     private static readonly string[] Names =
     [
         "client-closed", "reset", "shutdown", "error", "pool-saturated", "dropped-oldest", "queue-timeout",
-        "idle-timeout", "send-timeout", "per-ip-limit", "proxy-header",
+        "idle-timeout", "send-timeout", "per-ip-limit", "proxy-header", "tls-handshake",
     ];
 
     public static string ToName(this CloseReason reason) => Names[(int)reason];
@@ -54,5 +57,5 @@ internal static class CloseReasonNames
     /// <summary>True for the reasons that close a connection because the server would not serve it.</summary>
     public static bool IsRefusal(this CloseReason reason) =>
         reason is CloseReason.PoolSaturated or CloseReason.DroppedOldest or CloseReason.QueueTimeout or CloseReason.PerIpLimit
-            or CloseReason.ProxyHeader;
+            or CloseReason.ProxyHeader or CloseReason.TlsHandshake;
 }

@@ -28,6 +28,7 @@ internal sealed class ServerCommand
         }
 
         Root.Validators.Add(ValidateStopDeadline);
+        Root.Validators.Add(Tls.Validate);
         PidFile.Validators.Add(r =>
         {
             if (r.Tokens.Count > 0 && string.IsNullOrWhiteSpace(r.Tokens[0].Value))
@@ -123,13 +124,16 @@ internal sealed class ServerCommand
         Description = "With --udp: also answer source ports 1-1023 (services' ports: echo and chargen answering each other forever). Port 0 is never answered.",
     };
 
+    /// <summary>--tls-cert and the options that go with it.</summary>
+    public TlsOptions Tls { get; } = new();
+
     public Option<LogLevel> LogLevel { get; } = new("--log-level") { Description = "Lowest level logged.", DefaultValueFactory = _ => Defaults.LogLevel, CustomParser = ParseLogLevel };
 
     public Option<string> LogFormat { get; } = OptionFactory.Choice(new("--log-format") { Description = "Console log format.", DefaultValueFactory = _ => "simple" }, "simple", "json", "systemd");
 
     private IEnumerable<Option> All =>
     [
-        Host, Port, ReusePort, Backlog, MaxConnections, MaxConnectionsPerIp, ProxyProtocol, TrustedProxies, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, Udp, UdpRatePerIp, UdpAllowLowPorts, AdminHost, AdminPort, PidFile, LogLevel, LogFormat,
+        Host, Port, ReusePort, Backlog, MaxConnections, MaxConnectionsPerIp, ProxyProtocol, TrustedProxies, .. Tls.All, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, Udp, UdpRatePerIp, UdpAllowLowPorts, AdminHost, AdminPort, PidFile, LogLevel, LogFormat,
     ];
 
     /// <summary>Maps a parse result without errors to options.</summary>
@@ -163,6 +167,7 @@ internal sealed class ServerCommand
         AdminPort = result.GetValue(AdminPort),
         Udp = result.GetValue(Udp) ? new UdpSettings { RatePerIp = result.GetValue(UdpRatePerIp), AllowLowPorts = result.GetValue(UdpAllowLowPorts) } : null,
         PidFile = result.GetValue(PidFile),
+        Tls = Tls.Bind(result),
         LogLevel = result.GetValue(LogLevel),
         LogFormat = result.GetValue(LogFormat) switch
         {

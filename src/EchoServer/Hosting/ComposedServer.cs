@@ -2,6 +2,7 @@ using EchoServer.Connections;
 using EchoServer.Diagnostics;
 using EchoServer.Listening;
 using EchoServer.Pools;
+using EchoServer.Tls;
 
 namespace EchoServer.Hosting;
 
@@ -17,4 +18,5 @@ internal sealed record ComposedServer(
     ByteTotals Bytes,
     IWorkPool<ClientConnection> Pool,
     ConnectionWatchdog Watchdog,
-    PinnedWorkersMonitor? PinnedWorkers);
+    PinnedWorkersMonitor? PinnedWorkers,
+    ServerCertificate? Certificate);
