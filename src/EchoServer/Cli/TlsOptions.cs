@@ -30,7 +30,7 @@ internal sealed class TlsOptions
     public void Validate(CommandResult r)
     {
         bool cert = Given(r, Certificate);
-        bool selfSigned = r.GetValue(SelfSigned);
+        bool selfSigned = r.GetResult(SelfSigned)?.GetValueOrDefault<bool>() ?? false;
         if (cert && selfSigned)
         {
             r.AddError("--tls-cert and --tls-self-signed exclude each other: use one certificate.");
@@ -46,12 +46,14 @@ internal sealed class TlsOptions
             r.AddError($"{option.Name} {NeedsTls}.");
         }
 
-        if (Given(r, ClientCa) && r.GetValue(ClientCertificate) == ClientCertificateMode.None.ToName())
+        // A root validator sees a default only through the option's result, if it has one.
+        string mode = r.GetResult(ClientCertificate)?.GetValueOrDefault<string>() ?? ClientCertificateMode.None.ToName();
+        if (Given(r, ClientCa) && mode == ClientCertificateMode.None.ToName())
         {
             r.AddError("--tls-client-ca needs --tls-client-cert optional or require.");
         }
 
-        if (Given(r, HandshakeTimeout) && r.GetValue(HandshakeTimeout).Value <= TimeSpan.Zero)
+        if (r.GetResult(HandshakeTimeout) is { Implicit: false } timeout && timeout.GetValueOrDefault<Duration>().Value <= TimeSpan.Zero)
         {
             r.AddError("--tls-handshake-timeout must be more than 0: a handshake without a deadline lets a silent client hold its connection for ever.");
         }

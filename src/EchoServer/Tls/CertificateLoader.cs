@@ -61,9 +61,10 @@ internal static class CertificateLoader
                 ? X509Certificate2.CreateFromEncryptedPem(certPem, keyPem, password ?? throw new TlsSetupException($"--tls-key {keyPath} is encrypted: give its password with --tls-password-file."))
                 : X509Certificate2.CreateFromPem(certPem, keyPem);
         }
-        catch (CryptographicException ex)
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {
-            throw new TlsSetupException($"--tls-key {keyPath} does not fit --tls-cert {certPath}: {ex.Message.TrimEnd('.')}.");
+            string why = ex is ArgumentException ? "its public key is not the certificate's" : ex.Message.TrimEnd('.');
+            throw new TlsSetupException($"--tls-key {keyPath} does not fit --tls-cert {certPath}: {why}.");
         }
 
         var chain = new X509Certificate2Collection();
