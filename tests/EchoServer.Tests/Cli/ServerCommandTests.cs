@@ -1,5 +1,6 @@
 using System.Net;
 using EchoServer.Cli;
+using EchoServer.Connections;
 using EchoServer.Hosting;
 using EchoServer.Pools;
 using Microsoft.Extensions.Logging;
@@ -50,7 +51,7 @@ public sealed class ServerCommandTests
         Assert.False(options.InlineCompletions);
         Assert.Equal(TimeSpan.FromSeconds(2), options.StatsInterval);
         Assert.Equal(9100, options.AdminPort);
-        Assert.True(options.ProxyProtocol);
+        Assert.Equal(ProxyProtocolMode.Required, options.ProxyProtocol);
         Assert.Equal("10.0.0.0/8,fd00::/8,192.0.2.7/32", options.TrustedProxies.ToString());
         Assert.Equal(IPAddress.Any, options.AdminHost);
         Assert.Equal(TimeSpan.FromSeconds(4), options.DrainDelay);

@@ -221,7 +221,7 @@ public sealed class ProxyProtocolTests
     private static Task<TestServer> StartAsync(string pool, Func<ServerOptions, ServerOptions>? configure = null) =>
         TestServer.StartAsync(
             pool == "workers" ? PoolKind.Workers : PoolKind.Executor,
-            o => (configure ?? (x => x))(o with { ProxyProtocol = true }));
+            o => (configure ?? (x => x))(o with { ProxyProtocol = ProxyProtocolMode.Required }));
 
     private static byte[] Header(int version, IPEndPoint client) =>
         version == 1 ? ProxyHeaders.V1(client, Frontend) : ProxyHeaders.V2(client, Frontend, ProxyHeaders.Tlv(0x01, "h2"u8));
