@@ -19,6 +19,22 @@ public sealed class ServerCommandTests
         Assert.Equal(new ServerOptions { MaxConnectionsIsDefault = true }, command.Bind(result));
     }
 
+    [Theory]
+    [InlineData(new string[0], ProxyProtocolMode.Off)]
+    [InlineData(new[] { "--proxy-protocol" }, ProxyProtocolMode.Required)]
+    [InlineData(new[] { "--proxy-protocol", "--port", "0" }, ProxyProtocolMode.Required)]
+    [InlineData(new[] { "--proxy-protocol", "required" }, ProxyProtocolMode.Required)]
+    [InlineData(new[] { "--proxy-protocol", "optional" }, ProxyProtocolMode.Optional)]
+    [InlineData(new[] { "--proxy-protocol=optional" }, ProxyProtocolMode.Optional)]
+    internal void Proxy_protocol_given_bare_means_required(string[] args, ProxyProtocolMode expected)
+    {
+        var command = new ServerCommand();
+        var result = command.Root.Parse(args);
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(expected, command.Bind(result).ProxyProtocol);
+    }
+
     [Fact]
     public void Every_option_maps_to_the_server_options()
     {
