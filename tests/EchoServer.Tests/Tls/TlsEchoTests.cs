@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using EchoServer.Connections;
 using EchoServer.Echo;
 using EchoServer.Hosting;
 using EchoServer.Pools;
@@ -126,7 +127,7 @@ public sealed class TlsEchoTests : IDisposable
     [MemberData(nameof(Pools))]
     public async Task A_proxy_protocol_header_comes_before_the_handshake_even_in_the_same_segment(string pool)
     {
-        await using var server = await StartAsync(pool, configure: o => o with { ProxyProtocol = true });
+        await using var server = await StartAsync(pool, configure: o => o with { ProxyProtocol = ProxyProtocolMode.Required });
         var header = ProxyHeaders.V1(IPEndPoint.Parse("203.0.113.7:40001"), IPEndPoint.Parse("192.0.2.1:443"));
         await using var client = await TlsClient.ConnectAsync(server.EndPoint, prefix: header);
 
@@ -134,6 +135,18 @@ public sealed class TlsEchoTests : IDisposable
         await Eventually.True(() => server.Logs.Named("ConnectionClosed").Any(), "the close line");
         Assert.Contains("accepted from 203.0.113.7:40001", Assert.Single(server.Logs.Named("ConnectionAccepted")).Message, StringComparison.Ordinal);
         Assert.Contains("in=17 B, out=17 B", Assert.Single(server.Logs.Named("ConnectionClosed")).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Pools))]
+    public async Task With_an_optional_proxy_protocol_header_a_client_without_one_shakes_hands_with_the_bytes_read_to_look_for_it(string pool)
+    {
+        await using var server = await StartAsync(pool, configure: o => o with { ProxyProtocol = ProxyProtocolMode.Optional });
+        await using var client = await TlsClient.ConnectAsync(server.EndPoint);
+
+        Assert.Equal("no header"u8.ToArray(), await client.EchoToEndAsync("no header"u8.ToArray()));
+        await Eventually.True(() => server.Logs.Named("ConnectionClosed").Any(), "the close line");
+        Assert.Contains("in=9 B, out=9 B", Assert.Single(server.Logs.Named("ConnectionClosed")).Message, StringComparison.Ordinal);
     }
 
     [Theory]
