@@ -162,6 +162,13 @@ public sealed class TlsEchoTests : IDisposable
         await client.RoundTripAsync("x"u8.ToArray());
         var shown = server.Service.Connections.Snapshot().Single(c => c.Stream is not null);
         Assert.Contains(shown.Details, d => d.Key == "tls" && d.Value is "TLSv1.3");
+        if (pool == "workers")
+        {
+            // A worker holds its client for life, so the snapshot lists it: text and JSON carry the details.
+            Assert.Contains("tls=TLSv1.3", server.Service.Snapshot(), StringComparison.Ordinal);
+            string json = System.Text.Json.JsonSerializer.Serialize(server.Service.CaptureSnapshot(), SnapshotJsonContext.Default.SnapshotData);
+            Assert.Contains("\"details\":{\"tls\":\"TLSv1.3\"}", json, StringComparison.Ordinal);
+        }
     }
 
     private static async Task ShakeHandsOrFailAsync(IPEndPoint server, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate)
