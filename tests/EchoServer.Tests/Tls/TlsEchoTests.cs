@@ -171,6 +171,54 @@ public sealed class TlsEchoTests : IDisposable
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Pools))]
+    public async Task A_client_that_does_not_read_is_reset_and_the_echoed_count_claims_no_byte_it_could_not_decrypt(string pool)
+    {
+        await using var server = await StartAsync(pool, configure: o => o with { SendTimeout = TimeSpan.FromSeconds(1) });
+        await using var client = await TlsClient.ConnectAsync(server.EndPoint);
+        client.Socket.ReceiveBufferSize = 64 * 1024;
+
+        // Send without reading until the server, stuck on our full window, resets us.
+        byte[] chunk = RandomNumberGenerator.GetBytes(16 * 1024);
+        try
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (!server.Logs.Named("ConnectionClosed").Any())
+            {
+                await client.Stream.WriteAsync(chunk, deadline.Token);
+            }
+        }
+        catch (IOException)
+        {
+            // The reset reached our sends.
+        }
+
+        await Eventually.True(() => server.Logs.Named("ConnectionClosed").Any(), "the reset's close line");
+        var closed = Assert.Single(server.Logs.Named("ConnectionClosed"));
+        Assert.Contains("reason=send-timeout", closed.Message, StringComparison.Ordinal);
+        long echoed = long.Parse(System.Text.RegularExpressions.Regex.Match(closed.Message, "out=([0-9]+) B").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+        // What the client can still decrypt of what reached it before the reset.
+        long decrypted = 0;
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            int read;
+            while ((read = await client.Stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10))) > 0)
+            {
+                decrypted += read;
+            }
+        }
+        catch (IOException)
+        {
+            // The reset, after the records that arrived whole.
+        }
+
+        Assert.True(echoed > 0, "nothing was counted as echoed");
+        Assert.True(echoed <= decrypted, $"out={echoed} B counted, but the client could decrypt only {decrypted} B");
+    }
+
     private static async Task ShakeHandsOrFailAsync(IPEndPoint server, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate)
     {
         try
