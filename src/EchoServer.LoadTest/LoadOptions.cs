@@ -12,6 +12,9 @@ internal sealed record LoadOptions
     /// <summary>Echo over UDP instead of TCP: each of the <see cref="Connections"/> is a UDP socket, in ping-pong or open loop.</summary>
     public bool Udp { get; init; }
 
+    /// <summary>TLS on every TCP connection (<c>--tls</c>), or null for plaintext.</summary>
+    public TlsClientOptions? Tls { get; init; }
+
     public int Connections { get; init; } = 10;
 
     public int MessageSize { get; init; } = 64;
