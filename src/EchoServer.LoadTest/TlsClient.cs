@@ -65,9 +65,12 @@ internal sealed class TlsClient
         {
             await tls.AuthenticateAsClientAsync(_authentication, deadline.Token);
         }
-        catch (Exception ex) when (!stop.IsCancellationRequested && ex is AuthenticationException or IOException or OperationCanceledException)
+        catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException)
         {
             await tls.DisposeAsync();
+
+            // A handshake cut short by the end of the run (or failing as it ends) is no failure of the server's.
+            stop.ThrowIfCancellationRequested();
             RecordFailure(ex is OperationCanceledException
                 ? $"no handshake within {new Duration(timeout)} (--connect-timeout)"
                 : ex.GetBaseException().Message);
