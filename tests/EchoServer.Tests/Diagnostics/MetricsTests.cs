@@ -72,7 +72,7 @@ public sealed class MetricsTests
         // The worker pool's only worker is held by a client that never reads; the executor's slot by a long
         // burst (a client that never reads holds none there).
         using var holder = pool == PoolKind.Executor ? SlotHolder.Install(server) : null;
-        using IDisposable hog = holder is null ? await SlotHog.ConnectAsync(server.EndPoint) : await SlotHolder.ConnectHeldAsync(server);
+        using IDisposable hog = holder is null ? await SlotHog.ConnectAsync(server.EndPoint) : await holder.ConnectHeldAsync(server);
         await Eventually.True(() => holder is not null || SlotHog.AreBlocked(server), "the hog to hold the only worker, blocked in a send");
         client ??= await EchoClient.ConnectAsync(server.EndPoint);
         using var _ = client;
@@ -134,7 +134,7 @@ public sealed class MetricsTests
         // The worker pool's slot is held by a client that never reads; an executor's by a long burst (a client
         // that never reads gives its slot back while its echo waits).
         using var holder = pool == PoolKind.Executor ? SlotHolder.Install(server) : null;
-        using IDisposable hog = holder is null ? await SlotHog.ConnectAsync(server.EndPoint) : await SlotHolder.ConnectHeldAsync(server);
+        using IDisposable hog = holder is null ? await SlotHog.ConnectAsync(server.EndPoint) : await holder.ConnectHeldAsync(server);
         await Eventually.True(() => holder is not null || SlotHog.AreBlocked(server), "the hog to hold the only slot, blocked in a send");
         var sinceTheyCame = Stopwatch.StartNew();
         using var first = await EchoClient.ConnectAsync(server.EndPoint);
