@@ -13,13 +13,13 @@ internal sealed partial class LoadCommand
 
     public Option<bool> Insecure { get; } = new("--insecure") { Description = "With --tls: accept any server certificate (a self-signed test server)." };
 
-    public Option<FileInfo?> TlsCa { get; } = new("--tls-ca") { Description = "With --tls: trust the certificates in this PEM file (a private CA, or the server's own self-signed certificate) instead of the system's roots." };
+    public Option<FileInfo?> TlsCa { get; } = new("--tls-ca") { HelpName = "FILE", Description = "With --tls: trust the certificates in this PEM file (a private CA, or the server's own self-signed certificate) instead of the system's roots." };
 
-    public Option<FileInfo?> TlsClientCert { get; } = new("--tls-client-cert") { Description = "With --tls: the client certificate to offer: PEM (its key in the same file or in --tls-client-key) or PKCS#12 without a password." };
+    public Option<FileInfo?> TlsClientCert { get; } = new("--tls-client-cert") { HelpName = "FILE", Description = "With --tls: the client certificate to offer: PEM (its key in the same file or in --tls-client-key) or PKCS#12 without a password." };
 
-    public Option<FileInfo?> TlsClientKey { get; } = new("--tls-client-key") { Description = "The PEM private key of --tls-client-cert, when not in the certificate's file." };
+    public Option<FileInfo?> TlsClientKey { get; } = new("--tls-client-key") { HelpName = "FILE", Description = "The PEM private key of --tls-client-cert, when not in the certificate's file." };
 
-    public Option<string?> TlsServerName { get; } = new("--tls-server-name") { Description = "With --tls: the name sent (SNI) and checked against the server's certificate; defaults to --host." };
+    public Option<string?> TlsServerName { get; } = new("--tls-server-name") { HelpName = "NAME", Description = "With --tls: the name sent (SNI) and checked against the server's certificate; defaults to --host." };
 
     private Option[] TlsOptions => [Tls, Insecure, TlsCa, TlsClientCert, TlsClientKey, TlsServerName];
 
