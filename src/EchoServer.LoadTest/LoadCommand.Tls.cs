@@ -8,7 +8,7 @@ internal sealed partial class LoadCommand
 {
     public Option<bool> Tls { get; } = new("--tls")
     {
-        Description = "TLS 1.2 or 1.3 on every TCP connection, in every mode; the server's certificate is checked against the system's roots unless --insecure or --tls-ca. A failed handshake counts as tls-handshake (exit code 1). In connect mode each connection makes its own handshake: the rate is handshakes per second.",
+        Description = "TLS 1.2 or 1.3 on every TCP connection, in every mode; the server's certificate is checked against the system's roots unless --insecure or --tls-ca. A failed handshake counts as tls-handshake (exit code 1). Each connection makes a full handshake (no session resumption): in connect mode the rate is handshakes per second.",
     };
 
     public Option<bool> Insecure { get; } = new("--insecure") { Description = "With --tls: accept any server certificate (a self-signed test server)." };

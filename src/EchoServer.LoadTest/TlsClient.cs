@@ -29,6 +29,9 @@ internal sealed class TlsClient
         {
             TargetHost = options.ServerName ?? host.Trim('[', ']'),
             EnabledSslProtocols = Protocols,
+
+            // Every connection is a new client and pays a full handshake: handshakes per second in connect mode mean that.
+            AllowTlsResume = false,
             RemoteCertificateValidationCallback = options.Insecure ? AcceptAny : CheckServerCertificate,
         };
         if (options.TrustedCaPath is { } caPath)
