@@ -1,6 +1,10 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using EchoServer.Connections;
 using EchoServer.LoadTest;
 using EchoServer.TestSupport;
 
@@ -139,6 +143,51 @@ public sealed class TlsLoadTests
         Assert.False(json.RootElement.GetProperty("tls").TryGetProperty("protocol", out _), "a protocol was reported though no handshake succeeded");
         Assert.Contains(load.Stderr, l => l.StartsWith("  tls          no handshake succeeded; server certificate not checked (--insecure); first handshake failure: ", StringComparison.Ordinal));
         Assert.Contains(load.Stderr, l => l.StartsWith("  errors       tls-handshake ", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task With_proxy_protocol_the_header_goes_first_in_plaintext_then_the_handshake(int version)
+    {
+        string folder = NewFolder();
+        try
+        {
+            var files = SelfSignedFiles.Create(folder, "server");
+            using var certificate = X509Certificate2.CreateFromPemFile(files.CertificatePath, files.KeyPath);
+            var sources = new System.Collections.Concurrent.ConcurrentQueue<IPEndPoint?>();
+            using var server = LoopbackTestServer.Start(async (_, socket) =>
+            {
+                // The header byte by byte, so that not one byte of the handshake behind it is read as part of it.
+                var parser = new ProxyHeaderParser();
+                var next = new byte[1];
+                var status = ProxyHeaderStatus.Incomplete;
+                while (status == ProxyHeaderStatus.Incomplete)
+                {
+                    status = await socket.ReceiveAsync(next, SocketFlags.None) > 0 ? parser.Feed(next, out _) : throw new EndOfStreamException();
+                }
+
+                sources.Enqueue(parser.Source);
+                await using var tls = new SslStream(new NetworkStream(socket, ownsSocket: true));
+                await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate });
+                await tls.CopyToAsync(tls);
+            });
+            var options = Options(server.EndPoint, new TlsClientOptions { Insecure = true }) with
+            {
+                Connections = 2, Messages = 10, ProxyProtocol = version, ProxySource = IPEndPoint.Parse("203.0.113.7:40000"),
+            };
+
+            var report = await Eventually.Completes(new LoadRunner(options, server.EndPoint).RunAsync(null, CancellationToken.None), "a run with a PROXY header and TLS", ExitWithin);
+
+            Assert.True(report.Errors.Count == 0, $"errors: {report.Problems()}; first handshake failure: {report.Tls?.FirstFailure}");
+            Assert.Equal(10, report.Messages);
+            Assert.Equal(2, sources.Count);
+            Assert.All(sources, s => Assert.Equal(IPEndPoint.Parse("203.0.113.7:40000"), s));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     public static TheoryData<string[], string> BadOptions() => new()
