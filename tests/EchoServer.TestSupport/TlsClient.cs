@@ -51,14 +51,36 @@ internal sealed class TlsClient : IAsyncDisposable
         return new TlsClient(socket, tls);
     }
 
-    /// <summary>Sends <paramref name="data"/>, ends our side as TLS does (close_notify, then a FIN), and reads everything back to the end.</summary>
+    /// <summary>
+    /// Sends <paramref name="data"/>, reads its echo, then ends our side as TLS does (close_notify, then a FIN) and
+    /// reads to the end. The close_notify waits for the echo: OpenSSL refuses a shutdown while a read is taking in
+    /// the server's session tickets, which come before the echo.
+    /// </summary>
     public async Task<byte[]> EchoToEndAsync(byte[] data)
     {
-        var reading = ReadToEndAsync();
+        using var received = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        var echoed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reading = Task.Run(async () =>
+        {
+            int read;
+            while ((read = await Stream.ReadAsync(buffer)) > 0)
+            {
+                received.Write(buffer, 0, read);
+                if (received.Length >= data.Length)
+                {
+                    echoed.TrySetResult();
+                }
+            }
+
+            echoed.TrySetResult();
+        });
         await Stream.WriteAsync(data);
+        await Task.WhenAny(echoed.Task, reading);
         await Stream.ShutdownAsync();
         Socket.Shutdown(SocketShutdown.Send);
-        return await reading;
+        await reading;
+        return received.ToArray();
     }
 
     public async Task<byte[]> RoundTripAsync(byte[] data)
