@@ -50,7 +50,7 @@ internal static class EchoServerHost
         builder.Services.AddSingleton<EchoServerService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EchoServerService>());
         builder.Services.AddHostedService<ServerSignals>();
-        if (options.Tls is not null)
+        if (options.Tls is { SelfSigned: false })
         {
             builder.Services.AddSingleton<IReloadable>(sp => new CertificateReload(sp.GetRequiredService<EchoServerService>().Certificate!));
         }

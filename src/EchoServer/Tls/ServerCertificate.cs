@@ -43,17 +43,11 @@ internal sealed class ServerCertificate(TlsSettings settings, ILogger logger, Ba
         }
     }
 
-    /// <summary>Loads the files again; on success new handshakes get the new certificate. False, with why, when they cannot be used (the old one stays).</summary>
+    /// <summary>Loads the files again (SIGHUP registers it only for files); on success new handshakes get the new certificate. False, with why, when they cannot be used (the old one stays).</summary>
     public bool TryReload(out string said)
     {
         lock (_reloading)
         {
-            if (settings.SelfSigned)
-            {
-                said = $"nothing: the self-signed certificate stays ({Current.Description})";
-                return true;
-            }
-
             byte[]? hash = FilesHash();
             try
             {

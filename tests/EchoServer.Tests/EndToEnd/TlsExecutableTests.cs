@@ -90,6 +90,12 @@ public sealed class TlsExecutableTests : IDisposable
         await using var client = await TlsClient.ConnectAsync(endPoint);
         string fingerprint = string.Join(':', Convert.ToHexString(SHA256.HashData(client.Stream.RemoteCertificate!.GetRawCertData())).Chunk(2).Select(c => new string(c)));
         await Eventually.True(() => server.Stdout.Any(l => l.Contains($"SHA-256 {fingerprint}", StringComparison.Ordinal)), $"the fingerprint {fingerprint} in the log", Slow);
+        if (OperatingSystem.IsLinux())
+        {
+            server.Signal(SigHup); // made at start, in memory: nothing a reload could read
+            await Eventually.True(() => server.Stdout.Any(l => l.Contains("SIGHUP received: nothing to reload", StringComparison.Ordinal)), "the SIGHUP line", Slow);
+        }
+
         server.Terminate();
         Assert.Equal(0, await server.WaitForExitAsync(Slow));
     }
