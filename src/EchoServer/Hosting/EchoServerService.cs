@@ -113,7 +113,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
     {
         var checks = _checks ?? throw new InvalidOperationException("StartingAsync first.");
         OnBound?.Invoke();
-        ServerLog.Listening(_lifecycle, EndPoints.Format(LocalEndPoint), Pool.Kind.ToName(), _options.PoolSettings.Workers, _options.PoolSettings.QueueCapacity, _options.MaxConnections);
+        ServerLog.Listening(_lifecycle, EndPoints.Format(LocalEndPoint), Pool.Kind.ToName(), _options.PoolSettings.Workers, _options.PoolSettings.QueueCapacity, _options.MaxConnections, _options.Faults.Describe());
         ServerLog.DescriptorLimit(_lifecycle, checks.DescriptorLimit, _options.MaxConnections);
         foreach (var warning in checks.Warnings)
         {
@@ -146,7 +146,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         var endPoint = new IPEndPoint(_options.Host, LocalEndPoint.Port);
         try
         {
-            return new UdpEcho(endPoint, _options.ReusePort, udp, _options.Pool, _options.PoolSettings, _lifecycle, Faults, TimeProvider.System);
+            return new UdpEcho(endPoint, _options.ReusePort, udp, _options.Pool, _options.PoolSettings, _lifecycle, Faults, TimeProvider.System, injected: _options.Faults);
         }
         catch (System.Net.Sockets.SocketException ex)
         {

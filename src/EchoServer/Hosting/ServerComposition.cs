@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using EchoServer.Connections;
 using EchoServer.Diagnostics;
+using EchoServer.Faults;
 using EchoServer.Listening;
 using EchoServer.Pools;
 using Microsoft.Extensions.Logging;
@@ -51,6 +52,12 @@ internal static class ServerComposition
         }
 
         stages.AddRange(extraStages);
+
+        // Last, so that it shapes what every earlier stage set up (a TLS session); connections not faulted keep the fast path.
+        if (options.Faults.ShapesStreams)
+        {
+            stages.Add(new FaultStage(options.Faults));
+        }
 
         // 4. The pool, and 5. the session it runs, one path for both pools.
         var pool = CreatePool(options, new SessionRunner(events, options.BufferSize, log, options.Pool), metrics, log);

@@ -68,7 +68,8 @@
 
   function slotTitle(slot) {
     const c = slot.client;
-    return `${slot.worker} (slot ${slot.slot + 1}): ${slot.state}\n#${c.id} ${c.peer ?? ''}\nin ${bytes(c.bytesIn)}, out ${bytes(c.bytesOut)}\nage ${seconds(c.ageSeconds)}, in this slot ${seconds(c.sinceSeconds)}`;
+    return `${slot.worker} (slot ${slot.slot + 1}): ${slot.state}\n#${c.id} ${c.peer ?? ''}\nin ${bytes(c.bytesIn)}, out ${bytes(c.bytesOut)}\nage ${seconds(c.ageSeconds)}, in this slot ${seconds(c.sinceSeconds)}` +
+      (c.details ? `\n${Object.entries(c.details).map(([k, v]) => `${k}=${v}`).join(', ')}` : '');
   }
 
   function layout(count, block) {
