@@ -300,6 +300,26 @@ public sealed class ConnectionFaultTests
         Assert.Contains(new KeyValuePair<string, object?>("echo.fault", "chunk"), tags[0]);
     }
 
+    [Theory]
+    [InlineData(PoolKind.Workers)]
+    [InlineData(PoolKind.Executor)]
+    internal async Task The_faults_shape_the_stream_an_earlier_stage_set_and_its_close_comes_before_our_FIN(PoolKind pool)
+    {
+        await using var server = await Start(pool, new FaultSettings { Chunk = 10 });
+        RecordingStream? earlier = null;
+        server.Stage.OnConnection = connection => connection.Stream = earlier = new RecordingStream(new NetworkStream(connection.Socket, ownsSocket: false));
+        using var client = await EchoClient.ConnectAsync(server.EndPoint);
+        var payload = Enumerable.Range(0, 25).Select(i => (byte)i).ToArray();
+        await client.Socket.SendAsync(payload);
+        client.Socket.Shutdown(SocketShutdown.Send);
+
+        Assert.Equal(payload, await client.ReadToEndAsync());
+        Assert.NotNull(earlier);
+        Assert.Equal([10, 10, 5], earlier.Writes);
+        Assert.Equal(1, earlier.Shutdowns);
+        Assert.Contains("fault=chunk", await CloseLine(server), StringComparison.Ordinal);
+    }
+
     private static Task<TestServer> Start(PoolKind pool, FaultSettings faults) =>
         TestServer.StartAsync(pool, o => o with { Faults = faults });
 
@@ -324,5 +344,34 @@ public sealed class ConnectionFaultTests
             .Where(e => e.Message.Contains("fault=chunk", StringComparison.Ordinal))
             .Select(e => long.Parse(e.Message.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture))
             .Order()];
+    }
+
+    /// <summary>A stage's stream (as TLS's would be) that records each write and its close before our FIN.</summary>
+    private sealed class RecordingStream(Stream inner) : PassThroughStream(inner), EchoServer.Echo.ISendShutdown
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<int> _writes = new();
+        private int _shutdowns;
+
+        public int[] Writes => [.. _writes];
+
+        public int Shutdowns => Volatile.Read(ref _shutdowns);
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            _writes.Enqueue(count);
+            base.Write(buffer, offset, count);
+        }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            _writes.Enqueue(buffer.Length);
+            return base.WriteAsync(buffer, cancellationToken);
+        }
+
+        public ValueTask ShutdownSendAsync()
+        {
+            Interlocked.Increment(ref _shutdowns);
+            return ValueTask.CompletedTask;
+        }
     }
 }
