@@ -45,7 +45,7 @@ internal sealed class ClientConnection
     /// <summary>The client's address: the peer's, or the one its PROXY protocol header names (set before the connection reaches the pool).</summary>
     public IPEndPoint? RemoteEndPoint { get; set; }
 
-    /// <summary>Data that arrived with the PROXY protocol header, echoed before anything read later; null for none.</summary>
+    /// <summary>Data read before the session (with the PROXY protocol header, or the bytes that ruled an optional one out), echoed before anything read later; null for none.</summary>
     public byte[]? Preread { get; set; }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using EchoServer.Connections;
 using EchoServer.Diagnostics;
 using EchoServer.Pools;
 using EchoServer.TestSupport;
@@ -92,7 +93,7 @@ public sealed class MetricsTests
     [InlineData(PoolKind.Executor)]
     internal async Task A_connection_closed_for_its_proxy_header_is_counted_as_refused_with_the_proxy_header_reason(PoolKind pool)
     {
-        await using var server = await TestServer.StartAsync(pool, o => o with { ProxyProtocol = true });
+        await using var server = await TestServer.StartAsync(pool, o => o with { ProxyProtocol = ProxyProtocolMode.Required });
         using var recorded = new Recorded(server.Service.Metrics.Meter);
 
         using var client = await EchoClient.ConnectAsync(server.EndPoint);
