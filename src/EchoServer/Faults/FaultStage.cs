@@ -13,7 +13,20 @@ namespace EchoServer.Faults;
 /// </summary>
 internal sealed class FaultStage(FaultSettings settings) : IConnectionStage
 {
+    private static readonly Action<ClientConnection, object?> Closed = static (_, stage) => Interlocked.Decrement(ref ((FaultStage)stage!)._open);
+
     private readonly string _names = settings.ConnectionFaults;
+    private long _open;
+    private long _faulted;
+
+    /// <summary>The faults in force, as the start line lists them.</summary>
+    public string InForce { get; } = settings.Describe();
+
+    /// <summary>Faulted connections open now.</summary>
+    public long Open => Volatile.Read(ref _open);
+
+    /// <summary>Connections faulted since start.</summary>
+    public long Faulted => Volatile.Read(ref _faulted);
 
     public ValueTask OnConnectionAsync(ClientConnection connection, ConnectionDelegate next, CancellationToken cancellationToken)
     {
@@ -22,6 +35,9 @@ internal sealed class FaultStage(FaultSettings settings) : IConnectionStage
         {
             connection.Stream = new FaultStream(connection.Stream ?? new NetworkStream(connection.Socket, ownsSocket: false), settings, dice, connection);
             connection.AddDetail(ConnectionEvents.FaultDetail, _names);
+            Interlocked.Increment(ref _faulted);
+            Interlocked.Increment(ref _open);
+            connection.OnClose(Closed, this);
         }
 
         return next(connection, cancellationToken);

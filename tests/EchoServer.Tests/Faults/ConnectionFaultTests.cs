@@ -300,6 +300,23 @@ public sealed class ConnectionFaultTests
         Assert.Contains(new KeyValuePair<string, object?>("echo.fault", "chunk"), tags[0]);
     }
 
+    [Fact]
+    public async Task The_snapshot_counts_the_faulted_executor_sessions_that_wait_holding_no_slot()
+    {
+        await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { Faults = new FaultSettings { Delay = TimeSpan.FromSeconds(1), Rate = 1, Seed = 3 } });
+        using (var client = await EchoClient.ConnectAsync(server.EndPoint))
+        {
+            var echo = client.RoundTripAsync([1]);
+            await Eventually.True(() => server.Service.CaptureSnapshot().Faults?.Open == 1, "the faulted session to be counted");
+            var snapshot = server.Service.CaptureSnapshot();
+            Assert.Empty(snapshot.Busy); // waiting on its delay's timer, not in a slot
+            Assert.Contains("faults: delay=1s, rate=1, seed=3; faulted connections open=1 since-start=1", server.Service.Snapshot(), StringComparison.Ordinal);
+            await echo;
+        }
+
+        await Eventually.True(() => server.Service.CaptureSnapshot().Faults is { Open: 0, Faulted: 1 }, "the close to be counted");
+    }
+
     [Theory]
     [InlineData(PoolKind.Workers)]
     [InlineData(PoolKind.Executor)]

@@ -100,6 +100,9 @@
     if (executor) {
       summary += ` · ${number(s.connections.sessions ?? 0)} open sessions, ${number(s.connections.idle ?? 0)} idle (waiting for data, holding no slot and no buffer), ${number(s.connections.sending ?? 0)} sending (waiting for the client to take its echo, holding no slot)`;
     }
+    if (s.faults) {
+      summary += ` · faults (${s.faults.inForce}): ${number(s.faults.open)} faulted connections open, ${number(s.faults.faulted)} since start`;
+    }
     $('slots-summary').textContent = summary;
     $('slots-note').textContent = block > 1
       ? `${number(p.workers)} ${noun}s drawn as ${number(count)} blocks of ${block}: a block takes the colour of its most common busy state, paler when fewer of its ${noun}s are busy; hover for the counts.`
