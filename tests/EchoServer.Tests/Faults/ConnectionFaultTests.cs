@@ -310,6 +310,7 @@ public sealed class ConnectionFaultTests
             await Eventually.True(() => server.Service.CaptureSnapshot().Faults?.Open == 1, "the faulted session to be counted");
             var snapshot = server.Service.CaptureSnapshot();
             Assert.Empty(snapshot.Busy); // waiting on its delay's timer, not in a slot
+            Assert.Contains("\"faults\":{\"inForce\":\"delay=1s, rate=1, seed=3\",\"open\":1,\"faulted\":1}", System.Text.Json.JsonSerializer.Serialize(snapshot, SnapshotJsonContext.Default.SnapshotData), StringComparison.Ordinal);
             Assert.Contains("faults: delay=1s, rate=1, seed=3; faulted connections open=1 since-start=1", server.Service.Snapshot(), StringComparison.Ordinal);
             await echo;
         }
