@@ -86,7 +86,7 @@ public sealed class ConnectionFaultTests
 
         // A piece is one segment: a read holds whole pieces, and with 60 ms between them most come alone.
         Assert.All(reads, n => Assert.Equal(0, n % 100));
-        Assert.True(reads.Count >= 5, $"reads: {string.Join(", ", reads)}");
+        Assert.True(reads.Count >= 3, $"reads: {string.Join(", ", reads)}");
         Assert.True(took >= delay * 9 * 0.95, $"ten pieces came in {took.TotalMilliseconds:F0} ms");
     }
 
@@ -122,7 +122,7 @@ public sealed class ConnectionFaultTests
         await stop.CancelAsync();
         await Assert.ThrowsAnyAsync<Exception>(() => sending.WaitAsync(TimeSpan.FromSeconds(30)));
         double perSecond = received / elapsed.TotalSeconds;
-        Assert.InRange(perSecond, Rate * 0.75, Rate * 1.25);
+        Assert.InRange(perSecond, Rate * 0.6, Rate * 1.25); // a loaded machine may fall behind the rate, never ahead of it
     }
 
     [Theory]
@@ -231,7 +231,7 @@ public sealed class ConnectionFaultTests
             var took = Stopwatch.GetElapsedTime(start);
 
             // Holding a slot through each delay, two slots would need 50 x 200 ms / 2 = 5 s.
-            Assert.True(took < TimeSpan.FromSeconds(2.5), $"50 delayed echoes took {took.TotalMilliseconds:F0} ms");
+            Assert.True(took < TimeSpan.FromSeconds(3.5), $"50 delayed echoes took {took.TotalMilliseconds:F0} ms");
             Assert.True(took >= delay * 0.95);
             Assert.All(echoes.Select((e, i) => (e.Result, i)), x => Assert.Equal([(byte)x.i], x.Result));
         }
