@@ -7,7 +7,8 @@ namespace EchoServer.Pools;
 /// unchanged), but a worker woken by its client's bytes waits for the running thread's turn to end instead of
 /// preempting it. Thread-per-client wakes a thread per message; without preemption those wake-ups queue up and
 /// run back to back (a switch between two threads of this process costs a third of a switch to another
-/// process on a virtual machine), and the load's own threads are not cut off mid-burst.
+/// process on a virtual machine), and the load's own threads are not cut off mid-burst. A thread started from a
+/// worker inherits the policy (the runtime may start a thread-pool thread there): the same share, no preemption.
 /// </summary>
 internal static partial class WorkerScheduling
 {
