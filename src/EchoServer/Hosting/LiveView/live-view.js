@@ -101,7 +101,7 @@
       summary += ` · ${number(s.connections.sessions ?? 0)} open sessions, ${number(s.connections.idle ?? 0)} idle (waiting for data, holding no slot and no buffer), ${number(s.connections.sending ?? 0)} sending (waiting for the client to take its echo, holding no slot)`;
     }
     if (s.faults) {
-      summary += ` · faults (${s.faults.inForce}): ${number(s.faults.open)} faulted connections open, ${number(s.faults.faulted)} since start`;
+      summary += ` · faults (${s.faults.inForce}), faulted connections: ${number(s.faults.open)} open, ${number(s.faults.faulted)} since start`;
     }
     $('slots-summary').textContent = summary;
     $('slots-note').textContent = block > 1
