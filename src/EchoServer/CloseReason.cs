@@ -41,6 +41,9 @@ internal enum CloseReason
 
     /// <summary>Refused: no TLS handshake in time, or one that failed (not TLS, no common protocol, a client certificate missing or not trusted).</summary>
     TlsHandshake,
+
+    /// <summary>Ended on purpose by a fault (--fault-close-after with a FIN, --fault-reset-after with a reset); the close line's <c>fault=</c> says which.</summary>
+    Fault,
 }
 
 /// <summary>The one spelling of each <see cref="CloseReason"/>, as the command line and the logs write it.</summary>
@@ -49,7 +52,7 @@ internal static class CloseReasonNames
     private static readonly string[] Names =
     [
         "client-closed", "reset", "shutdown", "error", "pool-saturated", "dropped-oldest", "queue-timeout",
-        "idle-timeout", "send-timeout", "per-ip-limit", "proxy-header", "tls-handshake",
+        "idle-timeout", "send-timeout", "per-ip-limit", "proxy-header", "tls-handshake", "fault",
     ];
 
     public static string ToName(this CloseReason reason) => Names[(int)reason];

@@ -1,5 +1,6 @@
 using EchoServer.Connections;
 using EchoServer.Diagnostics;
+using EchoServer.Faults;
 using EchoServer.Listening;
 using EchoServer.Pools;
 using EchoServer.Tls;
@@ -19,4 +20,5 @@ internal sealed record ComposedServer(
     IWorkPool<ClientConnection> Pool,
     ConnectionWatchdog Watchdog,
     PinnedWorkersMonitor? PinnedWorkers,
-    ServerCertificate? Certificate);
+    ServerCertificate? Certificate,
+    FaultStage? FaultStage = null);

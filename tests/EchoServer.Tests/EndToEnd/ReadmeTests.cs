@@ -13,9 +13,6 @@ public sealed partial class ReadmeTests(ITestOutputHelper output)
 {
     private const string PidFilePlaceholder = "/tmp/echo-server.pid";
 
-    /// <summary>The first line of the TLS section's block: its server speaks TLS, unlike the one the other blocks share.</summary>
-    private const string TlsBlockStart = "./run.sh --tls-self-signed &";
-
     /// <summary>The admin port every example uses (the README, the shipped unit and HAProxy file): no well-known service's.</summary>
     private const int AdminPort = 7008;
 
@@ -28,7 +25,6 @@ public sealed partial class ReadmeTests(ITestOutputHelper output)
     /// <summary>Blocks whose every line runs in another test (the first line identifies the block).</summary>
     private static readonly Dictionary<string, string> BlocksRunElsewhere = new(StringComparer.Ordinal)
     {
-        [TlsBlockStart] = "The_tls_example_runs, against a server started with the block's own options",
     };
 
     [Fact]
@@ -134,25 +130,6 @@ public sealed partial class ReadmeTests(ITestOutputHelper output)
         Assert.NotEmpty(found);
         Assert.All(found, m => Assert.True(m.Port == AdminPort, $"{m.File} shows admin port {m.Port}, the others {AdminPort}"));
         Assert.DoesNotContain(AdminPort, wellKnown);
-    }
-
-    [Fact]
-    public async Task The_tls_example_runs()
-    {
-        var block = ParseBlocks(File.ReadAllLines(Path.Combine(Repository.Root, "README.md"))).Single(b => b[0] == TlsBlockStart);
-        string[] options = block[0]["./run.sh".Length..].TrimEnd('&').Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        using var server = ServerProcess.Start(["--port", "0", .. options]);
-        var endPoint = await server.WaitForListeningAsync(TimeSpan.FromSeconds(60));
-        await Eventually.True(() => server.Stdout.Any(l => l.Contains("SHA-256", StringComparison.Ordinal)), "the certificate's fingerprint in the log");
-        await DebianTool.RequireAsync("socat", "socat");
-
-        string text = string.Join('\n', block.Skip(1).Select(c => c.Replace("7007", endPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)).Prepend("set -euo pipefail"));
-        var result = await Command.RunAsync("bash", ["-c", text], TimeSpan.FromSeconds(60));
-        Assert.True(result is not null, $"the README's TLS block timed out:\n{text}");
-        Assert.True(result!.ExitCode == 0, $"the README's TLS block failed with exit code {result.ExitCode}:\n{text}\n{result.Stderr}");
-        Assert.Equal("hello\n", result.Stdout);
-        server.Terminate();
-        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 
     [Fact]

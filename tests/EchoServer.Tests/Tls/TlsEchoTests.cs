@@ -39,6 +39,22 @@ public sealed class TlsEchoTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Pools))]
+    public async Task A_fault_plan_after_the_handshake_shapes_the_plaintext_and_the_echo_stays_exact(string pool)
+    {
+        await using var server = await StartAsync(pool, configure: o => o with { Faults = new global::EchoServer.Faults.FaultSettings { Chunk = 1000 } });
+        byte[] data = RandomNumberGenerator.GetBytes(50_000);
+        await using var client = await TlsClient.ConnectAsync(server.EndPoint);
+
+        Assert.Equal(data, await client.EchoToEndAsync(data));
+        await Eventually.True(() => server.Logs.Named("ConnectionClosed").Any(), "the close line");
+        var closed = Assert.Single(server.Logs.Named("ConnectionClosed")).Message;
+        Assert.Contains("reason=client-closed", closed, StringComparison.Ordinal);
+        Assert.Contains("tls=TLSv1.3", closed, StringComparison.Ordinal);
+        Assert.Contains("fault=chunk", closed, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Pools))]
     public async Task A_silent_client_and_a_plaintext_one_are_refused_as_tls_handshake_with_what_was_wrong(string pool)
     {
         await using var server = await StartAsync(pool, tls => tls with { HandshakeTimeout = TimeSpan.FromSeconds(1) });
