@@ -39,6 +39,9 @@ internal enum CloseReason
     /// <summary>Refused: no valid PROXY protocol header in time, or one from a source not trusted to send it.</summary>
     ProxyHeader,
 
+    /// <summary>Refused: no TLS handshake in time, or one that failed (not TLS, no common protocol, a client certificate missing or not trusted).</summary>
+    TlsHandshake,
+
     /// <summary>Ended on purpose by a fault (--fault-close-after with a FIN, --fault-reset-after with a reset); the close line's <c>fault=</c> says which.</summary>
     Fault,
 }
@@ -49,7 +52,7 @@ internal static class CloseReasonNames
     private static readonly string[] Names =
     [
         "client-closed", "reset", "shutdown", "error", "pool-saturated", "dropped-oldest", "queue-timeout",
-        "idle-timeout", "send-timeout", "per-ip-limit", "proxy-header", "fault",
+        "idle-timeout", "send-timeout", "per-ip-limit", "proxy-header", "tls-handshake", "fault",
     ];
 
     public static string ToName(this CloseReason reason) => Names[(int)reason];
@@ -57,5 +60,5 @@ internal static class CloseReasonNames
     /// <summary>True for the reasons that close a connection because the server would not serve it.</summary>
     public static bool IsRefusal(this CloseReason reason) =>
         reason is CloseReason.PoolSaturated or CloseReason.DroppedOldest or CloseReason.QueueTimeout or CloseReason.PerIpLimit
-            or CloseReason.ProxyHeader;
+            or CloseReason.ProxyHeader or CloseReason.TlsHandshake;
 }

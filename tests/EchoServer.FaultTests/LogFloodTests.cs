@@ -63,14 +63,14 @@ public sealed partial class LogFloodTests
 
         await Eventually.True(() => server.Service.Counters.Refused == 500, "500 refusals to be counted");
         double seconds = clock.Elapsed.TotalSeconds;
-        var lines = server.Logs.Named("ProxyHeaderRejected").ToList();
+        var lines = server.Logs.Named("RefusedWithProblem").ToList();
         Assert.InRange(lines.Count, 1, (int)Math.Ceiling(seconds) + 1);
         Assert.All(lines, l => Assert.Contains("refused: proxy-header, not a PROXY protocol header (first byte 0x47)", l.Message, StringComparison.Ordinal));
         Assert.Empty(server.Logs.Named("ConnectionAccepted"));
 
         // The end of the storm is reported without another refusal to carry it: the lines and their held-back
         // counts account for every refusal. (The count is taken before its summary line is written: wait for the line.)
-        await Eventually.True(() => Reported(server, "ProxyHeaderRejected") == 500, "every refusal to be logged or counted in a line", TimeSpan.FromSeconds(3));
+        await Eventually.True(() => Reported(server, "RefusedWithProblem") == 500, "every refusal to be logged or counted in a line", TimeSpan.FromSeconds(3));
     }
 
     // Refusals logged one a line, plus those each line and each summary says were held back.

@@ -28,6 +28,7 @@ internal sealed partial class ServerCommand
         }
 
         Root.Validators.Add(ValidateStopDeadline);
+        Root.Validators.Add(Tls.Validate);
         Root.Validators.Add(ValidateFaults);
         PidFile.Validators.Add(r =>
         {
@@ -127,13 +128,16 @@ internal sealed partial class ServerCommand
         Description = "With --udp: also answer source ports 1-1023 (services' ports: echo and chargen answering each other forever). Port 0 is never answered.",
     };
 
+    /// <summary>--tls-cert and the options that go with it.</summary>
+    public TlsOptions Tls { get; } = new();
+
     public Option<LogLevel> LogLevel { get; } = new("--log-level") { Description = "Lowest level logged.", DefaultValueFactory = _ => Defaults.LogLevel, CustomParser = ParseLogLevel };
 
     public Option<string> LogFormat { get; } = OptionFactory.Choice(new("--log-format") { Description = "Console log format.", DefaultValueFactory = _ => "simple" }, "simple", "json", "systemd");
 
     private IEnumerable<Option> All =>
     [
-        Host, Port, ReusePort, Backlog, MaxConnections, MaxConnectionsPerIp, ProxyProtocol, TrustedProxies, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, Udp, UdpRatePerIp, UdpAllowLowPorts, AdminHost, AdminPort, PidFile, LogLevel, LogFormat, .. FaultOptions,
+        Host, Port, ReusePort, Backlog, MaxConnections, MaxConnectionsPerIp, ProxyProtocol, TrustedProxies, .. Tls.All, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, Udp, UdpRatePerIp, UdpAllowLowPorts, AdminHost, AdminPort, PidFile, LogLevel, LogFormat, .. FaultOptions,
     ];
 
     /// <summary>Maps a parse result without errors to options.</summary>
@@ -167,6 +171,7 @@ internal sealed partial class ServerCommand
         AdminPort = result.GetValue(AdminPort),
         Udp = result.GetValue(Udp) ? new UdpSettings { RatePerIp = result.GetValue(UdpRatePerIp), AllowLowPorts = result.GetValue(UdpAllowLowPorts) } : null,
         PidFile = result.GetValue(PidFile),
+        Tls = Tls.Bind(result),
         Faults = BindFaults(result),
         LogLevel = result.GetValue(LogLevel),
         LogFormat = result.GetValue(LogFormat) switch

@@ -54,6 +54,12 @@ internal sealed class ClientConnection
     /// </summary>
     public Stream? Stream { get; set; }
 
+    /// <summary>
+    /// Of the kernel's unsent bytes, the echoed bytes they hold, for a stream that changes them on the wire (TLS sends
+    /// ciphertext, longer than the data, whose half-sent record the client cannot read); null when they are the same.
+    /// </summary>
+    public Func<int, int>? UnsentEchoed { get; set; }
+
     /// <summary>What stages add to the close line and the snapshot (<c>tls=TLSv1.3</c>, <c>fault=reset-after</c>), in the order added; empty for none.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Details => Volatile.Read(ref _details) ?? [];
 
@@ -196,7 +202,7 @@ internal sealed class ClientConnection
         CancelStopping();
         if (SendQueue.Unsent(Socket) is int unsent and > 0)
         {
-            Progress.Undeliver(unsent);
+            Progress.Undeliver(UnsentEchoed?.Invoke(unsent) ?? unsent);
         }
 
         Socket.Dispose(); // wakes a worker blocked in a send; the runtime resets the connection

@@ -10,7 +10,8 @@ namespace EchoServer.Connections;
 /// (what was echoed still reaches it, then a FIN); one that has not taken our bytes past the send timeout is
 /// reset, since what it has not read cannot be delivered anyway (an executor session waits for such a client
 /// holding no slot, but its connection and unsent bytes stay until then). Both pools get the same timeouts. A connection
-/// still without its whole PROXY protocol header past the header timeout is stopped too (proxy-header).
+/// still without its whole PROXY protocol header past the header timeout is stopped too (proxy-header), and so is one
+/// whose TLS handshake has not ended past the handshake timeout (tls-handshake).
 /// </summary>
 internal sealed class ConnectionWatchdog : IDisposable
 {
@@ -18,6 +19,7 @@ internal sealed class ConnectionWatchdog : IDisposable
     private readonly TimeSpan _idleTimeout;
     private readonly TimeSpan _sendTimeout;
     private readonly TimeSpan _headerTimeout;
+    private readonly TimeSpan _handshakeTimeout;
     private readonly Timer? _timer;
 
     /// <param name="connections">The open connections.</param>
@@ -25,13 +27,15 @@ internal sealed class ConnectionWatchdog : IDisposable
     /// <param name="sendTimeout">Longest wait for a client to take ours; zero for none.</param>
     /// <param name="faults">Contains what a sweep throws.</param>
     /// <param name="headerTimeout">Longest time from accept to a complete PROXY protocol header; zero when none is read.</param>
-    public ConnectionWatchdog(ConnectionRegistry connections, TimeSpan idleTimeout, TimeSpan sendTimeout, BackgroundFaults faults, TimeSpan headerTimeout = default)
+    /// <param name="handshakeTimeout">Longest TLS handshake; zero without TLS.</param>
+    public ConnectionWatchdog(ConnectionRegistry connections, TimeSpan idleTimeout, TimeSpan sendTimeout, BackgroundFaults faults, TimeSpan headerTimeout = default, TimeSpan handshakeTimeout = default)
     {
         _connections = connections;
         _idleTimeout = idleTimeout;
         _sendTimeout = sendTimeout;
         _headerTimeout = headerTimeout;
-        var shortest = new[] { idleTimeout, sendTimeout, headerTimeout }.Where(t => t > TimeSpan.Zero).DefaultIfEmpty(TimeSpan.Zero).Min();
+        _handshakeTimeout = handshakeTimeout;
+        var shortest = new[] { idleTimeout, sendTimeout, headerTimeout, handshakeTimeout }.Where(t => t > TimeSpan.Zero).DefaultIfEmpty(TimeSpan.Zero).Min();
         if (shortest > TimeSpan.Zero)
         {
             Period = TimeSpan.FromTicks(Math.Clamp(shortest.Ticks / 5, TimeSpan.TicksPerMillisecond * 20, TimeSpan.TicksPerSecond));
@@ -65,6 +69,11 @@ internal sealed class ConnectionWatchdog : IDisposable
             else if (kind == SessionWait.Header && _headerTimeout > TimeSpan.Zero && Stopwatch.GetElapsedTime(since, now) > _headerTimeout)
             {
                 connection.Stop(CloseReason.ProxyHeader);
+                stopped++;
+            }
+            else if (kind == SessionWait.Handshake && _handshakeTimeout > TimeSpan.Zero && Stopwatch.GetElapsedTime(since, now) > _handshakeTimeout)
+            {
+                connection.Stop(CloseReason.TlsHandshake);
                 stopped++;
             }
         }

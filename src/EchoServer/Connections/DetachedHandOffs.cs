@@ -1,7 +1,7 @@
 namespace EchoServer.Connections;
 
 /// <summary>
-/// The hand-offs that went on off the accept loop (a stage waiting for a client's PROXY protocol header), so that
+/// The hand-offs that went on off the accept loop (a stage waiting for a client's PROXY protocol header or TLS handshake), so that
 /// a stop can wait for every one to end, its connection closed or submitted to the pool, before it drains the pool.
 /// </summary>
 internal sealed class DetachedHandOffs

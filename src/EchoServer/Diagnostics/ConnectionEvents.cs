@@ -70,7 +70,7 @@ internal sealed class ConnectionEvents : IDisposable
 
         if (connection.RefusalProblem is { } problem)
         {
-            ServerLog.ProxyHeaderRejected(_logger, connection.Id, connection.RemoteEndPoint, problem, suppressed);
+            ServerLog.RefusedWithProblem(_logger, connection.Id, connection.RemoteEndPoint, reason.ToName(), problem, suppressed);
         }
         else
         {

@@ -122,15 +122,16 @@ internal static partial class ServerLog
         }
     }
 
-    public static void ProxyHeaderRejected(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string problem, long suppressed)
+    /// <summary>A refusal whose reason alone does not say what was wrong (a bad PROXY protocol header, a failed TLS handshake).</summary>
+    public static void RefusedWithProblem(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string reason, string problem, long suppressed)
     {
         if (suppressed > 0)
         {
-            ProxyHeaderRejectedSomeHeldBack(logger, connectionId, remoteEndPoint, problem, suppressed);
+            RefusedWithProblemSomeHeldBack(logger, connectionId, remoteEndPoint, reason, problem, suppressed);
         }
         else
         {
-            ProxyHeaderRejectedNoneHeldBack(logger, connectionId, remoteEndPoint, problem);
+            RefusedWithProblemNoneHeldBack(logger, connectionId, remoteEndPoint, reason, problem);
         }
     }
 
@@ -206,13 +207,13 @@ internal static partial class ServerLog
         Message = "Every worker is held by a client (workers={Workers}, silent for over {IdleSeconds:F0} s: {Idle}) while clients wait in the queue (queued: {Queued}): the worker pool is thread-per-client; --pool executor serves idle clients without holding a worker (such warnings not logged: {Suppressed})")]
     private static partial void WorkersPinnedSomeHeldBack(ILogger logger, int workers, int idle, double idleSeconds, int queued, long suppressed);
 
-    [LoggerMessage(EventId = 30, EventName = "ProxyHeaderRejected", Level = LogLevel.Warning,
-        Message = "Connection {ConnectionId} from {RemoteEndPoint} refused: proxy-header, {Problem}")]
-    private static partial void ProxyHeaderRejectedNoneHeldBack(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string problem);
+    [LoggerMessage(EventId = 30, EventName = "RefusedWithProblem", Level = LogLevel.Warning,
+        Message = "Connection {ConnectionId} from {RemoteEndPoint} refused: {Reason}, {Problem}")]
+    private static partial void RefusedWithProblemNoneHeldBack(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string reason, string problem);
 
-    [LoggerMessage(EventId = 30, EventName = "ProxyHeaderRejected", Level = LogLevel.Warning,
-        Message = "Connection {ConnectionId} from {RemoteEndPoint} refused: proxy-header, {Problem} (refusals not logged since the last refusal line: {Suppressed})")]
-    private static partial void ProxyHeaderRejectedSomeHeldBack(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string problem, long suppressed);
+    [LoggerMessage(EventId = 30, EventName = "RefusedWithProblem", Level = LogLevel.Warning,
+        Message = "Connection {ConnectionId} from {RemoteEndPoint} refused: {Reason}, {Problem} (refusals not logged since the last refusal line: {Suppressed})")]
+    private static partial void RefusedWithProblemSomeHeldBack(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string reason, string problem, long suppressed);
 
     [LoggerMessage(EventId = 14, EventName = "DescriptorLimit", Level = LogLevel.Information,
         Message = "File descriptor limit {Limit} (max-connections={MaxConnections})")]

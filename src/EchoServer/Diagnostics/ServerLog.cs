@@ -96,8 +96,12 @@ internal static partial class ServerLog
     public static partial void NothingToReload(ILogger logger, long coalesced);
 
     [LoggerMessage(EventId = 63, EventName = "Reloaded", Level = LogLevel.Information,
-        Message = "SIGHUP received: reloaded {What} ({Coalesced} SIGHUP answered by this line)")]
-    public static partial void Reloaded(ILogger logger, string what, long coalesced);
+        Message = "SIGHUP received: reloaded {What}: {Now} ({Coalesced} SIGHUP answered by this line)")]
+    public static partial void Reloaded(ILogger logger, string what, string now, long coalesced);
+
+    [LoggerMessage(EventId = 65, EventName = "ReloadRefused", Level = LogLevel.Warning,
+        Message = "SIGHUP received: kept {What}, the new one cannot be used: {Problem} ({Coalesced} SIGHUP answered by this line)")]
+    public static partial void ReloadRefused(ILogger logger, string what, string problem, long coalesced);
 
     [LoggerMessage(EventId = 64, EventName = "SnapshotsCoalesced", Level = LogLevel.Information,
         Message = "Snapshot: {Coalesced} SIGUSR1 received since the last snapshot answered by this one (at most one a second)")]

@@ -20,12 +20,15 @@ internal enum SessionWait
 
     /// <summary>Not started yet: reading the PROXY protocol header (the header deadline applies).</summary>
     Header,
+
+    /// <summary>Not started yet: the TLS handshake (the handshake deadline applies).</summary>
+    Handshake,
 }
 
 /// <summary>The one spelling of each <see cref="SessionWait"/>, as snapshots print it.</summary>
 internal static class SessionWaitNames
 {
-    private static readonly string[] Names = ["none", "receiving", "queued", "echoing", "sending", "reading-header"];
+    private static readonly string[] Names = ["none", "receiving", "queued", "echoing", "sending", "reading-header", "handshaking"];
 
     public static string ToName(this SessionWait wait) => Names[(int)wait];
 }

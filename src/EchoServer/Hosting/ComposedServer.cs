@@ -3,6 +3,7 @@ using EchoServer.Diagnostics;
 using EchoServer.Faults;
 using EchoServer.Listening;
 using EchoServer.Pools;
+using EchoServer.Tls;
 
 namespace EchoServer.Hosting;
 
@@ -19,4 +20,5 @@ internal sealed record ComposedServer(
     IWorkPool<ClientConnection> Pool,
     ConnectionWatchdog Watchdog,
     PinnedWorkersMonitor? PinnedWorkers,
+    ServerCertificate? Certificate,
     FaultStage? FaultStage = null);

@@ -50,6 +50,11 @@ internal static class EchoServerHost
         builder.Services.AddSingleton<EchoServerService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EchoServerService>());
         builder.Services.AddHostedService<ServerSignals>();
+        if (options.Tls is { SelfSigned: false })
+        {
+            builder.Services.AddSingleton<IReloadable>(sp => new CertificateReload(sp.GetRequiredService<EchoServerService>().Certificate!));
+        }
+
         if (options.AdminPort is not null)
         {
             builder.Services.AddSingleton<AdminEndpoint>();

@@ -6,6 +6,7 @@ using EchoServer.Datagrams;
 using EchoServer.Diagnostics;
 using EchoServer.Listening;
 using EchoServer.Pools;
+using EchoServer.Tls;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -64,6 +65,9 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
     /// <summary>Contains, counts and logs what the server's timers and signal handlers throw.</summary>
     public BackgroundFaults Faults { get; }
 
+    /// <summary>The certificate TLS handshakes get, loaded at start; null without TLS.</summary>
+    public ServerCertificate? Certificate => _server.Certificate;
+
     /// <summary>The UDP echo, once bound; null without --udp.</summary>
     public UdpEcho? Udp => _udp;
 
@@ -97,6 +101,15 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         }
 
         _checks = checks;
+        try
+        {
+            _server.Certificate?.Load(); // before the bind: a file that cannot be used stops the start with one line
+        }
+        catch (TlsSetupException ex)
+        {
+            throw new StartupException(ex.Message);
+        }
+
         _drainDelay.CountSignals();
         RuntimeWarmUp.Run(Snapshot);
         Pool.Start();
@@ -119,6 +132,16 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         foreach (var warning in checks.Warnings)
         {
             ServerLog.ConfigurationWarning(_lifecycle, warning);
+        }
+
+        if (_server.Certificate is { } certificate)
+        {
+            var tls = certificate.Settings;
+            TlsLog.Serving(_lifecycle, certificate.Current.Description, tls.ClientCertificate.ToName() + (tls.ClientCaPath is { } ca ? $", verified against {ca}" : string.Empty), tls.HandshakeTimeout.TotalSeconds);
+            if (certificate.Current.DateProblem(DateTimeOffset.UtcNow) is { } problem)
+            {
+                TlsLog.DateProblem(_lifecycle, problem);
+            }
         }
 
         if (_udp is not null)
@@ -184,6 +207,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         _stats?.Dispose();
         _server.PinnedWorkers?.Dispose();
         _server.Watchdog.Dispose();
+        _server.Certificate?.Dispose();
         _server.Events.Dispose();
         _server.Metrics.Dispose();
         _server.Listener.Dispose();

@@ -6,6 +6,6 @@ internal interface IReloadable
     /// <summary>What is reloaded, for the log line.</summary>
     string Name { get; }
 
-    /// <summary>Reloads; throws when the new one cannot be used (the old one stays).</summary>
-    void Reload();
+    /// <summary>Reloads. True with what is in use now; false with why the new one cannot be used (the old one stays).</summary>
+    bool TryReload(out string said);
 }

@@ -5,8 +5,9 @@ namespace EchoServer.Hosting;
 
 /// <summary>
 /// What SIGHUP does, as daemons under systemd do (<c>systemctl reload</c>): reload what can be reloaded, one line
-/// each, and go on serving. Nothing is reloadable today, so it says so. A reload that throws is contained and
-/// logged as any background failure is (<see cref="BackgroundFaults"/>), and the server goes on with what it had.
+/// each, and go on serving; with nothing reloadable it says so. A new file that cannot be used is one warning
+/// saying why; a reload that throws is contained and logged as any background failure is
+/// (<see cref="BackgroundFaults"/>); either way the server goes on with what it had.
 /// </summary>
 internal sealed class ReloadHook(IEnumerable<IReloadable> reloadables, ILogger logger)
 {
@@ -23,8 +24,14 @@ internal sealed class ReloadHook(IEnumerable<IReloadable> reloadables, ILogger l
 
         foreach (var reloadable in _reloadables)
         {
-            reloadable.Reload();
-            ServerLog.Reloaded(logger, reloadable.Name, requests);
+            if (reloadable.TryReload(out string said))
+            {
+                ServerLog.Reloaded(logger, reloadable.Name, said, requests);
+            }
+            else
+            {
+                ServerLog.ReloadRefused(logger, reloadable.Name, said, requests);
+            }
         }
     }
 }

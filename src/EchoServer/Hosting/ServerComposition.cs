@@ -5,6 +5,7 @@ using EchoServer.Diagnostics;
 using EchoServer.Faults;
 using EchoServer.Listening;
 using EchoServer.Pools;
+using EchoServer.Tls;
 using Microsoft.Extensions.Logging;
 
 namespace EchoServer.Hosting;
@@ -51,6 +52,13 @@ internal static class ServerComposition
             stages.Add(new PerAddressStage(options.MaxConnectionsPerIp));
         }
 
+        // The handshake after the per-address limit (no handshake's work for a refused address), before any later stage.
+        var certificate = options.Tls is { } tls ? new ServerCertificate(tls, log, faults) : null;
+        if (certificate is not null)
+        {
+            stages.Add(new TlsHandshakeStage(certificate, detached, log));
+        }
+
         stages.AddRange(extraStages);
 
         // Last, so that it shapes what every earlier stage set up (a TLS session); connections not faulted keep the fast path.
@@ -65,13 +73,13 @@ internal static class ServerComposition
         var dispatcher = new ConnectionDispatcher(connections, events, permits, stages, new PoolStage(pool, events).SubmitAsync);
 
         // 6. Stopped from outside: the timeouts of every open connection, on one timer.
-        var watchdog = new ConnectionWatchdog(connections, options.IdleTimeout, options.SendTimeout, faults, proxyProtocol?.WatchdogHeaderTimeout ?? TimeSpan.Zero);
+        var watchdog = new ConnectionWatchdog(connections, options.IdleTimeout, options.SendTimeout, faults, proxyProtocol?.WatchdogHeaderTimeout ?? TimeSpan.Zero, options.Tls?.HandshakeTimeout ?? TimeSpan.Zero);
         var pinned = options.Pool == PoolKind.Workers ? new PinnedWorkersMonitor(pool, connections, log, faults) : null;
 
         // The instruments read when collected, now that the pool they read exists.
         var bytes = new ByteTotals(connections, counters);
         metrics.Observe(() => counters.Active, () => pool.Load, () => [.. pool.Snapshot().Queue.Select(w => w.Waited)], bytes.SoFar, datagrams);
-        return new ComposedServer(listener, dispatcher, detached, connections, counters, metrics, events, bytes, pool, watchdog, pinned, faultStage);
+        return new ComposedServer(listener, dispatcher, detached, connections, counters, metrics, events, bytes, pool, watchdog, pinned, certificate, faultStage);
     }
 
     private static IWorkPool<ClientConnection> CreatePool(ServerOptions options, SessionRunner sessions, ServerMetrics metrics, ILogger log) =>

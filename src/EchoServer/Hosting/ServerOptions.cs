@@ -3,6 +3,7 @@ using EchoServer.Connections;
 using EchoServer.Datagrams;
 using EchoServer.Faults;
 using EchoServer.Pools;
+using EchoServer.Tls;
 using Microsoft.Extensions.Logging;
 
 namespace EchoServer.Hosting;
@@ -60,6 +61,9 @@ internal sealed record ServerOptions
 
     /// <summary>The sources allowed to send a PROXY protocol header. Defaults to loopback (127.0.0.0/8 and ::1).</summary>
     public TrustedProxies TrustedProxies { get; init; } = TrustedProxies.Loopback;
+
+    /// <summary>TLS on every connection (--tls-cert, --tls-self-signed): the handshake after the PROXY protocol header, before the pool; null for plaintext (the default).</summary>
+    public TlsSettings? Tls { get; init; }
 
     /// <summary>
     /// After a stop is requested, how long the listener keeps accepting and serving while /ready answers 503, so

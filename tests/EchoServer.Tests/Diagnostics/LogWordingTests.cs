@@ -39,7 +39,7 @@ public sealed class LogWordingTests
             ServerLog.AcceptFailed(log, SocketError.TooManyOpenSockets, 10, suppressed);
             ServerLog.ConnectionLimitReached(log, 100, "5", suppressed);
             ServerLog.WorkersPinned(log, 4, 4, 30, 2, suppressed);
-            ServerLog.ProxyHeaderRejected(log, 7, Peer, "not a PROXY protocol header", suppressed);
+            ServerLog.RefusedWithProblem(log, 7, Peer, "proxy-header", "not a PROXY protocol header", suppressed);
         }
 
         var none = log.Lines.Take(5).ToList();

@@ -110,11 +110,11 @@ public sealed class ProxyProtocolTests
         using var other = await EchoClient.ConnectAsync(server.EndPoint);
         await other.Socket.SendAsync(Header(2, Client), SocketFlags.None);
         Assert.Equal([1, 2, 3], await other.RoundTripAsync([1, 2, 3]));
-        Assert.Empty(server.Logs.Named("ProxyHeaderRejected")); // served while the slow one still waited
+        Assert.Empty(server.Logs.Named("RefusedWithProblem")); // served while the slow one still waited
 
         Assert.True(await slow.IsClosedByServerAsync(), "the slow client is closed without an echo");
         Assert.True(Stopwatch.GetElapsedTime(connectedAt) >= timeout, "not before its deadline");
-        var rejected = Assert.Single(server.Logs.Named("ProxyHeaderRejected"));
+        var rejected = Assert.Single(server.Logs.Named("RefusedWithProblem"));
         Assert.Equal(LogLevel.Warning, rejected.Level);
         Assert.Contains("refused: proxy-header, no complete header within 3 s", rejected.Message, StringComparison.Ordinal);
         await Eventually.True(() => server.Logs.Named("ConnectionClosed").Any(e => e.Message.Contains("reason=proxy-header", StringComparison.Ordinal)), "the proxy-header close line");
@@ -133,7 +133,7 @@ public sealed class ProxyProtocolTests
         await client.Socket.SendAsync((byte[])[.. Header(1, Client), .. "hello"u8], SocketFlags.None);
 
         Assert.True(await client.IsClosedByServerAsync(), "closed without an echo");
-        var rejected = Assert.Single(server.Logs.Named("ProxyHeaderRejected"));
+        var rejected = Assert.Single(server.Logs.Named("RefusedWithProblem"));
         Assert.Contains($"from {client.Socket.LocalEndPoint} refused: proxy-header, the peer is not a trusted proxy (--trusted-proxies)", rejected.Message, StringComparison.Ordinal);
         await Eventually.True(() => server.Service.Counters.Refused == 1, "the refusal to be counted");
         Assert.Equal(0, server.Service.Counters.Served);
@@ -151,7 +151,7 @@ public sealed class ProxyProtocolTests
 
         Assert.Equal([7], await client.RoundTripAsync([7]));
         Assert.Equal(Client, Assert.Single(server.Service.Connections.Snapshot()).RemoteEndPoint);
-        Assert.Empty(server.Logs.Named("ProxyHeaderRejected"));
+        Assert.Empty(server.Logs.Named("RefusedWithProblem"));
     }
 
     [Theory]
@@ -164,7 +164,7 @@ public sealed class ProxyProtocolTests
         await client.Socket.SendAsync("GET / HTTP/1.1\r\nHost: echo\r\n\r\n"u8.ToArray(), SocketFlags.None);
 
         Assert.True(await client.IsClosedByServerAsync(), "closed without an echo");
-        Assert.Contains("refused: proxy-header, not a PROXY protocol header (first byte 0x47)", Assert.Single(server.Logs.Named("ProxyHeaderRejected")).Message, StringComparison.Ordinal);
+        Assert.Contains("refused: proxy-header, not a PROXY protocol header (first byte 0x47)", Assert.Single(server.Logs.Named("RefusedWithProblem")).Message, StringComparison.Ordinal);
         await Eventually.True(() => server.Service.Counters.Refused == 1, "the refusal to be counted");
         Assert.Equal(0, server.Service.Counters.BytesOut);
     }
