@@ -5,6 +5,7 @@ using EchoServer.CommandLine;
 using EchoServer.Connections;
 using EchoServer.Datagrams;
 using EchoServer.Hosting;
+using EchoServer.IoUring;
 using EchoServer.Pools;
 using Microsoft.Extensions.Logging;
 
@@ -28,6 +29,7 @@ internal sealed class ServerCommand
         }
 
         Root.Validators.Add(ValidateStopDeadline);
+        Root.Validators.Add(ValidateIoEngine);
         PidFile.Validators.Add(r =>
         {
             if (r.Tokens.Count > 0 && string.IsNullOrWhiteSpace(r.Tokens[0].Value))
@@ -55,6 +57,8 @@ internal sealed class ServerCommand
     public Option<int> MaxConnections { get; } = OptionFactory.Ranged(new("--max-connections") { Description = "Connections held at once (queued + being echoed); at the limit, accepting pauses.", DefaultValueFactory = _ => Defaults.MaxConnections }, 1, 1_000_000);
 
     public Option<string> Pool { get; } = OptionFactory.Choice(new("--pool") { Description = "Which pool serves clients: executor (slots bound echoes running at once; idle clients hold none) or workers (one dedicated thread per client, idle or not).", DefaultValueFactory = _ => Defaults.Pool.ToName() }, [.. PoolKindNames.All]);
+
+    public Option<string> IoEngine { get; } = OptionFactory.Choice(new("--io-engine") { Description = "executor: what drives the sessions' reads and sends: sockets (the runtime's, epoll on Linux) or io_uring (rings of our own, Linux 6.1+; exits 2 if the kernel refuses io_uring).", DefaultValueFactory = _ => Defaults.IoEngine.ToName() }, [.. IoEngineNames.All]);
 
     public Option<int> Workers { get; } = OptionFactory.Ranged(new("--workers") { Description = "executor: echoes running at once (idle clients hold no slot). workers: dedicated threads, each holding one client for its whole life.", DefaultValueFactory = _ => Defaults.PoolSettings.Workers }, 1, 100_000);
 
@@ -129,7 +133,7 @@ internal sealed class ServerCommand
 
     private IEnumerable<Option> All =>
     [
-        Host, Port, ReusePort, Backlog, MaxConnections, MaxConnectionsPerIp, ProxyProtocol, TrustedProxies, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, Udp, UdpRatePerIp, UdpAllowLowPorts, AdminHost, AdminPort, PidFile, LogLevel, LogFormat,
+        Host, Port, ReusePort, Backlog, MaxConnections, MaxConnectionsPerIp, ProxyProtocol, TrustedProxies, Pool, IoEngine, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, Udp, UdpRatePerIp, UdpAllowLowPorts, AdminHost, AdminPort, PidFile, LogLevel, LogFormat,
     ];
 
     /// <summary>Maps a parse result without errors to options.</summary>
@@ -142,6 +146,7 @@ internal sealed class ServerCommand
         MaxConnections = result.GetValue(MaxConnections),
         MaxConnectionsIsDefault = result.GetResult(MaxConnections) is null or { Implicit: true },
         Pool = PoolKindNames.Parse(result.GetValue(Pool)!),
+        IoEngine = IoEngineNames.Parse(result.GetValue(IoEngine)!),
         PoolSettings = new PoolSettings
         {
             Workers = result.GetValue(Workers),
@@ -213,6 +218,14 @@ internal sealed class ServerCommand
             && drain + shutdown > OptionFactory.LongestDuration)
         {
             r.AddError($"--drain-delay and --shutdown-timeout take at most {OptionFactory.LongestDuration.TotalHours:0}h ({OptionFactory.LongestDuration.TotalDays:0} days) together, the longest a timer can wait (got {InHours(drain)} + {InHours(shutdown)}).");
+        }
+    }
+
+    private void ValidateIoEngine(CommandResult r)
+    {
+        if (r.GetValue(IoEngine) == EchoServer.IoUring.IoEngine.IoUring.ToName() && r.GetValue(Pool) == PoolKind.Workers.ToName())
+        {
+            r.AddError("--io-engine io_uring drives the executor's sessions; the worker pool's threads block in the runtime's sockets: use --pool executor, or leave --io-engine out.");
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using EchoServer.Diagnostics;
 using EchoServer.Echo;
+using EchoServer.IoUring;
 using EchoServer.Pools;
 using Microsoft.Extensions.Logging;
 
@@ -11,7 +12,7 @@ namespace EchoServer.Connections;
 /// whatever it throws, close it. The blocking loop (worker threads) and the asynchronous one (executor, which
 /// takes a slot per burst through its gate) are the only difference.
 /// </summary>
-internal sealed class SessionRunner(ConnectionEvents events, int bufferSize, ILogger logger, PoolKind pool)
+internal sealed class SessionRunner(ConnectionEvents events, int bufferSize, ILogger logger, PoolKind pool, RingEngine? rings = null)
 {
     private const string Executor = "executor";
 
@@ -36,7 +37,9 @@ internal sealed class SessionRunner(ConnectionEvents events, int bufferSize, ILo
         {
             reason = gate is null
                 ? BlockingEchoLoop.Run(connection.Socket, connection.Progress, bufferSize, connection.Preread)
-                : await AsyncEchoLoop.RunAsync(connection.Socket, connection.Progress, gate, bufferSize, connection.Stopping, connection.Preread);
+                : rings is not null
+                    ? await rings.RunAsync(connection.Id, connection.Socket, connection.Progress, gate, connection.Stopping, connection.Preread)
+                    : await AsyncEchoLoop.RunAsync(connection.Socket, connection.Progress, gate, bufferSize, connection.Stopping, connection.Preread);
             if (reason.IsRefusal())
             {
                 connection.Refuse(reason); // the executor refused a slot for its next burst

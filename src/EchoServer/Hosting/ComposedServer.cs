@@ -1,5 +1,6 @@
 using EchoServer.Connections;
 using EchoServer.Diagnostics;
+using EchoServer.IoUring;
 using EchoServer.Listening;
 using EchoServer.Pools;
 
@@ -17,4 +18,5 @@ internal sealed record ComposedServer(
     ByteTotals Bytes,
     IWorkPool<ClientConnection> Pool,
     ConnectionWatchdog Watchdog,
-    PinnedWorkersMonitor? PinnedWorkers);
+    PinnedWorkersMonitor? PinnedWorkers,
+    RingEngine? Rings);
