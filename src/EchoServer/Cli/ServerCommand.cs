@@ -223,7 +223,8 @@ internal sealed class ServerCommand
 
     private void ValidateIoEngine(CommandResult r)
     {
-        if (r.GetValue(IoEngine) == EchoServer.IoUring.IoEngine.IoUring.ToName() && r.GetValue(Pool) == PoolKind.Workers.ToName())
+        // The tokens, not the values: a value that failed its own validation would throw here.
+        if (r.GetResult(IoEngine) is { Tokens: [{ Value: "io_uring" }, ..] } && r.GetResult(Pool) is { Tokens: [{ Value: "workers" }, ..] })
         {
             r.AddError("--io-engine io_uring drives the executor's sessions; the worker pool's threads block in the runtime's sockets: use --pool executor, or leave --io-engine out.");
         }

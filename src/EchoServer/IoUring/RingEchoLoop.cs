@@ -34,9 +34,9 @@ internal static class RingEchoLoop
             {
                 connection = RingSocket.Open(loop, socket);
             }
-            catch (ObjectDisposedException)
+            catch (ObjectDisposedException) when (progress.StopRequested)
             {
-                return progress.StopRequested ? CloseReason.Shutdown : CloseReason.Reset; // reset (closed) before its session began
+                return CloseReason.Shutdown; // stopped (and closed) before its session began
             }
 
             try

@@ -13,7 +13,7 @@ namespace EchoServer.IoUring;
 internal sealed class RingEngine : IDisposable
 {
     /// <summary>Provided buffers per ring are bounded by this much memory (virtual: a page is resident once written).</summary>
-    private const long BufferMemoryPerRing = 64L * 1024 * 1024;
+    private const long BufferMemoryPerRing = 32L * 1024 * 1024;
 
     private readonly RingLoop[] _loops;
 
@@ -48,10 +48,10 @@ internal sealed class RingEngine : IDisposable
         return new RingEngine([.. loops]);
     }
 
-    /// <summary>Provided buffers per ring: a power of two between 16 and 4,096 within <see cref="BufferMemoryPerRing"/>.</summary>
+    /// <summary>Provided buffers per ring: a power of two between 16 and 2,048 within <see cref="BufferMemoryPerRing"/>.</summary>
     public static int BuffersPerRing(int bufferSize)
     {
-        long fit = Math.Clamp(BufferMemoryPerRing / bufferSize, 16, 4096);
+        long fit = Math.Clamp(BufferMemoryPerRing / bufferSize, 16, 2048);
         return 1 << (63 - (int)long.LeadingZeroCount(fit));
     }
 
