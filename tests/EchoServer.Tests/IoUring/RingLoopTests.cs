@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using EchoServer.IoUring;
 using EchoServer.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -13,7 +11,7 @@ public sealed class RingLoopTests
     public async Task Idle_sockets_waiting_for_data_hold_no_buffer_and_a_message_holds_one_until_it_is_given_back()
     {
         using var loop = new RingLoop("test-ring", 64, 256, NullLogger.Instance);
-        var pairs = Enumerable.Range(0, 20).Select(_ => Pair()).ToList();
+        var pairs = Enumerable.Range(0, 20).Select(_ => LoopbackPair.Connect()).ToList();
         try
         {
             var sockets = await OnLoop(loop, () => pairs.Select(p => RingSocket.Open(loop, p.Server)).ToList());
@@ -49,7 +47,7 @@ public sealed class RingLoopTests
     public async Task A_socket_that_holds_its_share_of_buffers_is_not_read_until_it_asks_again_and_loses_nothing()
     {
         using var loop = new RingLoop("test-ring", 2048, 64, NullLogger.Instance);
-        var (client, server) = Pair();
+        var (client, server) = LoopbackPair.Connect();
         using var _ = client;
         using var __ = server;
         var socket = await OnLoop(loop, () => RingSocket.Open(loop, server));
@@ -108,14 +106,4 @@ public sealed class RingLoopTests
     private static Task OffLoop(Task onLoop) => onLoop.ContinueWith(static t => t, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
 
     private static unsafe byte[] Copy(nint data, int length) => new ReadOnlySpan<byte>((void*)data, length).ToArray();
-
-    private static (Socket Client, Socket Server) Pair()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
-        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        client.Connect(listener.LocalEndPoint!);
-        return (client, listener.Accept());
-    }
 }

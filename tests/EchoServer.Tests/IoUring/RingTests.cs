@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using EchoServer.IoUring;
 
@@ -51,7 +50,7 @@ public sealed class RingTests
     [Fact]
     public unsafe void A_multishot_receive_fills_one_provided_buffer_per_message_and_ends_at_the_fin()
     {
-        var (client, server) = Pair();
+        var (client, server) = LoopbackPair.Connect();
         using var _ = client;
         using var __ = server;
         using var ring = Ring.Create(8, 64);
@@ -81,7 +80,7 @@ public sealed class RingTests
     [Fact]
     public unsafe void With_every_buffer_taken_the_receive_ends_with_enobufs_and_a_returned_buffer_takes_the_next_message()
     {
-        var (client, server) = Pair();
+        var (client, server) = LoopbackPair.Connect();
         using var _ = client;
         using var __ = server;
         using var ring = Ring.Create(8, 64);
@@ -111,7 +110,7 @@ public sealed class RingTests
     [Fact]
     public unsafe void A_send_that_may_not_wait_takes_what_fits_and_says_eagain_when_nothing_does()
     {
-        var (client, server) = Pair();
+        var (client, server) = LoopbackPair.Connect();
         using var _ = client;
         using var __ = server;
         server.SendBufferSize = 4096;
@@ -187,15 +186,5 @@ public sealed class RingTests
         }
 
         return one[0];
-    }
-
-    private static (Socket Client, Socket Server) Pair()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
-        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        client.Connect(listener.LocalEndPoint!);
-        return (client, listener.Accept());
     }
 }
