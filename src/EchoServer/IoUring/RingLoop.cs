@@ -17,7 +17,7 @@ internal sealed unsafe class RingLoop : IDisposable
 
     private readonly ConcurrentQueue<(Action<object?> Work, object? State)> _posted = new();
     private readonly ManualResetEventSlim _ready = new();
-    private readonly List<RingSocket> _starved = [];
+    private readonly Queue<RingSocket> _starved = new();
     private readonly Stack<int> _freeIndexes = new();
     private readonly ILogger _logger;
     private readonly Thread _thread;
@@ -111,10 +111,8 @@ internal sealed unsafe class RingLoop : IDisposable
         _freeIndexes.Push(index);
     }
 
-    /// <summary>A socket that wants data while no buffer is free: armed again once one comes back.</summary>
-    internal void Starve(RingSocket socket) => _starved.Add(socket);
-
-    internal void Unstarve(RingSocket socket) => _starved.Remove(socket);
+    /// <summary>A socket that wants data while no buffer is free: armed again once one comes back, oldest first.</summary>
+    internal void Starve(RingSocket socket) => _starved.Enqueue(socket);
 
     internal void ReturnBuffer(ushort id) => _buffers!.Return(id);
 
@@ -247,11 +245,10 @@ internal sealed unsafe class RingLoop : IDisposable
 
     private void RearmStarved()
     {
-        while (_starved.Count > 0 && _buffers!.Available > 0)
+        // First starved, first armed: a socket that keeps finding no buffer is not passed over by newer ones.
+        while (_buffers!.Available > 0 && _starved.TryDequeue(out var socket))
         {
-            var socket = _starved[^1];
-            _starved.RemoveAt(_starved.Count - 1);
-            socket.Rearm();
+            socket.Rearm(); // a socket closed meanwhile does nothing
         }
     }
 

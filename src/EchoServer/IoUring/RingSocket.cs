@@ -137,11 +137,7 @@ internal sealed unsafe class RingSocket : IValueTaskSource, IValueTaskSource<int
         _closing = true;
         _awaitingData = false;
         ReturnHeld();
-        if (_starved)
-        {
-            _starved = false;
-            _loop.Unstarve(this);
-        }
+        _starved = false; // if queued as starved, the ring's later Rearm finds it closing and does nothing
 
         if (_receiving && !_cancelling)
         {
@@ -161,6 +157,11 @@ internal sealed unsafe class RingSocket : IValueTaskSource, IValueTaskSource<int
     /// <summary>Called by the ring when a buffer came back for a socket that found none.</summary>
     public void Rearm()
     {
+        if (!_starved)
+        {
+            return; // closed since it was queued
+        }
+
         _starved = false;
         if (_awaitingData && !_receiving && !_closing)
         {

@@ -83,6 +83,44 @@ public sealed class RingLoopTests
         Assert.Equal(2048, await OnLoop(loop, () => loop.Buffers.Available));
     }
 
+    [Fact]
+    public async Task A_socket_that_found_no_free_buffer_is_read_once_one_comes_back()
+    {
+        using var loop = new RingLoop("test-ring", 1, 64, NullLogger.Instance);
+        var pairs = Enumerable.Range(0, 2).Select(_ => LoopbackPair.Connect()).ToList();
+        try
+        {
+            var sockets = await OnLoop(loop, () => pairs.Select(p => RingSocket.Open(loop, p.Server)).ToList());
+            var waits = await OnLoop(loop, () => sockets.Select(s => OffLoop(s.WaitForDataAsync().AsTask())).ToList());
+            pairs[0].Client.Send("one"u8);
+            await Eventually.Completes(waits[0], "the first socket to take the only buffer");
+            pairs[1].Client.Send("two"u8);
+            await Eventually.True(() => OnLoop(loop, () => !sockets[1].Receiving).Result, "the second socket's receive to end without a buffer");
+            Assert.False(waits[1].IsCompleted);
+
+            await OnLoop(loop, () =>
+            {
+                Assert.True(sockets[0].TryTake(out ushort id, out _));
+                sockets[0].Return(id);
+                return true;
+            });
+            await Eventually.Completes(waits[1], "the starved socket to be read once the buffer came back");
+            var bytes = await OnLoop(loop, () =>
+            {
+                Assert.True(sockets[1].TryTake(out ushort id, out int length));
+                byte[] copy = Copy(sockets[1].BufferAddress(id), length);
+                sockets[1].Return(id);
+                return copy;
+            });
+            Assert.Equal("two"u8.ToArray(), bytes);
+            await Eventually.Completes(await OnLoop(loop, () => Task.WhenAll(sockets.Select(s => OffLoop(s.CloseAsync().AsTask())))), "every socket to close on the ring");
+        }
+        finally
+        {
+            pairs.ForEach(p => { p.Client.Dispose(); p.Server.Dispose(); });
+        }
+    }
+
     private static Task<T> OnLoop<T>(RingLoop loop, Func<T> work)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
