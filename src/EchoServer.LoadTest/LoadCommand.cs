@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Net;
 using EchoServer.CommandLine;
 
 namespace EchoServer.LoadTest;
@@ -11,7 +13,7 @@ internal sealed class LoadCommand
     public LoadCommand()
     {
         Root = new RootCommand("echo-load: load generator for TCP and UDP echo servers. Every echoed byte is verified; latency per message is recorded with HdrHistogram.\n\n" + LoadExitCodes.Help);
-        foreach (var option in new Option[] { Host, Port, Udp, Mode, Connections, MessageSize, Duration, Messages, Pipeline, Rate, Warmup, ConnectTimeout, ReplyTimeout, Json, Label, ServerPid, Progress })
+        foreach (var option in new Option[] { Host, Port, Udp, Mode, ProxyProtocol, ProxySource, Connections, MessageSize, Duration, Messages, Pipeline, Rate, Warmup, ConnectTimeout, ReplyTimeout, Json, Label, ServerPid, Progress })
         {
             Root.Options.Add(option);
         }
@@ -44,6 +46,8 @@ internal sealed class LoadCommand
             {
                 ValidateUdp(r);
             }
+
+            ValidateProxyProtocol(r);
         });
     }
 
@@ -112,6 +116,50 @@ internal sealed class LoadCommand
 
     public Option<Duration> Progress { get; } = OptionFactory.Duration("--progress", "Interval of the progress line on stderr; 0 = none.", Defaults.ProgressInterval);
 
+    public Option<string?> ProxyProtocol { get; } = new Option<string?>("--proxy-protocol")
+    {
+        Description = "Send a PROXY protocol header of this version first on every TCP connection, in every mode, as a load balancer would: to test a PROXY-aware server (echo-server --proxy-protocol, HAProxy's accept-proxy, nginx's proxy_protocol) without one. It names --proxy-source as the client and the server's address and port as the destination.",
+        HelpName = "v1|v2",
+    }.AcceptOnlyFromAmong("v1", "v2");
+
+    public Option<IPEndPoint?> ProxySource { get; } = new("--proxy-source")
+    {
+        Description = "With --proxy-protocol: the client address the header names, e.g. 203.0.113.7:40000 or [2001:db8::7]:40000; port 0 keeps each connection's own port. Default: each connection's own address and port, as a transparent balancer reports it, so the server logs and counts per address what it would without the header.",
+        HelpName = "IP:PORT",
+        CustomParser = ParseProxySource,
+    };
+
+    /// <summary>The header is TCP's: it starts a stream, and --proxy-source says what it names.</summary>
+    private void ValidateProxyProtocol(System.CommandLine.Parsing.CommandResult r)
+    {
+        bool header = r.GetResult(ProxyProtocol) is { Implicit: false };
+        if (header && r.GetResult(Udp) is not null)
+        {
+            r.AddError("--proxy-protocol starts TCP connections, not --udp datagrams.");
+        }
+
+        if (!header && r.GetResult(ProxySource) is not null)
+        {
+            r.AddError("--proxy-source goes with --proxy-protocol v1 or v2.");
+        }
+    }
+
+    /// <summary>IP:PORT, the address strict (a dotted quad or a bracketed IPv6 literal) and the port from 0 to 65535.</summary>
+    private static IPEndPoint? ParseProxySource(System.CommandLine.Parsing.ArgumentResult r)
+    {
+        string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
+        int colon = token.LastIndexOf(':');
+        if (colon > 0 && (token[0] == '[' ? token[colon - 1] == ']' : !token[..colon].Contains(':', StringComparison.Ordinal))
+            && IPLiteral.TryParse(token[..colon], out var address)
+            && int.TryParse(token.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) && port <= IPEndPoint.MaxPort)
+        {
+            return new IPEndPoint(address!, port);
+        }
+
+        r.AddError($"--proxy-source takes IP:PORT such as 203.0.113.7:40000 or [2001:db8::7]:40000 (got '{token}').");
+        return null;
+    }
+
     /// <summary>UDP is a transport for echo mode's two loops; the one-line errors say what goes with it.</summary>
     private void ValidateUdp(System.CommandLine.Parsing.CommandResult r)
     {
@@ -139,6 +187,8 @@ internal sealed class LoadCommand
         Port = r.GetValue(Port),
         Mode = LoadModeNames.Parse(r.GetValue(Mode)!),
         Connections = r.GetValue(Connections),
+        ProxyProtocol = r.GetValue(ProxyProtocol) switch { "v1" => 1, "v2" => 2, _ => null },
+        ProxySource = r.GetValue(ProxySource),
         MessageSize = (int)r.GetValue(MessageSize).Bytes,
         Duration = r.GetValue(Duration).Value,
         Messages = r.GetValue(Messages),

@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace EchoServer.LoadTest;
 
 /// <summary>One load run's settings.</summary>
@@ -13,6 +15,15 @@ internal sealed record LoadOptions
     public bool Udp { get; init; }
 
     public int Connections { get; init; } = 10;
+
+    /// <summary>The PROXY protocol version (1 or 2) whose header starts every TCP connection; null for none.</summary>
+    public int? ProxyProtocol { get; init; }
+
+    /// <summary>
+    /// The client address the header names; null for each connection's own local address and port (what a
+    /// transparent balancer would report). A port of 0 stands for each connection's own port.
+    /// </summary>
+    public IPEndPoint? ProxySource { get; init; }
 
     public int MessageSize { get; init; } = 64;
 

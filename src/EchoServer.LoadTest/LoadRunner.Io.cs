@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 
@@ -16,6 +17,11 @@ internal sealed partial class LoadRunner
         try
         {
             await socket.ConnectAsync(_endPoint, timeout.Token);
+            if (_options.ProxyProtocol is { } version)
+            {
+                await socket.SendAsync(ProxyHeader.Build(version, ProxySourceOf(socket), _endPoint), SocketFlags.None, stop);
+            }
+
             return socket;
         }
         catch (OperationCanceledException) when (!stop.IsCancellationRequested)
@@ -37,6 +43,15 @@ internal sealed partial class LoadRunner
         {
             _connectSlots.Release();
         }
+    }
+
+    /// <summary>The client a PROXY protocol header names: --proxy-source, its port 0 meaning the connection's own; by default the connection's own address and port.</summary>
+    private IPEndPoint ProxySourceOf(Socket socket)
+    {
+        var own = (IPEndPoint)socket.LocalEndPoint!;
+        return _options.ProxySource is not { } source ? own
+            : source.Port == 0 ? new IPEndPoint(source.Address, own.Port)
+            : source;
     }
 
     // Pooled state machines: these suspend on most messages, and each suspension would otherwise allocate one.

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using EchoServer.Connections;
 using EchoServer.TestSupport;
 using Microsoft.Extensions.Logging;
 
@@ -47,7 +48,7 @@ public sealed partial class LogFloodTests
     [MemberData(nameof(Pools.Both), MemberType = typeof(Pools))]
     public async Task A_storm_of_bad_proxy_headers_logs_about_one_line_per_second_and_accounts_for_every_one(string pool)
     {
-        await using var server = await TestServer.StartAsync(Pools.Kind(pool), o => o with { ProxyProtocol = true, MaxConnections = 5000 });
+        await using var server = await TestServer.StartAsync(Pools.Kind(pool), o => o with { ProxyProtocol = ProxyProtocolMode.Required, MaxConnections = 5000 });
 
         var clock = Stopwatch.StartNew();
         for (int batch = 0; batch < 5; batch++)

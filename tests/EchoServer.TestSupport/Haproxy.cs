@@ -46,7 +46,10 @@ internal sealed partial class Haproxy : IDisposable
     /// Starts HAProxy with one frontend for each of <paramref name="serverOptions"/> (e.g. <c>send-proxy-v2</c>),
     /// each forwarding to <paramref name="backend"/> with those options; returns once every frontend listens.
     /// </summary>
-    public static Task<Haproxy> StartAsync(IPEndPoint backend, params string[] serverOptions)
+    public static Task<Haproxy> StartAsync(IPEndPoint backend, params string[] serverOptions) => StartBindingAsync(backend, string.Empty, serverOptions);
+
+    /// <summary>As <see cref="StartAsync"/>, with <paramref name="bindOptions"/> on every frontend's bind line (e.g. <c>accept-proxy</c>).</summary>
+    public static Task<Haproxy> StartBindingAsync(IPEndPoint backend, string bindOptions, params string[] serverOptions)
     {
         var frontends = serverOptions.Select(_ => new IPEndPoint(IPAddress.Loopback, FreePort.Pick())).ToList();
         var config = new StringBuilder("""
@@ -61,7 +64,7 @@ internal sealed partial class Haproxy : IDisposable
         {
             config.Append(CultureInfo.InvariantCulture, $"""
                 frontend in{i}
-                  bind {frontends[i]}
+                  bind {frontends[i]} {bindOptions}
                   default_backend out{i}
 
                 backend out{i}

@@ -1,17 +1,20 @@
+using System.Net.Sockets;
 using EchoServer.Connections;
-using EchoServer.Echo;
-using EchoServer.Pools;
 
 namespace EchoServer.TestSupport;
 
 /// <summary>
 /// Makes the next sessions that start on an executor hold their slot at their first burst, as echoing, until
 /// the holder is disposed: a burst that takes long to echo. No client can do that from outside, since a turn
-/// never waits (a client that does not read gives its slot back while its echo is pending).
+/// never waits (a client that does not read gives its slot back while its echo is pending); a stage gives the
+/// session a stream whose first read takes that long, as a stage that must see every byte (TLS) gives its own.
 /// </summary>
 internal sealed class SlotHolder : IDisposable
 {
-    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private static readonly TimeSpan LongestHold = TimeSpan.FromMinutes(2);
+
+    private readonly ManualResetEventSlim _released = new();
+    private readonly SemaphoreSlim _holding = new(0);
     private int _toHold;
 
     private SlotHolder(int count) => _toHold = count;
@@ -24,53 +27,52 @@ internal sealed class SlotHolder : IDisposable
         {
             if (Interlocked.Decrement(ref holder._toHold) >= 0)
             {
-                connection.WrapSlotGate = gate => new HoldingGate(gate, holder, connection);
+                connection.Stream = new HoldingStream(connection, holder);
             }
         };
         return holder;
     }
 
-    /// <summary>Connects a client and sends one byte, which a holder installed before holds in a slot; returns once it does.</summary>
-    public static async Task<EchoClient> ConnectHeldAsync(TestServer server)
+    /// <summary>Connects a client and sends one byte, which this holder holds in a slot; returns once it does.</summary>
+    public async Task<EchoClient> ConnectHeldAsync(TestServer server)
     {
-        int busy = server.Service.Pool.Load.Busy;
         var held = await EchoClient.ConnectAsync(server.EndPoint);
         await held.Socket.SendAsync(new byte[] { 0 });
-        await Eventually.True(() => server.Service.Pool.Load.Busy == busy + 1, "a long burst to hold a slot");
+        if (!await _holding.WaitAsync(TimeSpan.FromSeconds(30)))
+        {
+            held.Dispose();
+            throw new TimeoutException("Timed out after 30 s waiting for a long burst to hold a slot");
+        }
+
         return held;
     }
 
     /// <summary>Lets the held sessions echo and give their slots back.</summary>
-    public void Dispose() => _released.TrySetResult();
+    public void Dispose() => _released.Set();
 
-    private sealed class HoldingGate(ISlotGate inner, SlotHolder holder, ClientConnection connection) : ISlotGate
+    /// <summary>The socket's stream, whose first read with a buffer (inside the turn, holding the slot) blocks until released.</summary>
+    private sealed class HoldingStream(ClientConnection connection, SlotHolder holder) : PassThroughStream(new NetworkStream(connection.Socket, ownsSocket: false))
     {
         private bool _held;
 
-        public async ValueTask<CloseReason?> EnterAsync(CancellationToken cancellationToken)
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            if (await inner.EnterAsync(cancellationToken) is { } refusal)
-            {
-                return refusal;
-            }
-
-            if (!_held)
+            if (!buffer.IsEmpty && !_held)
             {
                 _held = true;
-                connection.Progress.Set(SessionWait.Echo);
+                holder._holding.Release();
                 try
                 {
-                    await holder._released.Task.WaitAsync(cancellationToken);
+                    // Synchronously, on purpose: a burst busy this long keeps its slot, as CPU-bound work would.
+                    holder._released.Wait(LongestHold, connection.Stopping);
                 }
-                catch (OperationCanceledException)
+                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
                 {
-                    // Stopped while held: the loop finds its socket closed.
+                    // Stopped while held: the read below finds the socket shut or closed.
                 }
             }
 
-            return null;
+            return base.ReadAsync(buffer, cancellationToken);
         }
-
-        public void Exit() => inner.Exit();
     }
 }

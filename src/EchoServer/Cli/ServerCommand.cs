@@ -81,9 +81,12 @@ internal sealed class ServerCommand
 
     public Option<int> MaxConnectionsPerIp { get; } = OptionFactory.Ranged(new("--max-connections-per-ip") { Description = "Open connections allowed from one client address; the next is refused (per-ip-limit). 0 = no limit.", DefaultValueFactory = _ => Defaults.MaxConnectionsPerIp }, 0, 1_000_000);
 
-    public Option<bool> ProxyProtocol { get; } = new("--proxy-protocol")
+    public Option<ProxyProtocolMode> ProxyProtocol { get; } = new("--proxy-protocol")
     {
-        Description = $"Every connection starts with a PROXY protocol header (v1 or v2, detected) from a --trusted-proxies source; the client address in it is the one logged, shown and limited per address. A connection without a valid header within {ProxyHeaderStage.Deadline.TotalSeconds:0} s, or from another source, is closed (proxy-header).",
+        Description = $"Connections from a --trusted-proxies source start with a PROXY protocol header (v1 or v2, detected); the client address in it is the one logged, shown and limited per address. required (also given bare): a connection without a valid header within {ProxyHeaderStage.Deadline.TotalSeconds:0} s, or from another source, is closed (proxy-header). optional: one whose first bytes are not a header's, or silent for {ProxyHeaderStage.Deadline.TotalSeconds:0} s, is echoed as it is, and another source's bytes are data from the first.",
+        HelpName = string.Join('|', ProxyProtocolModeNames.Given),
+        Arity = ArgumentArity.ZeroOrOne,
+        CustomParser = ParseProxyProtocol, // not given: off, the enum's default, which no user spells
     };
 
     public Option<TrustedProxies> TrustedProxies { get; } = new("--trusted-proxies")
@@ -191,6 +194,24 @@ internal sealed class ServerCommand
 
         r.AddError($"--log-level takes one of {string.Join(", ", Enum.GetNames<LogLevel>())} (got '{token}').");
         return Defaults.LogLevel;
+    }
+
+    /// <summary>Bare, it means required, as it did before optional existed.</summary>
+    private static ProxyProtocolMode ParseProxyProtocol(ArgumentResult r)
+    {
+        if (r.Tokens.Count == 0)
+        {
+            return ProxyProtocolMode.Required;
+        }
+
+        string token = r.Tokens[0].Value;
+        if (ProxyProtocolModeNames.Parse(token) is { } mode)
+        {
+            return mode;
+        }
+
+        r.AddError($"--proxy-protocol takes {string.Join(" or ", ProxyProtocolModeNames.Given)}, or nothing for required (got '{token}').");
+        return ProxyProtocolMode.Off;
     }
 
     private static TrustedProxies? ParseTrustedProxies(ArgumentResult r)

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using EchoServer.Echo;
-using EchoServer.Pools;
 
 namespace EchoServer.Connections;
 
@@ -18,6 +17,7 @@ internal sealed class ClientConnection
     private readonly Action<ClientConnection> _onRefused;
     private readonly Action<ClientConnection> _onClosed;
     private CloseCallback? _closeCallbacks;
+    private List<KeyValuePair<string, string>>? _details;
     private CancellationTokenSource? _stopping;
     private int _abortReason = NotAborted;
     private int _hardAborted;
@@ -45,14 +45,17 @@ internal sealed class ClientConnection
     /// <summary>The client's address: the peer's, or the one its PROXY protocol header names (set before the connection reaches the pool).</summary>
     public IPEndPoint? RemoteEndPoint { get; set; }
 
-    /// <summary>Data that arrived with the PROXY protocol header, echoed before anything read later; null for none.</summary>
+    /// <summary>Data read before the session (with the PROXY protocol header, or the bytes that ruled an optional one out), echoed before anything read later; null for none.</summary>
     public byte[]? Preread { get; set; }
 
     /// <summary>
-    /// Set by a stage to wrap the executor's gate to the slots for this connection's session (a stage that shapes
-    /// its bursts: a fault plan, a test holding a slot); null for none. Read once, when the session starts.
+    /// The stream the session echoes through, set by a stage that must see every byte (a TLS handshake, a fault
+    /// plan); null for the plaintext fast path on the bare socket. Disposed with the connection.
     /// </summary>
-    public Func<ISlotGate, ISlotGate>? WrapSlotGate { get; set; }
+    public Stream? Stream { get; set; }
+
+    /// <summary>What stages add to the close line and the snapshot (<c>tls=TLSv1.3</c>, <c>fault=reset-after</c>), in the order added; empty for none.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Details => Volatile.Read(ref _details) ?? [];
 
     /// <summary>Bytes, waits and the stop request, as the echo loop reports them.</summary>
     public EchoProgress Progress { get; } = new();
@@ -131,6 +134,16 @@ internal sealed class ClientConnection
     /// </summary>
     public void OnClose(Action<ClientConnection, object?> callback, object? state) => _closeCallbacks = new CloseCallback(callback, state, _closeCallbacks);
 
+    /// <summary>
+    /// Adds <paramref name="key"/>=<paramref name="value"/> to what the close line and the snapshot say of this
+    /// connection; a stage calls it during the hand-off or the session (one writer at a time, as the hand-off runs).
+    /// </summary>
+    public void AddDetail(string key, string value)
+    {
+        var details = new List<KeyValuePair<string, string>>(_details ?? []) { new(key, value) };
+        Volatile.Write(ref _details, details); // copied on write: a snapshot may read them while the session runs
+    }
+
     /// <summary>Closes a connection that a stage or the pool will not serve (or no longer serves): it counts as refused.</summary>
     /// <param name="reason">Why, in the close line and the refusal metric.</param>
     /// <param name="problem">What was wrong, when the reason alone does not say (logged in the refusal line).</param>
@@ -208,6 +221,7 @@ internal sealed class ClientConnection
             DiscardInput(Socket);
         }
 
+        Stream?.Dispose();
         Socket.Dispose();
         Volatile.Read(ref _stopping)?.Dispose();
         for (var callback = _closeCallbacks; callback is not null; callback = callback.Next)

@@ -17,15 +17,20 @@ internal enum ProxyHeaderStatus
 
     /// <summary>Not a valid header: <see cref="ProxyHeaderParser.Error"/> says why.</summary>
     Invalid,
+
+    /// <summary>Optional header: the bytes rule a header out (they begin neither signature), so they are the client's data.</summary>
+    Absent,
 }
 
 /// <summary>
 /// Parses a PROXY protocol header, v1 (text) or v2 (binary), told apart by the first byte, from the bytes a
 /// connection sends first, fed in pieces of any size as they arrive. It keeps at most 108 bytes of its own and
 /// no array: a v1 line is at most 107 bytes, and of a v2 header only the fixed part and the addresses are kept
-/// while its TLVs are counted and skipped.
+/// while its TLVs are counted and skipped. With an optional header, bytes that leave v1's <c>"PROXY "</c> and v2's
+/// 12-byte signature before either is whole rule a header out (<see cref="ProxyHeaderStatus.Absent"/>); once a
+/// signature is whole, the header must follow as when it is required.
 /// </summary>
-internal sealed class ProxyHeaderParser
+internal sealed class ProxyHeaderParser(bool optional = false)
 {
     /// <summary>The longest v1 header the specification allows, CRLF included.</summary>
     public const int V1MaxLength = 107;
@@ -61,6 +66,12 @@ internal sealed class ProxyHeaderParser
 
     /// <summary>Bytes of the header consumed so far (all of it once complete).</summary>
     public int Length { get; private set; }
+
+    /// <summary>
+    /// Optional header only: every byte so far could begin one, but too few came to tell (none yet, or less than
+    /// v1's <c>"PROXY "</c> or v2's signature). Past the deadline such bytes are taken for data.
+    /// </summary>
+    public bool Undecided => optional && Status == ProxyHeaderStatus.Incomplete && Length < (Version == 1 ? V1Prefix.Length : V2Signature.Length);
 
     /// <summary>
     /// The most bytes the next read should ask for. A v2 header is never read past: first its 16-byte fixed
@@ -121,7 +132,7 @@ internal sealed class ProxyHeaderParser
             Version = b switch { V1First => 1, V2First => 2, _ => 0 };
             if (Version == 0)
             {
-                Fail(string.Create(CultureInfo.InvariantCulture, $"not a PROXY protocol header (first byte 0x{b:X2})"));
+                NotAHeader(string.Create(CultureInfo.InvariantCulture, $"not a PROXY protocol header (first byte 0x{b:X2})"));
             }
         }
         else if (Version == 1)
@@ -132,7 +143,7 @@ internal sealed class ProxyHeaderParser
         {
             if (b != V2Signature[Length - 1])
             {
-                Fail("not a PROXY protocol header (bad v2 signature)");
+                NotAHeader("not a PROXY protocol header (bad v2 signature)");
             }
         }
         else if (Length == V2FixedLength)
@@ -147,7 +158,7 @@ internal sealed class ProxyHeaderParser
         {
             if (b != V1Prefix[Length - 1])
             {
-                Fail("not a PROXY protocol header (bad v1 signature)");
+                NotAHeader("not a PROXY protocol header (bad v1 signature)");
             }
         }
         else if (b == (byte)'\n')
@@ -262,6 +273,19 @@ internal sealed class ProxyHeaderParser
     {
         Source = source;
         Status = ProxyHeaderStatus.Complete;
+    }
+
+    // Before a signature is whole: with an optional header, the bytes are data; with a required one, garbage.
+    private void NotAHeader(string error)
+    {
+        if (optional)
+        {
+            Status = ProxyHeaderStatus.Absent;
+        }
+        else
+        {
+            Fail(error);
+        }
     }
 
     private void Fail(string error)

@@ -5,10 +5,17 @@ using System.Net.Sockets;
 
 namespace EchoServer.Connections;
 
-/// <summary>How reading a PROXY protocol header ended: the header's version and client address, the data that came with it, or what was wrong.</summary>
+/// <summary>
+/// How reading a PROXY protocol header ended: the header's version and client address, the data that came with it,
+/// or what was wrong. <see cref="ProxyHeaderStatus.Absent"/> (optional header): no header, and <see cref="Data"/>
+/// is what was read, the client's first data; <see cref="ProxyHeaderStatus.Incomplete"/>: a header begun but not
+/// whole by the deadline.
+/// </summary>
 internal readonly record struct ProxyHeaderRead(ProxyHeaderStatus Status, int Version, IPEndPoint? Source, byte[]? Data, string? Error)
 {
     public static ProxyHeaderRead Failed(string error) => new(ProxyHeaderStatus.Invalid, 0, null, null, error);
+
+    public static ProxyHeaderRead Absent(byte[]? data) => new(ProxyHeaderStatus.Absent, 0, null, data, null);
 }
 
 /// <summary>
@@ -26,36 +33,62 @@ internal static class ProxyHeaderReader
     /// (its receive side shut) ends the read as a close. Throws <see cref="OperationCanceledException"/> only
     /// when <paramref name="cancellationToken"/> fires.
     /// </summary>
-    public static async ValueTask<ProxyHeaderRead> ReadAsync(Socket socket, int bufferSize, CancellationToken cancellationToken)
+    public static ValueTask<ProxyHeaderRead> ReadAsync(Socket socket, int bufferSize, CancellationToken cancellationToken) =>
+        ReadAsync(socket, new ProxyHeaderParser(), bufferSize, cancellationToken, cancellationToken);
+
+    /// <summary>
+    /// An optional header: reads until the first bytes rule a header out (<see cref="ProxyHeaderStatus.Absent"/>, with
+    /// them as data), or a header is complete or invalid. Within <paramref name="timeLeft"/>, held here since the
+    /// socket must stay usable: at it, bytes that could still begin a header (or none) are taken for data, and a
+    /// header begun is <see cref="ProxyHeaderStatus.Incomplete"/>. A client that leaves before a signature is whole
+    /// sent data, not a header. Throws <see cref="OperationCanceledException"/> only when <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    public static async ValueTask<ProxyHeaderRead> DetectAsync(Socket socket, int bufferSize, TimeSpan timeLeft, CancellationToken cancellationToken)
     {
-        var parser = new ProxyHeaderParser();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeLeft > TimeSpan.Zero ? timeLeft : TimeSpan.Zero);
+        return await ReadAsync(socket, new ProxyHeaderParser(optional: true), bufferSize, deadline.Token, cancellationToken);
+    }
+
+    private static async ValueTask<ProxyHeaderRead> ReadAsync(Socket socket, ProxyHeaderParser parser, int bufferSize, CancellationToken deadline, CancellationToken cancellationToken)
+    {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ReadSize);
+
+        // While undecided, the bytes read so far stay at the buffer's start: if they rule a header out, they are data.
+        int kept = 0;
         try
         {
             while (true)
             {
-                int wanted = Math.Min(Math.Min(parser.Wanted, bufferSize), buffer.Length);
-                int received = await socket.ReceiveAsync(buffer.AsMemory(0, wanted), SocketFlags.None, cancellationToken);
+                int offset = parser.Undecided ? kept : 0;
+                int wanted = Math.Min(Math.Min(parser.Wanted, bufferSize), buffer.Length - offset);
+                int received = await socket.ReceiveAsync(buffer.AsMemory(offset, wanted), SocketFlags.None, deadline);
                 if (received == 0)
                 {
-                    return ProxyHeaderRead.Failed(parser.Length == 0
-                        ? "closed before sending a header"
-                        : string.Create(CultureInfo.InvariantCulture, $"closed after {parser.Length} bytes of a header"));
+                    return parser.Undecided ? ProxyHeaderRead.Absent(Copy(buffer, 0, kept))
+                        : ProxyHeaderRead.Failed(parser.Length == 0
+                            ? "closed before sending a header"
+                            : string.Create(CultureInfo.InvariantCulture, $"closed after {parser.Length} bytes of a header"));
                 }
 
-                var status = parser.Feed(buffer.AsSpan(0, received), out int consumed);
-                if (status == ProxyHeaderStatus.Invalid)
+                kept = offset + received;
+                var status = parser.Feed(buffer.AsSpan(offset, received), out int consumed);
+                switch (status)
                 {
-                    return ProxyHeaderRead.Failed(parser.Error!);
-                }
-
-                if (status == ProxyHeaderStatus.Complete)
-                {
-                    // The client's first data, sent with the header: it outlives this buffer, and is shorter than a v1 line.
-                    byte[]? data = consumed < received ? buffer.AsSpan(consumed, received - consumed).ToArray() : null;
-                    return new ProxyHeaderRead(status, parser.Version, parser.Source, data, null);
+                    case ProxyHeaderStatus.Invalid:
+                        return ProxyHeaderRead.Failed(parser.Error!);
+                    case ProxyHeaderStatus.Absent:
+                        return ProxyHeaderRead.Absent(Copy(buffer, 0, kept));
+                    case ProxyHeaderStatus.Complete:
+                        // The client's first data, sent with the header: it outlives this buffer, and is shorter than a v1 line.
+                        return new ProxyHeaderRead(status, parser.Version, parser.Source, Copy(buffer, offset + consumed, received - consumed), null);
                 }
             }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The optional header's deadline: what could not be told from data is data; a header begun is late.
+            return parser.Undecided ? ProxyHeaderRead.Absent(Copy(buffer, 0, kept)) : new ProxyHeaderRead(ProxyHeaderStatus.Incomplete, parser.Version, null, null, null);
         }
         catch (SocketException ex)
         {
@@ -70,4 +103,6 @@ internal static class ProxyHeaderReader
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    private static byte[]? Copy(byte[] buffer, int start, int length) => length > 0 ? buffer.AsSpan(start, length).ToArray() : null;
 }

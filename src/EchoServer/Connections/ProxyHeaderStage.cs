@@ -9,7 +9,10 @@ namespace EchoServer.Connections;
 /// With <c>--proxy-protocol</c>: a connection from a trusted proxy has its header read asynchronously, off the
 /// accept loop and before it reaches the pool, so that a slow or silent client delays no other and holds no
 /// worker or slot. A complete header gives the connection its client's address (for the logs, snapshots and the
-/// per-address limit) and the data that came with it; anything else refuses it as <c>proxy-header</c>.
+/// per-address limit) and the data that came with it; anything else refuses it as <c>proxy-header</c>. With an
+/// optional header (<c>--proxy-protocol optional</c>), first bytes that rule a header out, or silence until the
+/// deadline, pass the connection on as it is, those bytes its first data; an untrusted source's bytes are data
+/// from the first, never parsed.
 /// </summary>
 internal sealed class ProxyHeaderStage(ProxyProtocolSettings settings, DetachedHandOffs handOffs, ILogger logger) : IConnectionStage
 {
@@ -20,6 +23,11 @@ internal sealed class ProxyHeaderStage(ProxyProtocolSettings settings, DetachedH
     {
         if (connection.RemoteEndPoint is not { } peer || !settings.TrustedProxies.Contains(peer.Address))
         {
+            if (settings.Mode == ProxyProtocolMode.Optional)
+            {
+                return next(connection, cancellationToken); // not a proxy: whatever it sends is its own data
+            }
+
             connection.Refuse(CloseReason.ProxyHeader, "the peer is not a trusted proxy (--trusted-proxies)");
             return ValueTask.CompletedTask;
         }
@@ -38,7 +46,9 @@ internal sealed class ProxyHeaderStage(ProxyProtocolSettings settings, DetachedH
             ProxyHeaderRead header;
             try
             {
-                header = await ProxyHeaderReader.ReadAsync(connection.Socket, settings.ReadLimit, cancellationToken);
+                header = settings.Mode == ProxyProtocolMode.Optional
+                    ? await ProxyHeaderReader.DetectAsync(connection.Socket, settings.ReadLimit, settings.HeaderTimeout - connection.Age, cancellationToken)
+                    : await ProxyHeaderReader.ReadAsync(connection.Socket, settings.ReadLimit, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -46,10 +56,20 @@ internal sealed class ProxyHeaderStage(ProxyProtocolSettings settings, DetachedH
                 return;
             }
 
+            if (header.Status == ProxyHeaderStatus.Absent)
+            {
+                connection.Preread = header.Data;
+                connection.Progress.Set(SessionWait.None);
+                ServerLog.ProxyHeaderAbsent(logger, connection.Id, connection.RemoteEndPoint, header.Data?.Length ?? 0);
+                await next(connection, cancellationToken);
+                return;
+            }
+
             if (header.Status != ProxyHeaderStatus.Complete)
             {
-                // Past the deadline the watchdog shuts the receive side, which the read sees as a close.
-                connection.Refuse(CloseReason.ProxyHeader, connection.AbortReason == CloseReason.ProxyHeader
+                // Past the deadline the watchdog shuts the receive side, which the read sees as a close (required),
+                // or the read itself gives up (optional: Incomplete).
+                connection.Refuse(CloseReason.ProxyHeader, header.Status == ProxyHeaderStatus.Incomplete || connection.AbortReason == CloseReason.ProxyHeader
                     ? string.Create(CultureInfo.InvariantCulture, $"no complete header within {settings.HeaderTimeout.TotalSeconds:0.###} s")
                     : header.Error!);
                 return;

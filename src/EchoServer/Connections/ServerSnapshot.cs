@@ -157,11 +157,12 @@ internal static class ServerSnapshot
         index,
         worker,
         c.Progress.Waiting.Kind.ToName(),
-        new SnapshotClient(c.Id, c.RemoteEndPoint?.ToString(), c.BytesIn, c.BytesOut, Stopwatch.GetElapsedTime(c.AcceptedAt, now).TotalSeconds, Stopwatch.GetElapsedTime(c.StartedAt == 0 ? now : c.StartedAt, now).TotalSeconds));
+        new SnapshotClient(c.Id, c.RemoteEndPoint?.ToString(), c.BytesIn, c.BytesOut, Stopwatch.GetElapsedTime(c.AcceptedAt, now).TotalSeconds, Stopwatch.GetElapsedTime(c.StartedAt == 0 ? now : c.StartedAt, now).TotalSeconds,
+            c.Details is { Count: > 0 } details ? details.ToDictionary(d => d.Key, d => d.Value) : null));
 
     private static string Describe(SnapshotSlot slot) => string.Create(
         C,
-        $"#{slot.Client.Id} {slot.Client.Peer} since {slot.Client.SinceSeconds:F3} s, in {slot.Client.BytesIn} B, out {slot.Client.BytesOut} B, {slot.State}");
+        $"#{slot.Client.Id} {slot.Client.Peer} since {slot.Client.SinceSeconds:F3} s, in {slot.Client.BytesIn} B, out {slot.Client.BytesOut} B, {slot.State}{(slot.Client.Details is { } details ? ", " + ServerLog.FormatDetails([.. details]) : "")}");
 
     private static SnapshotProcess ProcessNow()
     {

@@ -10,7 +10,8 @@ namespace EchoServer.Connections;
 /// <summary>
 /// Runs one connection's session, the same way in both pools: mark it started, run the echo loop, contain
 /// whatever it throws, close it. The blocking loop (worker threads) and the asynchronous one (executor, which
-/// takes a slot per burst through its gate) are the only difference.
+/// takes a slot per burst through its gate) are the only difference; each on the bare socket, or through the
+/// stream a stage set (<see cref="ClientConnection.Stream"/>).
 /// </summary>
 internal sealed class SessionRunner(ConnectionEvents events, int bufferSize, ILogger logger, PoolKind pool, RingEngine? rings = null)
 {
@@ -27,7 +28,7 @@ internal sealed class SessionRunner(ConnectionEvents events, int bufferSize, ILo
     }
 
     /// <summary>Serves <paramref name="connection"/> asynchronously, taking an executor slot through <paramref name="gate"/> per burst.</summary>
-    public ValueTask RunAsync(ClientConnection connection, ISlotGate gate) => RunAsync(connection, Executor, connection.WrapSlotGate?.Invoke(gate) ?? gate);
+    public ValueTask RunAsync(ClientConnection connection, ISlotGate gate) => RunAsync(connection, Executor, gate);
 
     private async ValueTask RunAsync(ClientConnection connection, string servedBy, ISlotGate? gate)
     {
@@ -35,11 +36,16 @@ internal sealed class SessionRunner(ConnectionEvents events, int bufferSize, ILo
         var reason = CloseReason.Error;
         try
         {
-            reason = gate is null
-                ? BlockingEchoLoop.Run(connection.Socket, connection.Progress, bufferSize, connection.Preread)
-                : rings is not null
-                    ? await rings.RunAsync(connection.Id, connection.Socket, connection.Progress, gate, connection.Stopping, connection.Preread)
-                    : await AsyncEchoLoop.RunAsync(connection.Socket, connection.Progress, gate, bufferSize, connection.Stopping, connection.Preread);
+            // A stage that must see every byte (TLS, a fault plan) set a stream; everything else echoes on the bare
+            // socket: the executor's on the io_uring engine when it runs, a stream's always on the runtime's sockets.
+            reason = (gate, connection.Stream) switch
+            {
+                (null, null) => BlockingEchoLoop.Run(connection.Socket, connection.Progress, bufferSize, connection.Preread),
+                (null, { } stream) => StreamEchoLoop.Run(stream, connection.Socket, connection.Progress, bufferSize, connection.Preread),
+                (_, null) when rings is not null => await rings.RunAsync(connection.Id, connection.Socket, connection.Progress, gate, connection.Stopping, connection.Preread),
+                (_, null) => await AsyncEchoLoop.RunAsync(connection.Socket, connection.Progress, gate, bufferSize, connection.Stopping, connection.Preread),
+                (_, { } stream) => await StreamEchoLoop.RunAsync(stream, connection.Socket, connection.Progress, gate, bufferSize, connection.Stopping, connection.Preread),
+            };
             if (reason.IsRefusal())
             {
                 connection.Refuse(reason); // the executor refused a slot for its next burst

@@ -37,8 +37,8 @@ internal sealed record SnapshotDatagrams(long Received, long Echoed, long BytesI
 /// <summary>One slot holding a client: a worker thread, or an executor slot running a burst.</summary>
 internal sealed record SnapshotSlot(int Slot, string Worker, string State, SnapshotClient Client);
 
-/// <summary>A connection as a slot or the queue shows it.</summary>
-internal sealed record SnapshotClient(long Id, string? Peer, long BytesIn, long BytesOut, double AgeSeconds, double SinceSeconds);
+/// <summary>A connection as a slot or the queue shows it; <c>Details</c> is what stages said of it (TLS, faults), null for nothing.</summary>
+internal sealed record SnapshotClient(long Id, string? Peer, long BytesIn, long BytesOut, double AgeSeconds, double SinceSeconds, IReadOnlyDictionary<string, string>? Details = null);
 
 /// <summary>The admission queue, oldest first.</summary>
 internal sealed record SnapshotQueue(int Length, int Capacity, double OldestWaitSeconds, IReadOnlyList<SnapshotWaiter> Waiting);

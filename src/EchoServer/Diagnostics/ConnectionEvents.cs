@@ -93,7 +93,8 @@ internal sealed class ConnectionEvents : IDisposable
             connection.BytesIn,
             connection.BytesOut,
             connection.Age.TotalMilliseconds,
-            _poolName);
+            _poolName,
+            connection.Details);
     }
 
     public void Dispose()

@@ -17,11 +17,29 @@ internal static partial class ServerLog
     /// <summary>
     /// Information for a connection that was served; Debug for a reset (clients leave that way by the thousand) and
     /// for one never served (refusals are summed up by <see cref="Refused"/>). The executor's line has no worker:
-    /// a session there takes a slot per burst, never one for its whole life.
+    /// a session there takes a slot per burst, never one for its whole life. What stages said of the connection
+    /// (<paramref name="details"/>: <c>tls=TLSv1.3</c>, <c>fault=reset-after</c>) follows the duration.
     /// </summary>
-    public static void Closed(ILogger logger, LogLevel level, long connectionId, string reason, string worker, double queuedMs, long bytesIn, long bytesOut, double durationMs, string pool)
+    public static void Closed(ILogger logger, LogLevel level, long connectionId, string reason, string worker, double queuedMs, long bytesIn, long bytesOut, double durationMs, string pool, IReadOnlyList<KeyValuePair<string, string>>? details = null)
     {
-        if (pool == ExecutorPool)
+        if (!logger.IsEnabled(level))
+        {
+            return;
+        }
+
+        if (details is { Count: > 0 })
+        {
+            string said = FormatDetails(details);
+            if (pool == ExecutorPool)
+            {
+                ClosedInExecutorWithDetails(logger, level, connectionId, reason, queuedMs, bytesIn, bytesOut, durationMs, said, pool);
+            }
+            else
+            {
+                ClosedOnWorkerWithDetails(logger, level, connectionId, reason, worker, queuedMs, bytesIn, bytesOut, durationMs, said, pool);
+            }
+        }
+        else if (pool == ExecutorPool)
         {
             ClosedInExecutor(logger, level, connectionId, reason, queuedMs, bytesIn, bytesOut, durationMs, pool);
         }
@@ -30,6 +48,10 @@ internal static partial class ServerLog
             ClosedOnWorker(logger, level, connectionId, reason, worker, queuedMs, bytesIn, bytesOut, durationMs, pool);
         }
     }
+
+    /// <summary><c>key=value, key=value</c>; a value with a space, a comma or a quote is quoted, so that a reader can split the line.</summary>
+    internal static string FormatDetails(IReadOnlyList<KeyValuePair<string, string>> details) =>
+        string.Join(", ", details.Select(d => d.Value.AsSpan().IndexOfAny(" ,\"") >= 0 ? $"{d.Key}=\"{d.Value.Replace("\"", "\\\"", StringComparison.Ordinal)}\"" : $"{d.Key}={d.Value}"));
 
     public static void Refused(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string reason, string pool, int workers, int queue, long suppressed)
     {
@@ -122,6 +144,14 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 3, EventName = "ConnectionClosed",
         Message = "Connection {ConnectionId} closed: reason={Reason}, queued={QueuedMs:F1} ms, in={BytesIn} B, out={BytesOut} B, duration={DurationMs:F1} ms (pool={Pool})")]
     private static partial void ClosedInExecutor(ILogger logger, LogLevel level, long connectionId, string reason, double queuedMs, long bytesIn, long bytesOut, double durationMs, string pool);
+
+    [LoggerMessage(EventId = 3, EventName = "ConnectionClosed",
+        Message = "Connection {ConnectionId} closed: reason={Reason}, worker={Worker}, queued={QueuedMs:F1} ms, in={BytesIn} B, out={BytesOut} B, duration={DurationMs:F1} ms, {Details} (pool={Pool})")]
+    private static partial void ClosedOnWorkerWithDetails(ILogger logger, LogLevel level, long connectionId, string reason, string worker, double queuedMs, long bytesIn, long bytesOut, double durationMs, string details, string pool);
+
+    [LoggerMessage(EventId = 3, EventName = "ConnectionClosed",
+        Message = "Connection {ConnectionId} closed: reason={Reason}, queued={QueuedMs:F1} ms, in={BytesIn} B, out={BytesOut} B, duration={DurationMs:F1} ms, {Details} (pool={Pool})")]
+    private static partial void ClosedInExecutorWithDetails(ILogger logger, LogLevel level, long connectionId, string reason, double queuedMs, long bytesIn, long bytesOut, double durationMs, string details, string pool);
 
     [LoggerMessage(EventId = 4, EventName = "ConnectionRefused", Level = LogLevel.Warning,
         Message = "Connection {ConnectionId} from {RemoteEndPoint} refused: {Reason} (pool={Pool}, workers={Workers}, queue={Queue})")]

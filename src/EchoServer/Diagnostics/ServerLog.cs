@@ -65,6 +65,10 @@ internal static partial class ServerLog
         Message = "Connection {ConnectionId}: PROXY protocol v{Version} header from {ProxyEndPoint}, client {RemoteEndPoint}")]
     public static partial void ProxyHeaderRead(ILogger logger, long connectionId, int version, IPEndPoint? proxyEndPoint, IPEndPoint? remoteEndPoint);
 
+    [LoggerMessage(EventId = 32, EventName = "ProxyHeaderAbsent", Level = LogLevel.Debug,
+        Message = "Connection {ConnectionId} from {RemoteEndPoint}: no PROXY protocol header (optional), served as it is, its first {DataBytes} bytes read as data")]
+    public static partial void ProxyHeaderAbsent(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, int dataBytes);
+
     [LoggerMessage(EventId = 13, EventName = "SessionStopped", Level = LogLevel.Warning,
         Message = "Sessions that did not end when asked to stop, reset now: {Active} (pool={Pool})")]
     public static partial void SessionsStuck(ILogger logger, int active, string pool);

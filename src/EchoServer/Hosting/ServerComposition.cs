@@ -39,7 +39,7 @@ internal static class ServerComposition
 
         // 2. Hand-off, then 3. the stages, in this order (a stage waiting for the client goes on off the accept loop).
         var detached = new DetachedHandOffs();
-        var proxyProtocol = options.ProxyProtocol ? new ProxyProtocolSettings(options.TrustedProxies, ProxyHeaderStage.Deadline, options.BufferSize) : null;
+        var proxyProtocol = options.ProxyProtocol != ProxyProtocolMode.Off ? new ProxyProtocolSettings(options.ProxyProtocol, options.TrustedProxies, ProxyHeaderStage.Deadline, options.BufferSize) : null;
         List<IConnectionStage> stages = [];
         if (proxyProtocol is not null)
         {
@@ -59,7 +59,7 @@ internal static class ServerComposition
         var dispatcher = new ConnectionDispatcher(connections, events, permits, stages, new PoolStage(pool, events).SubmitAsync);
 
         // 6. Stopped from outside: the timeouts of every open connection, on one timer.
-        var watchdog = new ConnectionWatchdog(connections, options.IdleTimeout, options.SendTimeout, faults, proxyProtocol?.HeaderTimeout ?? TimeSpan.Zero);
+        var watchdog = new ConnectionWatchdog(connections, options.IdleTimeout, options.SendTimeout, faults, proxyProtocol?.WatchdogHeaderTimeout ?? TimeSpan.Zero);
         var pinned = options.Pool == PoolKind.Workers ? new PinnedWorkersMonitor(pool, connections, log, faults) : null;
 
         // The instruments read when collected, now that the pool they read exists.

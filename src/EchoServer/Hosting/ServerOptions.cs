@@ -58,8 +58,8 @@ internal sealed record ServerOptions
     /// <summary>UDP echo on the same address and port number (--udp), with its settings; null when off (the default).</summary>
     public UdpSettings? Udp { get; init; }
 
-    /// <summary>Every connection starts with a PROXY protocol header (v1 or v2), read before it reaches the pool. Defaults to false.</summary>
-    public bool ProxyProtocol { get; init; }
+    /// <summary>Whether connections start with a PROXY protocol header (v1 or v2), read before they reach the pool: required, optional, or off. Defaults to off.</summary>
+    public ProxyProtocolMode ProxyProtocol { get; init; }
 
     /// <summary>The sources allowed to send a PROXY protocol header. Defaults to loopback (127.0.0.0/8 and ::1).</summary>
     public TrustedProxies TrustedProxies { get; init; } = TrustedProxies.Loopback;

@@ -97,7 +97,7 @@ internal static class StartupChecks
             warnings.Add($"--workers {settings.Workers} dedicated threads on {Environment.ProcessorCount} cores: under load most time goes to context switches; --pool executor serves that many clients without a thread each.");
         }
 
-        if (!options.ProxyProtocol && !options.TrustedProxies.Equals(Connections.TrustedProxies.Loopback))
+        if (options.ProxyProtocol == Connections.ProxyProtocolMode.Off && !options.TrustedProxies.Equals(Connections.TrustedProxies.Loopback))
         {
             warnings.Add("--trusted-proxies has no effect without --proxy-protocol.");
         }

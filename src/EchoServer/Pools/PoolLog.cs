@@ -16,4 +16,8 @@ internal static partial class PoolLog
     [LoggerMessage(EventId = 102, EventName = "RefuseCallbackFaulted", Level = LogLevel.Error,
         Message = "Refusing an item ({Reason}) failed (pool={Pool})")]
     public static partial void RefuseFaulted(ILogger logger, Exception exception, string reason, string pool);
+
+    [LoggerMessage(EventId = 103, EventName = "BatchPolicyRefused", Level = LogLevel.Debug,
+        Message = "{Count} of {Workers} worker threads keep the default scheduling policy (SCHED_BATCH refused)")]
+    public static partial void BatchPolicyRefused(ILogger logger, int count, int workers);
 }

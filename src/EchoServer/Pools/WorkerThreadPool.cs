@@ -29,6 +29,7 @@ internal sealed class WorkerThreadPool<T> : IWorkPool<T>
     private bool _stopping;
     private int _alive;
     private int _started;
+    private int _batchRefused;
 
     /// <param name="settings">Sizing and overload policy.</param>
     /// <param name="serve">Runs one item on a worker thread (given the worker's name); may block.</param>
@@ -76,6 +77,11 @@ internal sealed class WorkerThreadPool<T> : IWorkPool<T>
         }
 
         ready.Wait();
+        if (_batchRefused > 0)
+        {
+            PoolLog.BatchPolicyRefused(_logger, _batchRefused, _threads.Length);
+        }
+
         PoolLog.Started(_logger, Kind.ToName(), Settings.Workers, Settings.QueueCapacity, Settings.WhenFull.ToName());
     }
 
@@ -173,6 +179,11 @@ internal sealed class WorkerThreadPool<T> : IWorkPool<T>
     {
         var (worker, ready) = ((WorkerThread<T>, CountdownEvent))state!;
         var seat = new Seat();
+        if (OperatingSystem.IsLinux() && !WorkerScheduling.TryUseBatchPolicy())
+        {
+            Interlocked.Increment(ref _batchRefused);
+        }
+
         ready.Signal();
         try
         {

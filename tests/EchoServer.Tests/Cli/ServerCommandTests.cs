@@ -1,5 +1,6 @@
 using System.Net;
 using EchoServer.Cli;
+using EchoServer.Connections;
 using EchoServer.Hosting;
 using EchoServer.Pools;
 using Microsoft.Extensions.Logging;
@@ -16,6 +17,22 @@ public sealed class ServerCommandTests
 
         Assert.Empty(result.Errors);
         Assert.Equal(new ServerOptions { MaxConnectionsIsDefault = true }, command.Bind(result));
+    }
+
+    [Theory]
+    [InlineData(new string[0], ProxyProtocolMode.Off)]
+    [InlineData(new[] { "--proxy-protocol" }, ProxyProtocolMode.Required)]
+    [InlineData(new[] { "--proxy-protocol", "--port", "0" }, ProxyProtocolMode.Required)]
+    [InlineData(new[] { "--proxy-protocol", "required" }, ProxyProtocolMode.Required)]
+    [InlineData(new[] { "--proxy-protocol", "optional" }, ProxyProtocolMode.Optional)]
+    [InlineData(new[] { "--proxy-protocol=optional" }, ProxyProtocolMode.Optional)]
+    internal void Proxy_protocol_given_bare_means_required(string[] args, ProxyProtocolMode expected)
+    {
+        var command = new ServerCommand();
+        var result = command.Root.Parse(args);
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(expected, command.Bind(result).ProxyProtocol);
     }
 
     [Fact]
@@ -50,7 +67,7 @@ public sealed class ServerCommandTests
         Assert.False(options.InlineCompletions);
         Assert.Equal(TimeSpan.FromSeconds(2), options.StatsInterval);
         Assert.Equal(9100, options.AdminPort);
-        Assert.True(options.ProxyProtocol);
+        Assert.Equal(ProxyProtocolMode.Required, options.ProxyProtocol);
         Assert.Equal("10.0.0.0/8,fd00::/8,192.0.2.7/32", options.TrustedProxies.ToString());
         Assert.Equal(IPAddress.Any, options.AdminHost);
         Assert.Equal(TimeSpan.FromSeconds(4), options.DrainDelay);

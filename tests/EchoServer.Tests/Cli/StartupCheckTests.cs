@@ -41,7 +41,7 @@ public sealed class StartupCheckTests
         var options = new ServerOptions { MaxConnections = 100, TrustedProxies = trusted! };
 
         Assert.Contains(Warning, StartupChecks.Run(options).Warnings);
-        Assert.DoesNotContain(Warning, StartupChecks.Run(options with { ProxyProtocol = true }).Warnings);
+        Assert.DoesNotContain(Warning, StartupChecks.Run(options with { ProxyProtocol = ProxyProtocolMode.Required }).Warnings);
         Assert.DoesNotContain(Warning, StartupChecks.Run(new ServerOptions { MaxConnections = 100 }).Warnings);
     }
 }

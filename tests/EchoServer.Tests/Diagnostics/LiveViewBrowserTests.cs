@@ -78,7 +78,7 @@ public sealed partial class LiveViewBrowserTests
             holder = SlotHolder.Install(server, 4);
             for (int i = 0; i < 4; i++)
             {
-                held.Add(await SlotHolder.ConnectHeldAsync(server));
+                held.Add(await holder.ConnectHeldAsync(server));
             }
 
             await Eventually.True(() => server.Service.CaptureSnapshot() is { Busy.Count: 4, Connections.Idle: 1 } s && s.Busy.All(b => b.State == "echoing"), "four slots held by long bursts, one idle session");
@@ -140,7 +140,7 @@ public sealed partial class LiveViewBrowserTests
     {
         await using var server = await TestServer.StartAsync(PoolKind.Executor, o => o with { PoolSettings = TestServer.Pool(1000, 4), AdminPort = 0 });
         using var holder = SlotHolder.Install(server);
-        using var held = await SlotHolder.ConnectHeldAsync(server);
+        using var held = await holder.ConnectHeldAsync(server);
         await Eventually.True(() => server.Service.CaptureSnapshot() is { Busy: [{ State: "echoing" }] }, "one slot held by a long burst");
 
         await using var browser = await HeadlessChromium.OpenAsync(LiveViewTests.AdminUri(server));

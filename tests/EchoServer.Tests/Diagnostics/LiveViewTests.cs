@@ -60,7 +60,7 @@ public sealed class LiveViewTests
         using var idle = await EchoClient.ConnectAsync(server.EndPoint);
         await idle.RoundTripAsync([1]);
         using var holder = SlotHolder.Install(server);
-        using var held = await SlotHolder.ConnectHeldAsync(server);
+        using var held = await holder.ConnectHeldAsync(server);
         using var hog = await SlotHog.ConnectAsync(server.EndPoint);
         await Eventually.True(() => SlotHog.AreBlocked(server) && server.Service.CaptureSnapshot() is { Busy: [{ State: "echoing" }], Connections: { Idle: 1, Sending: 1 } }, "one idle session, one holding a slot and one waiting for its client to read");
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using EchoServer.Connections;
 using EchoServer.Diagnostics;
 using EchoServer.Pools;
 using EchoServer.TestSupport;
@@ -72,7 +73,7 @@ public sealed class MetricsTests
         // The worker pool's only worker is held by a client that never reads; the executor's slot by a long
         // burst (a client that never reads holds none there).
         using var holder = pool == PoolKind.Executor ? SlotHolder.Install(server) : null;
-        using IDisposable hog = holder is null ? await SlotHog.ConnectAsync(server.EndPoint) : await SlotHolder.ConnectHeldAsync(server);
+        using IDisposable hog = holder is null ? await SlotHog.ConnectAsync(server.EndPoint) : await holder.ConnectHeldAsync(server);
         await Eventually.True(() => holder is not null || SlotHog.AreBlocked(server), "the hog to hold the only worker, blocked in a send");
         client ??= await EchoClient.ConnectAsync(server.EndPoint);
         using var _ = client;
@@ -92,7 +93,7 @@ public sealed class MetricsTests
     [InlineData(PoolKind.Executor)]
     internal async Task A_connection_closed_for_its_proxy_header_is_counted_as_refused_with_the_proxy_header_reason(PoolKind pool)
     {
-        await using var server = await TestServer.StartAsync(pool, o => o with { ProxyProtocol = true });
+        await using var server = await TestServer.StartAsync(pool, o => o with { ProxyProtocol = ProxyProtocolMode.Required });
         using var recorded = new Recorded(server.Service.Metrics.Meter);
 
         using var client = await EchoClient.ConnectAsync(server.EndPoint);
@@ -134,7 +135,7 @@ public sealed class MetricsTests
         // The worker pool's slot is held by a client that never reads; an executor's by a long burst (a client
         // that never reads gives its slot back while its echo waits).
         using var holder = pool == PoolKind.Executor ? SlotHolder.Install(server) : null;
-        using IDisposable hog = holder is null ? await SlotHog.ConnectAsync(server.EndPoint) : await SlotHolder.ConnectHeldAsync(server);
+        using IDisposable hog = holder is null ? await SlotHog.ConnectAsync(server.EndPoint) : await holder.ConnectHeldAsync(server);
         await Eventually.True(() => holder is not null || SlotHog.AreBlocked(server), "the hog to hold the only slot, blocked in a send");
         var sinceTheyCame = Stopwatch.StartNew();
         using var first = await EchoClient.ConnectAsync(server.EndPoint);

@@ -50,7 +50,7 @@ public sealed class StatsLineTests
         // The worker pool's slot is held by a client that never reads; an executor's by a long burst (a client
         // that never reads gives its slot back while its echo waits).
         using var holder = pool == PoolKind.Executor ? SlotHolder.Install(server) : null;
-        using IDisposable hog = holder is null ? await SlotHog.ConnectAsync(server.EndPoint) : await SlotHolder.ConnectHeldAsync(server);
+        using IDisposable hog = holder is null ? await SlotHog.ConnectAsync(server.EndPoint) : await holder.ConnectHeldAsync(server);
         await Eventually.True(() => holder is not null || SlotHog.AreBlocked(server), "the hog to hold the only slot, blocked in a send");
         using var first = await EchoClient.ConnectAsync(server.EndPoint);
         await first.Socket.SendAsync(new byte[] { 1 });

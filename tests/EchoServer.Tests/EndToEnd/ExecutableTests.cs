@@ -72,6 +72,7 @@ public sealed class ExecutableTests
     [InlineData("--stats-interval", "1200h")]
     [InlineData("--shutdown-timeout", "1500h")]
     [InlineData("--proxy-protocol", "--trusted-proxies", "10.0.0.0/8,not-a-range")]
+    [InlineData("--proxy-protocol", "sometimes")]
     [InlineData("--io-engine", "epoll")]
     [InlineData("--pool", "workers", "--io-engine", "io_uring")]
     public async Task Bad_input_gives_one_line_on_stderr_and_a_non_zero_exit(params string[] args)
@@ -90,6 +91,11 @@ public sealed class ExecutableTests
     [InlineData("-c", "abc")]
     [InlineData("--port", "")]
     [InlineData("--pipeline", "1.5")]
+    [InlineData("--proxy-protocol", "v3")]
+    [InlineData("--proxy-protocol", "v1", "--proxy-source", "203.0.113.7")]
+    [InlineData("--proxy-protocol", "v2", "--proxy-source", "2001:db8::7:40000")]
+    [InlineData("--proxy-source", "203.0.113.7:40000")]
+    [InlineData("--udp", "--proxy-protocol", "v1")]
     public async Task Load_tool_bad_input_gives_one_line_on_stderr_and_exit_code_2(params string[] args)
     {
         using var load = ServerProcess.StartTool("echo-load.dll", args);

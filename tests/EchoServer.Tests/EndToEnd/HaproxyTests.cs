@@ -40,4 +40,25 @@ public sealed class HaproxyTests
         server.Terminate();
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
     }
+
+    [Fact]
+    public async Task Echo_loads_header_read_by_haproxy_accept_proxy_reaches_the_server_naming_the_proxy_source()
+    {
+        using var server = ServerProcess.Start("--port", "0", "--proxy-protocol");
+        var echo = await server.WaitForListeningAsync();
+
+        // echo-load → HAProxy (reads echo-load's header, sends its own v2) → echo-server: the client named is echo-load's --proxy-source.
+        using var haproxy = await Haproxy.StartBindingAsync(echo, "accept-proxy", "send-proxy-v2");
+        string port = haproxy.Frontends[0].Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var (version, source) in new[] { ("v1", "203.0.113.7"), ("v2", "203.0.113.8") })
+        {
+            using var load = ServerProcess.StartTool("echo-load.dll", "--port", port, "--mode", "connect", "-c", "2", "-n", "10", "--proxy-protocol", version, "--proxy-source", $"{source}:0", "--progress", "0");
+            Assert.True(0 == await load.WaitForExitAsync(TimeSpan.FromSeconds(60)), $"echo-load {version} through HAProxy:\n{string.Join('\n', load.Stdout.Concat(load.Stderr))}\nHAProxy:\n{haproxy.Output}");
+            await Eventually.True(() => server.Stdout.Count(l => l.Contains($"accepted from {source}:", StringComparison.Ordinal)) == 10, $"ten accept lines naming {source}; the server logged:\n{string.Join('\n', server.Stdout)}");
+        }
+
+        Assert.DoesNotContain(server.Stdout, l => l.Contains("proxy-header", StringComparison.Ordinal));
+        server.Terminate();
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+    }
 }

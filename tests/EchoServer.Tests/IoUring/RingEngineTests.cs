@@ -79,7 +79,7 @@ public sealed class RingEngineTests
     {
         await using var server = await StartAsync(o => o with { PoolSettings = TestServer.Pool(1, 1) });
         using var holder = SlotHolder.Install(server);
-        using var held = await SlotHolder.ConnectHeldAsync(server);
+        using var held = await holder.ConnectHeldAsync(server);
 
         using var waiting = await EchoClient.ConnectAsync(server.EndPoint);
         await waiting.Socket.SendAsync(new byte[] { 7 });

@@ -29,7 +29,7 @@ public sealed class ExecutorAdmittedSessionTests
             // A fourth session holds the slot through a long burst while the three stream: all three must wait,
             // two of them past the queue's capacity, and then every byte must come back.
             using var holder = SlotHolder.Install(server);
-            using var held = await SlotHolder.ConnectHeldAsync(server);
+            using var held = await holder.ConnectHeldAsync(server);
             var streams = clients.Select((c, i) => new Sender(c.Socket, Pattern(i))).ToList();
             var echoes = streams.Select(s => s.ReadUntilClosedAsync()).ToList();
             await Eventually.True(() => server.Service.Pool.Load.Queued == 3 || PoolSaturated(server).Any(), "the three streams to wait for the slot", TimeSpan.FromSeconds(30));

@@ -53,7 +53,7 @@ public sealed class ExecutorIntegrationTests
         await Eventually.True(() => Receiving(server) == 2 && server.Service.Pool.Load == new PoolLoad(0, 0), "both clients idle, holding no slot");
 
         using var holder = SlotHolder.Install(server);
-        using var held = await SlotHolder.ConnectHeldAsync(server);
+        using var held = await holder.ConnectHeldAsync(server);
         await served.Socket.SendAsync(new byte[] { 2 });
         await Eventually.True(() => server.Service.Pool.Load.Queued == 1, "a client with data to wait for the slot");
         using var late = await EchoClient.ConnectAsync(server.EndPoint);
@@ -74,7 +74,7 @@ public sealed class ExecutorIntegrationTests
         using var client = await EchoClient.ConnectAsync(server.EndPoint);
         Assert.Equal([1], await client.RoundTripAsync([1]));
         using var holder = SlotHolder.Install(server);
-        using var held = await SlotHolder.ConnectHeldAsync(server);
+        using var held = await holder.ConnectHeldAsync(server);
 
         await client.Socket.SendAsync(new byte[] { 2 });
         Assert.Empty(await client.ReadToEndAsync());
@@ -116,7 +116,7 @@ public sealed class ExecutorIntegrationTests
         using var idle = await EchoClient.ConnectAsync(server.EndPoint);
         await Eventually.True(() => Receiving(server) == 1, "one idle session");
         using var holder = SlotHolder.Install(server);
-        using var held = await SlotHolder.ConnectHeldAsync(server);
+        using var held = await holder.ConnectHeldAsync(server);
         using var hog = await SlotHog.ConnectAsync(server.EndPoint);
         await Eventually.True(() => SlotHog.AreBlocked(server) && Receiving(server) == 1, "one idle session, one holding a slot and one waiting for its client to read");
 

@@ -218,10 +218,13 @@ public sealed class ProxyProtocolTests
         }
     }
 
-    private static Task<TestServer> StartAsync(string pool, Func<ServerOptions, ServerOptions>? configure = null) =>
+    /// <summary>A server on <paramref name="pool"/> ("workers" or "executor") reading headers in <paramref name="mode"/>.</summary>
+    internal static Task<TestServer> StartAsync(string pool, ProxyProtocolMode mode, Func<ServerOptions, ServerOptions>? configure) =>
         TestServer.StartAsync(
             pool == "workers" ? PoolKind.Workers : PoolKind.Executor,
-            o => (configure ?? (x => x))(o with { ProxyProtocol = true }));
+            o => (configure ?? (x => x))(o with { ProxyProtocol = mode }));
+
+    private static Task<TestServer> StartAsync(string pool, Func<ServerOptions, ServerOptions>? configure = null) => StartAsync(pool, ProxyProtocolMode.Required, configure);
 
     private static byte[] Header(int version, IPEndPoint client) =>
         version == 1 ? ProxyHeaders.V1(client, Frontend) : ProxyHeaders.V2(client, Frontend, ProxyHeaders.Tlv(0x01, "h2"u8));

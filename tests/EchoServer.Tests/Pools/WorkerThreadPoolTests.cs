@@ -40,6 +40,24 @@ public sealed class WorkerThreadPoolTests
     }
 
     [Fact]
+    public async Task On_linux_each_worker_runs_under_sched_batch()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // SCHED_BATCH is Linux's
+        }
+
+        var policies = new System.Collections.Concurrent.ConcurrentBag<bool>();
+        using var pool = new WorkerThreadPool<object>(new PoolSettings { Workers = 2, QueueCapacity = 1 }, (_, _) => policies.Add(WorkerScheduling.IsBatchPolicy()), (_, _) => { }, NullLogger.Instance);
+        pool.Start();
+        await pool.SubmitAsync(new object(), CancellationToken.None);
+        await pool.SubmitAsync(new object(), CancellationToken.None);
+
+        await Eventually.True(() => policies.Count == 2, "both items to run");
+        Assert.All(policies, Assert.True);
+    }
+
+    [Fact]
     public void Constructor_rejects_impossible_settings()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new WorkerThreadPool<object>(new PoolSettings { Workers = 0 }, (_, _) => { }, (_, _) => { }, NullLogger.Instance));
