@@ -17,6 +17,7 @@ internal sealed unsafe class RingLoop : IDisposable
 
     private readonly ConcurrentQueue<(Action<object?> Work, object? State)> _posted = new();
     private readonly ManualResetEventSlim _ready = new();
+    private readonly Lock _eventFdLock = new();
     private readonly Queue<RingSocket> _starved = new();
     private readonly Stack<int> _freeIndexes = new();
     private readonly ILogger _logger;
@@ -135,9 +136,17 @@ internal sealed unsafe class RingLoop : IDisposable
     private void Wake()
     {
         // One write per wake-up: later posts see the flag and ride on it until the thread takes the wake-up.
-        if (Interlocked.CompareExchange(ref _signalled, 1, 0) == 0 && _eventFd >= 0)
+        if (Interlocked.CompareExchange(ref _signalled, 1, 0) == 0)
         {
-            Interop.Signal(_eventFd);
+            // Under the lock the ring's thread closes the eventfd with: a wake racing the thread's exit (the last
+            // session's end, a stop) must not write 8 bytes into whatever descriptor reused the number.
+            lock (_eventFdLock)
+            {
+                if (_eventFd >= 0)
+                {
+                    Interop.Signal(_eventFd);
+                }
+            }
         }
     }
 
@@ -195,7 +204,11 @@ internal sealed unsafe class RingLoop : IDisposable
 
         _buffers.Dispose();
         _ring.Dispose(); // the kernel cancels the eventfd read still in flight
-        Interop.CloseDescriptor(_eventFd);
+        lock (_eventFdLock)
+        {
+            Interop.CloseDescriptor(_eventFd);
+            _eventFd = -1;
+        }
 
         // Not freed: the read the ring's teardown cancels may still be in the kernel's hands; 8 bytes a ring.
         _wakeValue = null;
