@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using EchoServer.IoUring;
 using EchoServer.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -121,6 +123,42 @@ public sealed class RingLoopTests
         }
     }
 
+    [Fact]
+    public async Task A_wake_after_the_ring_stopped_writes_into_no_descriptor_that_took_the_eventfds_number()
+    {
+        var loop = new RingLoop("wake-test-ring", 16, 64, NullLogger.Instance);
+        await OnLoop(loop, () => true);
+
+        // Asleep in io_uring_enter, the ring's thread takes the stop's wake-up before it ends, as a stop usually finds it.
+        await Eventually.True(() => Sleeping("wake-test-ring"), "the ring's thread to wait for completions");
+        loop.Dispose(); // the thread ends and closes the ring and its eventfd
+
+        // Connected sockets enough to take every low descriptor number free now, the eventfd's among them.
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(128);
+        var clients = Enumerable.Range(0, 64).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)).ToList();
+        var peers = new List<Socket>();
+        try
+        {
+            foreach (var client in clients)
+            {
+                client.Connect(listener.LocalEndPoint!);
+                peers.Add(listener.Accept());
+            }
+
+            loop.Post(_ => { }, null); // a late wake, as the last session's end racing the ring's exit gives
+
+            // A write to a connected loopback socket is in its peer's queue when it returns.
+            Assert.All(peers, peer => Assert.Equal(0, peer.Available));
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+            peers.ForEach(p => p.Dispose());
+        }
+    }
+
     private static Task<T> OnLoop<T>(RingLoop loop, Func<T> work)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -142,6 +180,20 @@ public sealed class RingLoopTests
 
     /// <summary>The ring completes its tasks inline: the test must go on elsewhere, or it would block the ring's thread.</summary>
     private static Task OffLoop(Task onLoop) => onLoop.ContinueWith(static t => t, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+
+    /// <summary>True when the thread named <paramref name="name"/> sleeps (state S in /proc).</summary>
+    private static bool Sleeping(string name) => Directory.GetDirectories("/proc/self/task").Any(task =>
+    {
+        try
+        {
+            string stat = File.ReadAllText(Path.Combine(task, "stat"));
+            return File.ReadAllText(Path.Combine(task, "comm")).Trim() == name && stat[stat.LastIndexOf(')') + 2] == 'S';
+        }
+        catch (IOException)
+        {
+            return false; // the thread ended meanwhile
+        }
+    });
 
     private static unsafe byte[] Copy(nint data, int length) => new ReadOnlySpan<byte>((void*)data, length).ToArray();
 }
