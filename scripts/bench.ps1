@@ -2,7 +2,9 @@
 # ../shared/peers when present, one server at a time, every workload driven by echo-load with the server's CPU
 # and peak RSS sampled; prints the table and the target ratios, writes results/bench-<timestamp>/.
 #   scripts/bench.ps1 [-Quick] [-Aot] [-Out DIR] [-DryRun] [-Servers "c-epoll kestrel go py-executor py-queue c-udp workers workers-aot executor executor-aot executor-threadpool executor-uring c-uring"]
-#                     [-Workloads "1c-64B 100c-64B 100c-16KiB 1000c-1KiB connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k"]
+#                     [-Workloads "1c-64B 100c-64B tls-100c-64B 100c-16KiB tls-100c-16KiB 1000c-1KiB connect-50c tls-connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k"]
+# TLS workloads (tls-*): the plaintext row beside each, over TLS (echo-load --tls --insecure against the pools started
+# with --tls-self-signed); tls-connect-50c makes a handshake per connection: handshakes per second. Pools only.
 # UDP workloads (udp-*): the pools with --udp --udp-rate-per-ip 0, and c-udp, the minimal C UDP echo
 # (scripts/lib/udp-echo.c, built with gcc into DIR, a reference only; in the default servers when gcc is on PATH);
 # the peers have no UDP and skip them. udp-rate-20k is open loop: loss there (exit code 4) is a result, accepted.
@@ -39,12 +41,15 @@ function Get-ServerOptions([string] $Name, [string] $Workload) {
   if ($Workload -eq '1000c-1KiB') { $opts += @('--workers', '1000', '--max-connections', '1100') }
   if ($Workload -eq '10k-idle') { $opts += @('--workers', "$idle", '--max-connections', "$($idle + 100)", '--queue', "$idle", '--when-full', 'wait', '--backlog', '4096') }
   if ($Workload -like 'udp-*') { $opts += @('--udp', '--udp-rate-per-ip', '0') }
+  if ($Workload -like 'tls-*') { $opts += @('--tls-self-signed') }
   return $opts
 }
 
+$tls = @('--tls', '--insecure')
 $allWorkloads = [ordered]@{
-  '1c-64B' = @('-c', '1', '-s', '64'); '100c-64B' = @('-c', '100', '-s', '64'); '100c-16KiB' = @('-c', '100', '-s', '16KiB')
-  '1000c-1KiB' = @('-c', '1000', '-s', '1KiB'); 'connect-50c' = @('--mode', 'connect', '-c', '50', '-s', '64'); '10k-idle' = @('--mode', 'hold', '-c', "$idle", '-s', '64')
+  '1c-64B' = @('-c', '1', '-s', '64'); '100c-64B' = @('-c', '100', '-s', '64'); 'tls-100c-64B' = $tls + @('-c', '100', '-s', '64')
+  '100c-16KiB' = @('-c', '100', '-s', '16KiB'); 'tls-100c-16KiB' = $tls + @('-c', '100', '-s', '16KiB'); '1000c-1KiB' = @('-c', '1000', '-s', '1KiB')
+  'connect-50c' = @('--mode', 'connect', '-c', '50', '-s', '64'); 'tls-connect-50c' = $tls + @('--mode', 'connect', '-c', '50', '-s', '64'); '10k-idle' = @('--mode', 'hold', '-c', "$idle", '-s', '64')
   'udp-1c-64B' = @('--udp', '-c', '1', '-s', '64'); 'udp-100c-64B' = @('--udp', '-c', '100', '-s', '64'); 'udp-rate-20k' = @('--udp', '-c', '10', '-s', '64', '--rate', '20000')
 }
 $chosen = @($allWorkloads.Keys)
@@ -65,9 +70,9 @@ function Get-AcceptedCodes([string] $Name, [string] $Workload) { if (($Name -lik
 
 function Test-Pool([string] $Name) { $Name -like 'workers*' -or $Name -like 'executor*' }
 
-# A pool of 128 Python threads cannot hold thousands of idle clients: it is not asked to. UDP: the pools and c-udp only; c-udp nothing else; executor-uring TCP only.
+# A pool of 128 Python threads cannot hold thousands of idle clients: it is not asked to. UDP: the pools and c-udp only; c-udp nothing else. TLS: the pools only; executor-uring plaintext TCP only.
 function Test-Skipped([string] $Name, [string] $Workload) {
-  ($Workload -eq '10k-idle' -and $Name -like 'py-*') -or ($Workload -like 'udp-*' -and -not (Test-Pool $Name) -and $Name -ne 'c-udp') -or ($Name -eq 'c-udp' -and $Workload -notlike 'udp-*') -or ($Name -eq 'executor-uring' -and $Workload -like 'udp-*')
+  ($Workload -eq '10k-idle' -and $Name -like 'py-*') -or ($Workload -like 'tls-*' -and -not (Test-Pool $Name)) -or ($Workload -like 'udp-*' -and -not (Test-Pool $Name) -and $Name -ne 'c-udp') -or ($Name -eq 'c-udp' -and $Workload -notlike 'udp-*') -or ($Name -eq 'executor-uring' -and ($Workload -like 'udp-*' -or $Workload -like 'tls-*'))
 }
 
 if ($DryRun) {

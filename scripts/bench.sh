@@ -4,7 +4,10 @@
 # server's CPU and peak RSS sampled. Prints one Markdown table of absolute figures and the target ratios, and
 # writes results/bench-<timestamp>/ (JSON per run, bench.md, throughput.png/.svg and latency.png/.svg).
 #   scripts/bench.sh [--quick] [--aot] [--out DIR] [--dry-run] [--servers "c-epoll kestrel go py-executor py-queue c-udp workers workers-aot executor executor-aot executor-threadpool executor-uring c-uring"]
-#                    [--workloads "1c-64B 100c-64B 100c-16KiB 1000c-1KiB connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k"]
+#                    [--workloads "1c-64B 100c-64B tls-100c-64B 100c-16KiB tls-100c-16KiB 1000c-1KiB connect-50c tls-connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k"]
+# TLS workloads (tls-*): the same load as the plaintext row beside each, over TLS (echo-load --tls --insecure against
+# the pools started with --tls-self-signed); tls-connect-50c makes a handshake per connection: handshakes per second.
+# The peers and c-udp skip them.
 # UDP workloads (udp-*): echo-load --udp against the pools started with --udp --udp-rate-per-ip 0, and against
 # c-udp, a minimal single-threaded C UDP echo (scripts/lib/udp-echo.c, built with gcc into DIR; a reference for
 # the cost of a datagram here, not part of the product; in the default servers when gcc is on PATH). The peers
@@ -72,10 +75,11 @@ server_options() {
     1000c-1KiB) printf '%s\n' --workers 1000 --max-connections 1100 ;;
     10k-idle) printf '%s\n' --workers "$idle" --max-connections "$((idle + 100))" --queue "$idle" --when-full wait --backlog 4096 ;;
     udp-*) printf '%s\n' --udp --udp-rate-per-ip 0 ;;
+    tls-*) printf '%s\n' --tls-self-signed ;;
   esac
 }
 
-workloads=(1c-64B 100c-64B 100c-16KiB 1000c-1KiB connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k)
+workloads=(1c-64B 100c-64B tls-100c-64B 100c-16KiB tls-100c-16KiB 1000c-1KiB connect-50c tls-connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k)
 if [ -n "$only_workloads" ]; then
   for w in $only_workloads; do [[ " ${workloads[*]} " == *" $w "* ]] || { echo "bench.sh: unknown workload '$w' (see --help)" >&2; exit 2; }; done
   read -r -a workloads <<<"$only_workloads"
@@ -87,6 +91,7 @@ args_for() {
     100c-16KiB) echo "-c 100 -s 16KiB" ;;
     1000c-1KiB) echo "-c 1000 -s 1KiB" ;;
     connect-50c) echo "--mode connect -c 50 -s 64" ;;
+    tls-*) echo "--tls --insecure $(args_for "${1#tls-}")" ;;
     10k-idle) echo "--mode hold -c $idle -s 64" ;;
     udp-1c-64B) echo "--udp -c 1 -s 64" ;;
     udp-100c-64B) echo "--udp -c 100 -s 64" ;;
@@ -107,12 +112,13 @@ accepted() { if { [[ "$1" == py-* ]] && [ "$2" = 1000c-1KiB ]; } || [ "$2" = udp
 is_pool() { [[ "$1" == workers* || "$1" == executor* ]]; }
 
 # skipped NAME WORKLOAD: a pool of 128 Python threads cannot hold thousands of idle clients: it is not asked to.
-# UDP: the pools and c-udp only; c-udp nothing else; executor-uring TCP only.
+# UDP: the pools and c-udp only; c-udp nothing else. TLS: the pools only. executor-uring: plaintext TCP only.
 skipped() {
   { [ "$2" = 10k-idle ] && [[ "$1" == py-* ]]; } ||
+    { [[ "$2" == tls-* ]] && ! is_pool "$1"; } ||
     { [[ "$2" == udp-* ]] && ! is_pool "$1" && [ "$1" != c-udp ]; } ||
     { [ "$1" = c-udp ] && [[ "$2" != udp-* ]]; } ||
-    { [ "$1" = executor-uring ] && [[ "$2" == udp-* ]]; }
+    { [ "$1" = executor-uring ] && [[ "$2" == udp-* || "$2" == tls-* ]]; }
 }
 
 if [ "$dry_run" = 1 ]; then

@@ -1,5 +1,6 @@
-# Twin of loadtest.sh: load-tests both pools across a few sizes and connection counts, one server start per
-# pool configuration, and writes results/<timestamp>/: one JSON report per run, summary.md, throughput.png/.svg
+# Twin of loadtest.sh: load-tests both pools across a few sizes and connection counts, over TCP and UDP, one server
+# start per pool configuration, then the same pool over TLS (a second start, with --tls-self-signed): 100 x 64 B,
+# 100 x 16 KiB and connect mode (a handshake per connection) beside the same plaintext runs; writes results/<timestamp>/: one JSON report per run, summary.md, throughput.png/.svg
 # and latency.png/.svg; with a headless Chromium on PATH, also live-view.png, the admin endpoint's live view
 # under load (about 30 s more).
 #   scripts/loadtest.ps1 [-Quick] [-Duration SECONDS] [-Out DIR]
@@ -23,6 +24,17 @@ New-Item -ItemType Directory -Force -Path $Out | Out-Null
 Build-Release
 
 $failed = @(); $mismatch = $false
+# One echo-load run against $server, labelled with its pool, its report in $Out/NAME.json and the lines $Pattern
+# matches on stderr; an exit code other than 0 and $Expected fails the run (3, a wrong byte, fails the script with 3).
+function Invoke-Load([string] $Name, [int] $Expected, [string] $Pattern, [string[]] $Arguments) {
+  $report = & dotnet $LoadDll --port $server.Port @Arguments -d $Duration --warmup $warmup --progress 0 `
+    --server-pid $server.Process.Id --label "pool=$pool" --label "workers=$workers" --json (Join-Path $Out "$Name.json")
+  $rc = $LASTEXITCODE
+  if ($rc -ne 0 -and $rc -ne $Expected) { $script:failed += "$Name (exit $rc)" }
+  if ($rc -eq 3) { $script:mismatch = $true }
+  $report | Where-Object { $_ -match $Pattern } | ForEach-Object { [Console]::Error.WriteLine($_) }
+}
+
 foreach ($config in $configs) {
   $pool, $workers = $config
   $server = Start-EchoServer (Join-Path $Out "server-$pool-$workers.log") @('--pool', $pool, '--workers', "$workers", '--max-connections', '1100', '--log-level', 'Warning', '--udp', '--udp-rate-per-ip', '0')
@@ -30,29 +42,32 @@ foreach ($config in $configs) {
     [Console]::Error.WriteLine("== pool=$pool workers=$workers on port $($server.Port)")
     foreach ($size in $sizes) {
       foreach ($c in $conns) {
-        $name = "$pool-w$workers-s$size-c$c"
-        $report = & dotnet $LoadDll --port $server.Port -c $c -s $size -d $Duration --warmup $warmup --progress 0 `
-          --server-pid $server.Process.Id --label "pool=$pool" --label "workers=$workers" --json (Join-Path $Out "$name.json")
-        $rc = $LASTEXITCODE
         # More clients than workers: the rest wait in the queue all run long, on purpose (exit code 4).
         $expected = if ($pool -eq 'workers' -and $c -gt $workers) { 4 } else { 0 }
-        if ($rc -ne 0 -and $rc -ne $expected) { $failed += "$name (exit $rc)" }
-        if ($rc -eq 3) { $mismatch = $true }
-        $report | Where-Object { $_ -match '^echo-load|messages|answered|unanswered|latency|errors' } | ForEach-Object { [Console]::Error.WriteLine($_) }
+        Invoke-Load "$pool-w$workers-s$size-c$c" $expected '^echo-load|messages|answered|unanswered|latency|errors' @('-c', "$c", '-s', $size)
       }
     }
     # UDP on the same port, through the same pool: ping-pong datagrams, every one answered (exit 0).
     foreach ($size in $udpSizes) {
       foreach ($c in $udpConns) {
-        $name = "$pool-w$workers-udp-s$size-c$c"
-        $report = & dotnet $LoadDll --udp --port $server.Port -c $c -s $size -d $Duration --warmup $warmup --progress 0 `
-          --server-pid $server.Process.Id --label "pool=$pool" --label "workers=$workers" --label "transport=udp" --json (Join-Path $Out "$name.json")
-        $rc = $LASTEXITCODE
-        if ($rc -ne 0) { $failed += "$name (exit $rc)" }
-        if ($rc -eq 3) { $mismatch = $true }
-        $report | Where-Object { $_ -match '^echo-load|messages|datagrams|latency|errors' } | ForEach-Object { [Console]::Error.WriteLine($_) }
+        Invoke-Load "$pool-w$workers-udp-s$size-c$c" 0 '^echo-load|messages|datagrams|latency|errors' @('--udp', '-c', "$c", '-s', $size, '--label', 'transport=udp')
       }
     }
+    # Connect mode in plaintext, beside its TLS twin below: connect, echo 64 B, close, 50 at a time.
+    Invoke-Load "$pool-w$workers-connect-c50" 0 '^echo-load|connections  |latency|errors' @('--mode', 'connect', '-c', '50', '-s', '64')
+  } finally {
+    Stop-EchoServer $server
+  }
+
+  # TLS through the same pool (a self-signed certificate the server makes at start): 100 connections at 64 B and
+  # 16 KiB, and connect mode, where each connection makes its own handshake. Every run exits 0.
+  $server = Start-EchoServer (Join-Path $Out "server-$pool-$workers-tls.log") @('--pool', $pool, '--workers', "$workers", '--max-connections', '1100', '--log-level', 'Warning', '--tls-self-signed')
+  try {
+    [Console]::Error.WriteLine("== pool=$pool workers=$workers over TLS on port $($server.Port)")
+    $tlsLines = '^echo-load|messages|answered|connections  |client |tls |latency|errors'
+    Invoke-Load "$pool-w$workers-tls-s64-c100" 0 $tlsLines @('--tls', '--insecure', '-c', '100', '-s', '64', '--label', 'transport=tls')
+    Invoke-Load "$pool-w$workers-tls-s16KiB-c100" 0 $tlsLines @('--tls', '--insecure', '-c', '100', '-s', '16KiB', '--label', 'transport=tls')
+    Invoke-Load "$pool-w$workers-tls-connect-c50" 0 $tlsLines @('--tls', '--insecure', '--mode', 'connect', '-c', '50', '-s', '64', '--label', 'transport=tls')
   } finally {
     Stop-EchoServer $server
   }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Load-tests both pools across a few sizes and connection counts, over TCP and UDP (--udp, same port and
-# pool), one server start per pool configuration,
+# pool), one server start per pool configuration, then the same pool over TLS (a second start, with
+# --tls-self-signed): 100 x 64 B, 100 x 16 KiB and connect mode (a handshake per connection) beside the same
+# plaintext runs,
 # and writes results/<timestamp>/: one JSON report per run, summary.md (table), and throughput.png/.svg and
 # latency.png/.svg (charts; see scripts/README.md); with a headless Chromium on PATH, also live-view.png, the
 # admin endpoint's live view under load (about 30 s more).
@@ -35,39 +37,50 @@ mkdir -p "$out"
 prepare_run
 
 failed=(); mismatch=0
+# run_load NAME EXPECTED LINES ARGS...: one echo-load run against the server started last, labelled with its pool,
+# its report in $out/NAME.json and the lines the sed script LINES picks on stderr; an exit code other than 0 and
+# EXPECTED fails the run (3, a wrong byte, fails the script with 3).
+run_load() {
+  local name="$1" expected="$2" lines="$3" rc; shift 3
+  set +e
+  dotnet "$LOAD_DLL" --port "$SERVER_PORT" "$@" -d "$duration" --warmup "$warmup" --progress 0 \
+    --server-pid "$SERVER_PID" --label pool="$pool" --label workers="$workers" --json "$out/$name.json" \
+    | sed -n "$lines" >&2
+  rc=${PIPESTATUS[0]}
+  set -e
+  [ "$rc" -eq 0 ] || [ "$rc" -eq "$expected" ] || failed+=("$name (exit $rc)")
+  [ "$rc" -ne 3 ] || mismatch=1
+}
+
 for config in "${configs[@]}"; do
   read -r pool workers <<<"$config"
   start_server "$out/server-$pool-$workers.log" --pool "$pool" --workers "$workers" --max-connections 1100 --log-level Warning --udp --udp-rate-per-ip 0
   echo "== pool=$pool workers=$workers on port $SERVER_PORT" >&2
   for size in "${sizes[@]}"; do
     for c in "${conns[@]}"; do
-      name="$pool-w$workers-s$size-c$c"
-      set +e
-      dotnet "$LOAD_DLL" --port "$SERVER_PORT" -c "$c" -s "$size" -d "$duration" --warmup "$warmup" --progress 0 \
-        --server-pid "$SERVER_PID" --label pool="$pool" --label workers="$workers" --json "$out/$name.json" \
-        | sed -n '1p;3,4p;/unanswered/p;/latency/p;/errors/p' >&2
-      rc=${PIPESTATUS[0]}
-      set -e
       # More clients than workers: the rest wait in the queue all run long, on purpose (exit code 4).
       expected=0; [ "$pool" = workers ] && [ "$c" -gt "$workers" ] && expected=4
-      [ "$rc" -eq 0 ] || [ "$rc" -eq "$expected" ] || failed+=("$name (exit $rc)")
-      [ "$rc" -ne 3 ] || mismatch=1
+      run_load "$pool-w$workers-s$size-c$c" "$expected" '1p;3,4p;/unanswered/p;/latency/p;/errors/p' -c "$c" -s "$size"
     done
   done
   # UDP on the same port, through the same pool: ping-pong datagrams, every one answered (exit 0).
   for size in "${udp_sizes[@]}"; do
     for c in "${udp_conns[@]}"; do
-      name="$pool-w$workers-udp-s$size-c$c"
-      set +e
-      dotnet "$LOAD_DLL" --udp --port "$SERVER_PORT" -c "$c" -s "$size" -d "$duration" --warmup "$warmup" --progress 0 \
-        --server-pid "$SERVER_PID" --label pool="$pool" --label workers="$workers" --label transport=udp --json "$out/$name.json" \
-        | sed -n '1p;3,4p;/latency/p;/errors/p' >&2
-      rc=${PIPESTATUS[0]}
-      set -e
-      [ "$rc" -eq 0 ] || failed+=("$name (exit $rc)")
-      [ "$rc" -ne 3 ] || mismatch=1
+      run_load "$pool-w$workers-udp-s$size-c$c" 0 '1p;3,4p;/latency/p;/errors/p' --udp -c "$c" -s "$size" --label transport=udp
     done
   done
+  # Connect mode in plaintext, beside its TLS twin below: connect, echo 64 B, close, 50 at a time.
+  run_load "$pool-w$workers-connect-c50" 0 '1p;/connections  /p;/latency/p;/errors/p' --mode connect -c 50 -s 64
+  stop_server
+
+  # TLS through the same pool (a self-signed certificate the server makes at start): 100 connections at 64 B and
+  # 16 KiB, and connect mode, where each connection makes its own handshake. Every run exits 0.
+  start_server "$out/server-$pool-$workers-tls.log" --pool "$pool" --workers "$workers" --max-connections 1100 --log-level Warning --tls-self-signed
+  echo "== pool=$pool workers=$workers over TLS on port $SERVER_PORT" >&2
+  tls_lines='1p;3,4p;/connections  /p;/client /p;/tls /p;/latency/p;/errors/p'
+  run_load "$pool-w$workers-tls-s64-c100" 0 "$tls_lines" --tls --insecure -c 100 -s 64 --label transport=tls
+  run_load "$pool-w$workers-tls-s16KiB-c100" 0 "$tls_lines" --tls --insecure -c 100 -s 16KiB --label transport=tls
+  run_load "$pool-w$workers-tls-connect-c50" 0 "$tls_lines" --tls --insecure --mode connect -c 50 -s 64 --label transport=tls
   stop_server
 done
 

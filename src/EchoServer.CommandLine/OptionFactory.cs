@@ -57,6 +57,27 @@ internal static class OptionFactory
         return option;
     }
 
+    /// <summary>A probability option: a number from 0 to 1 (<c>0.05</c>).</summary>
+    public static Option<double> Probability(string name, string description, double defaultValue)
+    {
+        var option = new Option<double>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+        option.CustomParser = r =>
+        {
+            string token = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
+
+            // Digits and a point only: double.TryParse also takes "NaN" and "Infinity".
+            if (token.Length == 0 || token.AsSpan().ContainsAnyExcept("0123456789.") || token.AsSpan().Count('.') > 1
+                || !double.TryParse(token, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double value) || value > 1)
+            {
+                r.AddError($"{name} takes a probability from 0 to 1 such as 0.05 (got '{token}').");
+                return defaultValue;
+            }
+
+            return value;
+        };
+        return option;
+    }
+
     /// <summary>Parses a size token for <paramref name="r"/>, adding an error when it is not one or out of range.</summary>
     public static ByteSize ParseSize(ArgumentResult r, long min, long max, string examples)
     {

@@ -18,6 +18,9 @@ internal enum ErrorKind
     /// <summary>The connect did not complete in time.</summary>
     ConnectTimeout,
 
+    /// <summary>The TLS handshake failed (certificate rejected, no TLS on the other side, no handshake in time).</summary>
+    TlsHandshake,
+
     /// <summary>Any other socket failure.</summary>
     Other,
 }

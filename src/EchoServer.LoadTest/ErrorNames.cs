@@ -10,6 +10,7 @@ internal static class ErrorNames
         ErrorKind.Reset => "reset",
         ErrorKind.ConnectRefused => "connect-refused",
         ErrorKind.ConnectTimeout => "connect-timeout",
+        ErrorKind.TlsHandshake => "tls-handshake",
         _ => "other",
     };
 }

@@ -6,14 +6,14 @@ using EchoServer.CommandLine;
 namespace EchoServer.LoadTest;
 
 /// <summary>echo-load's command line.</summary>
-internal sealed class LoadCommand
+internal sealed partial class LoadCommand
 {
     private static readonly LoadOptions Defaults = new();
 
     public LoadCommand()
     {
         Root = new RootCommand("echo-load: load generator for TCP and UDP echo servers. Every echoed byte is verified; latency per message is recorded with HdrHistogram.\n\n" + LoadExitCodes.Help);
-        foreach (var option in new Option[] { Host, Port, Udp, Mode, ProxyProtocol, ProxySource, Connections, MessageSize, Duration, Messages, Pipeline, Rate, Warmup, ConnectTimeout, ReplyTimeout, Json, Label, ServerPid, Progress })
+        foreach (var option in new Option[] { Host, Port, Udp, Mode, ProxyProtocol, ProxySource, Connections, MessageSize, Duration, Messages, Pipeline, Rate, Warmup, ConnectTimeout, ReplyTimeout, Json, Label, ServerPid, Progress }.Concat(TlsOptions))
         {
             Root.Options.Add(option);
         }
@@ -48,6 +48,7 @@ internal sealed class LoadCommand
             }
 
             ValidateProxyProtocol(r);
+            ValidateTls(r);
         });
     }
 
@@ -183,6 +184,7 @@ internal sealed class LoadCommand
     public LoadOptions Bind(ParseResult r) => new()
     {
         Udp = r.GetValue(Udp),
+        Tls = BindTls(r),
         Host = r.GetValue(Host)!,
         Port = r.GetValue(Port),
         Mode = LoadModeNames.Parse(r.GetValue(Mode)!),

@@ -6,7 +6,7 @@ internal static class LoadExitCodes
     /// <summary>Every message verified, no error, every connection answered.</summary>
     public const int Ok = 0;
 
-    /// <summary>Some connects or connections failed (refused, reset, timed out, short echo), or a UDP datagram was answered twice; every byte that came back was right.</summary>
+    /// <summary>Some connects, TLS handshakes or connections failed (refused, reset, timed out, short echo), or a UDP datagram was answered twice; every byte that came back was right.</summary>
     public const int Errors = 1;
 
     /// <summary>Bad command line.</summary>
@@ -27,8 +27,8 @@ internal static class LoadExitCodes
     public const string Help = """
         Exit codes (the most serious applies: 3, then 1, then 4):
           0  every connection answered, every byte verified, no error
-          1  errors: connects refused or timed out, resets, short echoes, UDP datagrams answered twice
-             (every byte that came back was right)
+          1  errors: connects refused or timed out, TLS handshakes failed, resets, short echoes, UDP datagrams
+             answered twice (every byte that came back was right)
           2  bad command line
           3  at least one byte came back wrong
           4  no error, but some connections never got a reply, or a message was still unanswered at the end

@@ -14,6 +14,9 @@ internal sealed record LoadOptions
     /// <summary>Echo over UDP instead of TCP: each of the <see cref="Connections"/> is a UDP socket, in ping-pong or open loop.</summary>
     public bool Udp { get; init; }
 
+    /// <summary>TLS on every TCP connection (<c>--tls</c>), or null for plaintext.</summary>
+    public TlsClientOptions? Tls { get; init; }
+
     public int Connections { get; init; } = 10;
 
     /// <summary>The PROXY protocol version (1 or 2) whose header starts every TCP connection; null for none.</summary>

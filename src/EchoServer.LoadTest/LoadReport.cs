@@ -160,6 +160,12 @@ internal sealed record LoadReport
     /// <summary>echo-load's own CPU microseconds per echoed message (Linux): beside the server's, what the measurement cost.</summary>
     public double? ClientCpuUsPerMessage { get; init; }
 
+    /// <summary>Bytes echo-load itself allocated per echoed message while measuring (its buffers are allocated once per connection).</summary>
+    public double? ClientAllocatedBytesPerMessage { get; init; }
+
+    /// <summary>With <c>--tls</c>: what was negotiated and how the server's certificate was checked; null in plaintext.</summary>
+    public TlsReport? Tls { get; init; }
+
     /// <summary>Latency per message in microseconds (connect mode: per connect-echo-close cycle).</summary>
     public required LatencyReport LatencyUs { get; init; }
 
@@ -282,7 +288,7 @@ internal sealed record LoadReport
         string load = TargetRate is { } r
             ? string.Create(c, $"open loop at {r:N0} msg/s, in flight per connection: mean {InFlightMean ?? 0:0.##}, peak {InFlightPeak ?? 0:N0}")
             : string.Create(c, $"pipeline {Pipeline}");
-        string over = IsUdp ? " over UDP" : string.Empty;
+        string over = IsUdp ? " over UDP" : Tls is not null ? " over TLS" : string.Empty;
         string units = IsUdp ? "sockets" : "connections";
         load = IsUdp && TargetRate is null ? "ping-pong" : load;
         text.AppendLine(c, $"echo-load {LoadModeNames.Of(Mode)}{over} against {Target}: {Connections} {units}, {MessageSize} B messages, {load}{(Interrupted ? " (interrupted)" : string.Empty)}");
@@ -301,7 +307,7 @@ internal sealed record LoadReport
         text.AppendLine(c, $"  throughput   {MiBPerSecond:N2} MiB/s echoed and verified");
         if (ConnectionsPerSecond is { } cps)
         {
-            text.AppendLine(c, $"  connections  {cps:N0} connect+echo+close per second");
+            text.AppendLine(c, $"  connections  {cps:N0} connect+{(Tls is null ? string.Empty : "handshake+")}echo+close per second");
         }
 
         if (ConnectionsHeld is { } held)
@@ -316,7 +322,13 @@ internal sealed record LoadReport
 
         if (ClientCores is { } clientCores)
         {
-            text.AppendLine(c, $"  client       {clientCores:F2} cores, {ClientCpuUsPerMessage?.ToString("F1", c) ?? "-"} µs CPU per message (echo-load itself)");
+            string allocated = ClientAllocatedBytesPerMessage is { } bytes ? string.Create(c, $"{bytes:N0} B allocated and ") : string.Empty;
+            text.AppendLine(c, $"  client       {clientCores:F2} cores, {allocated}{ClientCpuUsPerMessage?.ToString("F1", c) ?? "-"} µs CPU per message (echo-load itself)");
+        }
+
+        if (Tls is { } tls)
+        {
+            text.AppendLine(c, $"  tls          {TlsLine(tls)}");
         }
 
         if (ClosedByServerRetried > 0)
@@ -344,5 +356,19 @@ internal sealed record LoadReport
         text.AppendLine(c, $"  latency µs   p50 {l.P50:F1}  p90 {l.P90:F1}  p99 {l.P99:F1}  p99.9 {l.P999:F1}  max {l.Max:F1}  mean {l.Mean:F1}");
         text.Append(c, $"  errors       {(Errors.Count == 0 ? "none" : string.Join(", ", Errors.Select(e => $"{e.Key} {e.Value}")))}");
         return text.ToString();
+    }
+
+    private static string TlsLine(TlsReport tls)
+    {
+        string negotiated = tls.Protocol is { } protocol ? $"{TlsReport.Display(protocol)}, {tls.CipherSuite}" : "no handshake succeeded";
+        string check = tls.ServerCertificateCheck switch
+        {
+            "none" => "server certificate not checked (--insecure)",
+            "ca-file" => "server certificate checked against --tls-ca",
+            _ => "server certificate checked against the system's roots",
+        };
+        string client = tls.ClientCertificate is { } subject ? $"; client certificate {subject}" : string.Empty;
+        string failure = tls.FirstFailure is { } reason ? $"; first handshake failure: {reason}" : string.Empty;
+        return $"{negotiated}; {check}{client}{failure}";
     }
 }

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace EchoServer.LoadTest;
 
-/// <summary>Connect mode: connect, echo one message, close, repeat.</summary>
+/// <summary>Connect mode: connect (with <c>--tls</c>: and a full handshake), echo one message, close, repeat.</summary>
 internal sealed partial class LoadRunner
 {
     private async Task ConnectLoopAsync(ConnectionSlot slot, CancellationToken stop)
@@ -10,10 +10,11 @@ internal sealed partial class LoadRunner
         while (slot.Remaining > 0 && !stop.IsCancellationRequested)
         {
             long start = Stopwatch.GetTimestamp();
-            using (var socket = await ConnectAsync(stop))
+            using (var connection = await ConnectAsync(stop))
             {
-                await SendAsync(socket, slot.Phase, 0, _options.MessageSize, stop);
-                await ReceiveFirstAsync(socket, slot, start, stop);
+                await SendAsync(connection, slot.Phase, 0, _options.MessageSize, stop);
+                await ReceiveFirstAsync(connection, slot, start, stop);
+                await connection.CloseAsync();
             }
 
             Stats.RecordMessage(start, Stopwatch.GetTimestamp(), _options.MessageSize);

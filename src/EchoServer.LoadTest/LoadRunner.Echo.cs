@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 
 namespace EchoServer.LoadTest;
 
@@ -8,18 +7,18 @@ internal sealed partial class LoadRunner
 {
     private async Task EchoAsync(ConnectionSlot slot, CancellationToken stop)
     {
-        using var socket = await ConnectAsync(stop);
+        using var connection = await ConnectAsync(stop);
         if (_options.Pipeline == 1 && _options.Rate is null)
         {
-            await PingPongAsync(socket, slot, stop);
+            await PingPongAsync(connection, slot, stop);
         }
         else
         {
-            await PipelinedAsync(socket, slot, stop);
+            await PipelinedAsync(connection, slot, stop);
         }
     }
 
-    private async Task PingPongAsync(Socket socket, ConnectionSlot slot, CancellationToken stop)
+    private async Task PingPongAsync(LoadConnection connection, ConnectionSlot slot, CancellationToken stop)
     {
         int size = _options.MessageSize;
         long offset = 0;
@@ -28,8 +27,8 @@ internal sealed partial class LoadRunner
             long start = Stopwatch.GetTimestamp();
             try
             {
-                await SendAsync(socket, slot.Phase, offset, size, stop);
-                if (!await ReceiveAsync(socket, slot.Phase, offset, size, slot.Buffer, stop))
+                await SendAsync(connection, slot.Phase, offset, size, stop);
+                if (!await ReceiveAsync(connection, slot.Phase, offset, size, slot.Buffer, stop))
                 {
                     // Closed before any byte of this reply: a clean close if this connection echoed before.
                     slot.ClosedByServer = offset > 0 ? true : throw new EchoFailure(ErrorKind.ShortEcho);

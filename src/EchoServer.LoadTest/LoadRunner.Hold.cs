@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 
 namespace EchoServer.LoadTest;
 
@@ -9,9 +8,9 @@ internal sealed partial class LoadRunner
     private async Task HoldAsync(ConnectionSlot slot, CancellationToken stop)
     {
         long start = Stopwatch.GetTimestamp();
-        using var socket = await ConnectAsync(stop);
-        await SendAsync(socket, slot.Phase, 0, _options.MessageSize, stop);
-        await ReceiveFirstAsync(socket, slot, start, stop);
+        using var connection = await ConnectAsync(stop);
+        await SendAsync(connection, slot.Phase, 0, _options.MessageSize, stop);
+        await ReceiveFirstAsync(connection, slot, start, stop);
         Stats.RecordMessage(start, Stopwatch.GetTimestamp(), _options.MessageSize, ref slot.Answered);
         Stats.RecordReply(ref slot.Replied);
         Stats.RecordConnect();
@@ -22,7 +21,7 @@ internal sealed partial class LoadRunner
         int n;
         try
         {
-            n = await socket.ReceiveAsync(slot.Buffer, SocketFlags.None, stop);
+            n = await connection.ReceiveAsync(slot.Buffer, stop);
         }
         catch (Exception) when (!stop.IsCancellationRequested)
         {

@@ -8,7 +8,8 @@ namespace EchoServer.LoadTest;
 /// <summary>What every mode uses: connecting (bounded and timed), sending the pattern, receiving and verifying replies.</summary>
 internal sealed partial class LoadRunner
 {
-    private async Task<Socket> ConnectAsync(CancellationToken stop)
+    /// <summary>Connects (and with <c>--tls</c> completes the handshake, each within <c>--connect-timeout</c>), at most <see cref="MaxConcurrentConnects"/> at a time.</summary>
+    private async Task<LoadConnection> ConnectAsync(CancellationToken stop)
     {
         var socket = new Socket(_endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await _connectSlots.WaitAsync(stop);
@@ -22,7 +23,8 @@ internal sealed partial class LoadRunner
                 await socket.SendAsync(ProxyHeader.Build(version, ProxySourceOf(socket), _endPoint), SocketFlags.None, stop);
             }
 
-            return socket;
+            // The PROXY header goes first, in plaintext, as a balancer in front of a TLS server sends it.
+            return _tls is null ? new LoadConnection(socket) : await _tls.HandshakeAsync(socket, _options.ConnectTimeout, stop);
         }
         catch (OperationCanceledException) when (!stop.IsCancellationRequested)
         {
@@ -56,21 +58,21 @@ internal sealed partial class LoadRunner
 
     // Pooled state machines: these suspend on most messages, and each suspension would otherwise allocate one.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private static async ValueTask SendAsync(Socket socket, int phase, long offset, int size, CancellationToken stop)
+    private static async ValueTask SendAsync(LoadConnection connection, int phase, long offset, int size, CancellationToken stop)
     {
         for (int sent = 0; sent < size;)
         {
-            sent += await socket.SendAsync(Pattern.Slice(phase, offset + sent, size - sent), SocketFlags.None, stop);
+            sent += await connection.SendAsync(Pattern.Slice(phase, offset + sent, size - sent), stop);
         }
     }
 
     /// <summary>Receives and verifies one whole reply; false when the connection closed before its first byte, short-echo when in its middle.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<bool> ReceiveAsync(Socket socket, int phase, long offset, int size, byte[] buffer, CancellationToken stop)
+    private static async ValueTask<bool> ReceiveAsync(LoadConnection connection, int phase, long offset, int size, byte[] buffer, CancellationToken stop)
     {
         for (int received = 0; received < size;)
         {
-            int n = await socket.ReceiveAsync(buffer.AsMemory(0, Math.Min(buffer.Length, size - received)), SocketFlags.None, stop);
+            int n = await connection.ReceiveAsync(buffer.AsMemory(0, Math.Min(buffer.Length, size - received)), stop);
             if (n == 0)
             {
                 return received == 0 ? false : throw new EchoFailure(ErrorKind.ShortEcho);
@@ -84,12 +86,12 @@ internal sealed partial class LoadRunner
     }
 
     /// <summary>The first reply on a new connection: a close before it is an error (the server, or a balancer in front of it, refused the connection).</summary>
-    private async ValueTask ReceiveFirstAsync(Socket socket, ConnectionSlot slot, long sentAt, CancellationToken stop)
+    private async ValueTask ReceiveFirstAsync(LoadConnection connection, ConnectionSlot slot, long sentAt, CancellationToken stop)
     {
         bool whole;
         try
         {
-            whole = await ReceiveAsync(socket, slot.Phase, 0, _options.MessageSize, slot.Buffer, stop);
+            whole = await ReceiveAsync(connection, slot.Phase, 0, _options.MessageSize, slot.Buffer, stop);
         }
         catch (OperationCanceledException)
         {

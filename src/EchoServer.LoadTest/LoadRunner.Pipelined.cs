@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 
 namespace EchoServer.LoadTest;
 
@@ -11,7 +10,7 @@ internal sealed partial class LoadRunner
     /// sends on a fixed schedule (open loop, <c>--rate</c>), stamping each message with when it was due, so that
     /// a slow reply delays the measurement of every message behind it (no coordinated omission).
     /// </summary>
-    private async Task PipelinedAsync(Socket socket, ConnectionSlot slot, CancellationToken stop)
+    private async Task PipelinedAsync(LoadConnection connection, ConnectionSlot slot, CancellationToken stop)
     {
         int inFlight = _options.Rate is null ? _options.Pipeline : Math.Max(_options.Pipeline, OpenLoopMaxInFlight);
         var due = new long[inFlight];
@@ -22,7 +21,7 @@ internal sealed partial class LoadRunner
         // Ends the sender with this connection, whether the run ended or the connection failed.
         using var connectionEnd = CancellationTokenSource.CreateLinkedTokenSource(stop);
         using var registration = connectionEnd.Token.Register(static g => ((CreditGate)g!).Open(), credits);
-        var sender = SendScheduleAsync(socket, slot.Phase, due, credits, quota, counts, connectionEnd.Token);
+        var sender = SendScheduleAsync(connection, slot.Phase, due, credits, quota, counts, connectionEnd.Token);
         int size = _options.MessageSize;
         long offset = 0;
         int partial = 0;
@@ -30,7 +29,7 @@ internal sealed partial class LoadRunner
         {
             while (counts.Received < quota)
             {
-                int n = await socket.ReceiveAsync(slot.Buffer, SocketFlags.None, stop);
+                int n = await connection.ReceiveAsync(slot.Buffer, stop);
                 if (n == 0)
                 {
                     // Between whole replies, after at least one: a clean close; the unanswered ones go again on a new connection.
@@ -73,7 +72,7 @@ internal sealed partial class LoadRunner
         }
     }
 
-    private async Task SendScheduleAsync(Socket socket, int phase, long[] due, CreditGate credits, long quota, PipelineCounts counts, CancellationToken stop)
+    private async Task SendScheduleAsync(LoadConnection connection, int phase, long[] due, CreditGate credits, long quota, PipelineCounts counts, CancellationToken stop)
     {
         await Task.Yield();
         int size = _options.MessageSize;
@@ -104,7 +103,7 @@ internal sealed partial class LoadRunner
             due[sent % due.Length] = timer is not null && heldBack ? next : Stopwatch.GetTimestamp();
             Volatile.Write(ref counts.Queued, sent + 1);
             Stats.RecordInFlight(sent + 1 - Volatile.Read(ref counts.Received));
-            await SendAsync(socket, phase, offset, size, stop);
+            await SendAsync(connection, phase, offset, size, stop);
             offset += size;
             sent++;
             next += interval;

@@ -19,11 +19,14 @@ internal sealed partial class LoadRunner
     private readonly LoadOptions _options;
     private readonly IPEndPoint _endPoint;
     private readonly SemaphoreSlim _connectSlots = new(MaxConcurrentConnects);
+    private readonly TlsClient? _tls;
 
+    /// <summary>Reads the TLS files <paramref name="options"/> names, if any: a <see cref="TlsSetupException"/> says what is wrong with one.</summary>
     public LoadRunner(LoadOptions options, IPEndPoint endPoint)
     {
         _options = options;
         _endPoint = endPoint;
+        _tls = options.Tls is { } tls ? TlsClient.Create(tls, options.Host) : null;
     }
 
     public LoadStats Stats { get; } = new();
@@ -42,11 +45,13 @@ internal sealed partial class LoadRunner
         var connections = Enumerable.Range(0, _options.Connections).Select(i => RunConnectionAsync(i, QuotaOf(i), stop.Token)).ToArray();
         var all = Task.WhenAll(connections);
         long measureStart = runStart;
+        long allocatedAtStart = GC.GetTotalAllocatedBytes();
         if (warmingUp)
         {
             await DelayOrEnd(all, _options.Warmup, stop.Token);
             Stats.StartMeasuring();
             measureStart = Stopwatch.GetTimestamp();
+            allocatedAtStart = GC.GetTotalAllocatedBytes();
         }
 
         var sampler = _options.ServerPid is { } pid && ServerSampler.IsSupported ? new ServerSampler(pid) : null;
@@ -68,6 +73,7 @@ internal sealed partial class LoadRunner
 
         var measured = Stopwatch.GetElapsedTime(measureStart);
         Stats.StopMeasuring();
+        long allocated = GC.GetTotalAllocatedBytes() - allocatedAtStart;
         sampler?.Sample();
         double? serverCpu = sampler?.CpuSecondsSinceStart();
         double? clientCpu = self?.CpuSecondsSinceStart();
@@ -76,6 +82,8 @@ internal sealed partial class LoadRunner
         await monitoring;
         var report = LoadReport.Create(_options, _endPoint, Stats, measured, interrupted: cancellationToken.IsCancellationRequested);
         report = clientCpu is { } cpu ? report.WithClientCost(cpu) : report;
+        report = report with { ClientAllocatedBytesPerMessage = report.Messages > 0 ? Math.Round((double)allocated / report.Messages, 1) : null };
+        report = _tls is null ? report : report with { Tls = _tls.Report() };
         return sampler is null ? report : report.WithServerCost(serverCpu!.Value, sampler.PeakRssBytes);
     }
 
@@ -173,12 +181,20 @@ internal sealed partial class LoadRunner
         }
         catch (SocketException ex) when (!stop.IsCancellationRequested)
         {
-            return ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown ? ErrorKind.Reset : ErrorKind.Other;
+            return KindOf(ex);
         }
-        catch (Exception ex) when (stop.IsCancellationRequested && ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (IOException ex) when (!stop.IsCancellationRequested)
+        {
+            // TLS wraps the socket's failure; one of its own (a bad record, an alert) is a failure of the session.
+            return ex.InnerException is SocketException inner ? KindOf(inner) : ErrorKind.Other;
+        }
+        catch (Exception ex) when (stop.IsCancellationRequested && ex is OperationCanceledException or SocketException or IOException or ObjectDisposedException)
         {
             // Torn down at the end of the run.
             return null;
         }
     }
+
+    private static ErrorKind KindOf(SocketException ex) =>
+        ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown ? ErrorKind.Reset : ErrorKind.Other;
 }

@@ -50,8 +50,19 @@ internal static class Program
             return LoadExitCodes.Usage;
         }
 
+        LoadRunner runner;
+        try
+        {
+            runner = new LoadRunner(options, endPoint);
+        }
+        catch (TlsSetupException ex)
+        {
+            await ErrorLine.WriteAsync(Console.Error, $"{Name}: {ex.Message}");
+            return LoadExitCodes.Usage;
+        }
+
         var progress = new ProgressPrinter(Console.Error, interactive: !Console.IsErrorRedirected, TerminalWidth);
-        var report = await new LoadRunner(options, endPoint).RunAsync(progress.Print, cancellationToken);
+        var report = await runner.RunAsync(progress.Print, cancellationToken);
         progress.Finish();
 
         // --json -: the JSON alone on stdout (for a pipe), and the human report on stderr.

@@ -30,7 +30,7 @@ internal sealed class Summary
 
     public static string SeriesOf(LoadReport r) => r.Labels.Count == 0 ? r.Target : string.Join(" ", r.Labels.Select(l => $"{l.Key}={l.Value}"));
 
-    public static string ScenarioOf(LoadReport r) => $"{(r.MessageSize < 1024 ? $"{r.MessageSize} B" : new ByteSize(r.MessageSize).ToString())} × {r.Connections} {(r.IsUdp ? "UDP sockets" : "conn")}{(r.IsUdp && r.TargetRate is { } rate ? string.Create(C, $" at {rate:N0}/s") : string.Empty)}";
+    public static string ScenarioOf(LoadReport r) => $"{(r.Mode == LoadMode.Connect ? "connect, " : string.Empty)}{(r.MessageSize < 1024 ? $"{r.MessageSize} B" : new ByteSize(r.MessageSize).ToString())} × {r.Connections} {(r.IsUdp ? "UDP sockets" : r.Tls is null ? "conn" : "TLS conn")}{(r.IsUdp && r.TargetRate is { } rate ? string.Create(C, $" at {rate:N0}/s") : string.Empty)}";
 
     public string ToMarkdown()
     {

@@ -38,6 +38,9 @@ internal enum CloseReason
 
     /// <summary>Refused: no valid PROXY protocol header in time, or one from a source not trusted to send it.</summary>
     ProxyHeader,
+
+    /// <summary>Ended on purpose by a fault (--fault-close-after with a FIN, --fault-reset-after with a reset); the close line's <c>fault=</c> says which.</summary>
+    Fault,
 }
 
 /// <summary>The one spelling of each <see cref="CloseReason"/>, as the command line and the logs write it.</summary>
@@ -46,7 +49,7 @@ internal static class CloseReasonNames
     private static readonly string[] Names =
     [
         "client-closed", "reset", "shutdown", "error", "pool-saturated", "dropped-oldest", "queue-timeout",
-        "idle-timeout", "send-timeout", "per-ip-limit", "proxy-header",
+        "idle-timeout", "send-timeout", "per-ip-limit", "proxy-header", "fault",
     ];
 
     public static string ToName(this CloseReason reason) => Names[(int)reason];

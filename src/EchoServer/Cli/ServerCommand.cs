@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace EchoServer.Cli;
 
 /// <summary>The command line: every option with its default, its validation, and the mapping to <see cref="ServerOptions"/>.</summary>
-internal sealed class ServerCommand
+internal sealed partial class ServerCommand
 {
     private static readonly ServerOptions Defaults = new();
 
@@ -30,6 +30,7 @@ internal sealed class ServerCommand
 
         Root.Validators.Add(ValidateStopDeadline);
         Root.Validators.Add(ValidateIoEngine);
+        Root.Validators.Add(ValidateFaults);
         PidFile.Validators.Add(r =>
         {
             if (r.Tokens.Count > 0 && string.IsNullOrWhiteSpace(r.Tokens[0].Value))
@@ -136,7 +137,7 @@ internal sealed class ServerCommand
 
     private IEnumerable<Option> All =>
     [
-        Host, Port, ReusePort, Backlog, MaxConnections, MaxConnectionsPerIp, ProxyProtocol, TrustedProxies, Pool, IoEngine, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, Udp, UdpRatePerIp, UdpAllowLowPorts, AdminHost, AdminPort, PidFile, LogLevel, LogFormat,
+        Host, Port, ReusePort, Backlog, MaxConnections, MaxConnectionsPerIp, ProxyProtocol, TrustedProxies, Pool, IoEngine, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, Udp, UdpRatePerIp, UdpAllowLowPorts, AdminHost, AdminPort, PidFile, LogLevel, LogFormat, .. FaultOptions,
     ];
 
     /// <summary>Maps a parse result without errors to options.</summary>
@@ -171,6 +172,7 @@ internal sealed class ServerCommand
         AdminPort = result.GetValue(AdminPort),
         Udp = result.GetValue(Udp) ? new UdpSettings { RatePerIp = result.GetValue(UdpRatePerIp), AllowLowPorts = result.GetValue(UdpAllowLowPorts) } : null,
         PidFile = result.GetValue(PidFile),
+        Faults = BindFaults(result),
         LogLevel = result.GetValue(LogLevel),
         LogFormat = result.GetValue(LogFormat) switch
         {

@@ -16,7 +16,7 @@ internal static class ServerSnapshot
 {
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
-    public static SnapshotData Capture(PoolState<ClientConnection> pool, ConnectionRegistry connections, ServerCounters counters, int maxConnections, bool draining, TimeSpan uptime, IReadOnlyList<LiveSample>? history = null, (DatagramTotals Totals, PoolLoad Load)? udp = null)
+    public static SnapshotData Capture(PoolState<ClientConnection> pool, ConnectionRegistry connections, ServerCounters counters, int maxConnections, bool draining, TimeSpan uptime, IReadOnlyList<LiveSample>? history = null, (DatagramTotals Totals, PoolLoad Load)? udp = null, SnapshotFaults? faults = null)
     {
         long now = Stopwatch.GetTimestamp();
         var busy = new List<SnapshotSlot>(pool.Load.Busy);
@@ -89,7 +89,8 @@ internal static class ServerSnapshot
             busy,
             new SnapshotQueue(queue.Count, settings.QueueCapacity, queue.Count == 0 ? 0 : queue[0].WaitedSeconds, queue),
             history ?? [],
-            udp is { } u ? new SnapshotDatagrams(u.Totals.Received, u.Totals.Echoed, u.Totals.BytesIn, u.Totals.BytesOut, u.Totals.DroppedTotal, u.Totals.Dropped.ToDictionary(d => d.Reason, d => d.Count), u.Load.Busy, u.Load.Queued) : null);
+            udp is { } u ? new SnapshotDatagrams(u.Totals.Received, u.Totals.Echoed, u.Totals.BytesIn, u.Totals.BytesOut, u.Totals.DroppedTotal, u.Totals.Dropped.ToDictionary(d => d.Reason, d => d.Count), u.Load.Busy, u.Load.Queued) : null,
+            faults);
     }
 
     public static string Render(SnapshotData s)
@@ -125,6 +126,11 @@ internal static class ServerSnapshot
         {
             string reasons = string.Join(' ', udp.DroppedBy.Where(d => d.Value > 0).Select(d => string.Create(C, $"{d.Key}={d.Value}")));
             text.AppendLine(C, $"udp: received={udp.Received} echoed={udp.Echoed} dropped={udp.Dropped}{(reasons.Length > 0 ? $" ({reasons})" : string.Empty)} bytes-in={udp.BytesIn} bytes-out={udp.BytesOut} busy={udp.Busy} queue={udp.Queued}");
+        }
+
+        if (s.Faults is { } f)
+        {
+            text.AppendLine(C, $"faults: {f.InForce}; faulted connections open={f.Open} since-start={f.Faulted}");
         }
 
         return text.ToString().TrimEnd();

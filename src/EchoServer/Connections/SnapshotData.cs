@@ -16,7 +16,8 @@ internal sealed record SnapshotData(
     IReadOnlyList<SnapshotSlot> Busy,
     SnapshotQueue Queue,
     IReadOnlyList<LiveSample> History,
-    SnapshotDatagrams? Udp = null)
+    SnapshotDatagrams? Udp = null,
+    SnapshotFaults? Faults = null)
 {
     /// <summary>Raised when a field changes meaning or goes away; new fields do not raise it.</summary>
     public const int CurrentVersion = 1;
@@ -33,6 +34,9 @@ internal sealed record SnapshotConnections(long Open, int Max, long Accepted, lo
 
 /// <summary>The UDP echo (null without --udp): datagrams and bytes since start, drops by reason, and its pool's load now.</summary>
 internal sealed record SnapshotDatagrams(long Received, long Echoed, long BytesIn, long BytesOut, long Dropped, IReadOnlyDictionary<string, long> DroppedBy, int Busy, int Queued);
+
+/// <summary>The connection faults in force (null when none is): as the start line lists them, faulted connections open now and since start.</summary>
+internal sealed record SnapshotFaults(string InForce, long Open, long Faulted);
 
 /// <summary>One slot holding a client: a worker thread, or an executor slot running a burst.</summary>
 internal sealed record SnapshotSlot(int Slot, string Worker, string State, SnapshotClient Client);

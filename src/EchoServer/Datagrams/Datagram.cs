@@ -44,6 +44,12 @@ internal sealed class Datagram : IThreadPoolWorkItem
     /// <summary>When it was received (<see cref="Stopwatch.GetTimestamp"/>).</summary>
     public long ReceivedAt { get; set; }
 
+    /// <summary>Replies to send: 1, or 2 for a datagram a fault duplicates.</summary>
+    public int Copies { get; set; } = 1;
+
+    /// <summary>How long a fault holds its reply back; zero for none.</summary>
+    public TimeSpan Delay { get; set; }
+
     /// <summary>What the thread pool runs for it (the executor's reply).</summary>
     public Action<Datagram>? Work { get; set; }
 
@@ -64,6 +70,8 @@ internal sealed class Datagram : IThreadPoolWorkItem
         DestinationIsV6 = received.DestinationIsV6;
         Truncated = false;
         ReceivedAt = received.ReceivedAt;
+        Copies = 1;
+        Delay = TimeSpan.Zero;
     }
 
     /// <summary>Gives the payload's buffer back.</summary>

@@ -26,16 +26,19 @@ internal enum DropReason
 
     /// <summary>The kernel refused the reply (its send buffer full, or the destination unreachable).</summary>
     SendFailed,
+
+    /// <summary>Dropped on purpose (--fault-drop).</summary>
+    Fault,
 }
 
 /// <summary>The one spelling of each <see cref="DropReason"/>.</summary>
 internal static class DropReasonNames
 {
     /// <summary>How many reasons there are.</summary>
-    public const int Count = 8;
+    public const int Count = 9;
 
     private static readonly string[] Names =
-        ["low-port", "rate-limit", "truncated", "pool-saturated", "dropped-oldest", "queue-timeout", "shutdown", "send-failed"];
+        ["low-port", "rate-limit", "truncated", "pool-saturated", "dropped-oldest", "queue-timeout", "shutdown", "send-failed", "fault"];
 
     public static string ToName(this DropReason reason) => Names[(int)reason];
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using EchoServer.Diagnostics;
+using EchoServer.Faults;
 using EchoServer.Pools;
 using Microsoft.Extensions.Logging;
 
@@ -26,6 +27,8 @@ internal sealed class UdpEcho : IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly DropSummary _summary;
+    private readonly FaultSettings? _faults;
+    private readonly Random? _dice;
     private Thread? _receiver;
     private int _inFlight;
     private int _stopped;
@@ -33,8 +36,10 @@ internal sealed class UdpEcho : IDisposable
     private volatile bool _receiving;
 
     /// <summary>Binds the UDP socket (so a port in use fails start-up) and builds the pool; nothing is received before <see cref="Start"/>.</summary>
-    public UdpEcho(IPEndPoint endPoint, bool reusePort, UdpSettings settings, PoolKind kind, PoolSettings poolSettings, ILogger logger, BackgroundFaults faults, TimeProvider time, Action<TimeSpan>? slotWaited = null)
+    public UdpEcho(IPEndPoint endPoint, bool reusePort, UdpSettings settings, PoolKind kind, PoolSettings poolSettings, ILogger logger, BackgroundFaults faults, TimeProvider time, Action<TimeSpan>? slotWaited = null, FaultSettings? injected = null)
     {
+        _faults = injected is { ShapesDatagrams: true } ? injected : null;
+        _dice = _faults is null ? null : FaultDice.For(_faults.Seed, 0); // drawn by the receive loop only, in arrival order
         _settings = settings;
         _logger = logger;
         _socket = new DatagramSocket(endPoint, reusePort, ReceivePoll);
@@ -153,8 +158,24 @@ internal sealed class UdpEcho : IDisposable
             return;
         }
 
+        int copies = 1;
+        var delay = TimeSpan.Zero;
+        if (_faults is not null && _dice!.NextDouble() < _faults.Rate)
+        {
+            if (_dice.NextDouble() < _faults.Drop)
+            {
+                Counters.CountDropped(DropReason.Fault);
+                return;
+            }
+
+            copies = _dice.NextDouble() < _faults.Duplicate ? 2 : 1;
+            delay = _faults.Delay + (_faults.Jitter * _dice.NextDouble());
+        }
+
         var datagram = _datagrams.Rent();
         datagram.CopyFrom(received);
+        datagram.Copies = copies;
+        datagram.Delay = delay;
         Interlocked.Increment(ref _inFlight);
         _pool.Admit(datagram, _stopping.Token);
     }
@@ -175,20 +196,51 @@ internal sealed class UdpEcho : IDisposable
 
     private void Echo(Datagram datagram, bool wait)
     {
+        if (datagram.Delay > TimeSpan.Zero)
+        {
+            var delay = datagram.Delay;
+            datagram.Delay = TimeSpan.Zero;
+            if (!wait)
+            {
+                _ = ReplyLaterAsync(datagram, delay); // executor: the slot goes back now, a timer holds the datagram
+                return;
+            }
+
+            Thread.Sleep(delay); // workers: the worker holds the datagram, as it holds a client
+        }
+
         try
         {
-            if (_socket.Reply(datagram, wait))
+            for (int copy = 0; copy < datagram.Copies; copy++)
             {
-                Counters.CountEchoed(datagram.Length);
-            }
-            else
-            {
-                Counters.CountDropped(DropReason.SendFailed);
+                if (_socket.Reply(datagram, wait))
+                {
+                    Counters.CountEchoed(datagram.Length);
+                }
+                else
+                {
+                    Counters.CountDropped(DropReason.SendFailed);
+                }
             }
         }
         finally
         {
             Done(datagram);
+        }
+    }
+
+    private async Task ReplyLaterAsync(Datagram datagram, TimeSpan delay)
+    {
+        await Task.Delay(delay, CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            Echo(datagram, wait: false);
+        }
+#pragma warning disable CA1031 // Off the pool: what a late reply throws is counted and logged like the receive loop's.
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            _summary.Fault(ex);
         }
     }
 

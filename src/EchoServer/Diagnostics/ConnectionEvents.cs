@@ -11,6 +11,9 @@ namespace EchoServer.Diagnostics;
 /// </summary>
 internal sealed class ConnectionEvents : IDisposable
 {
+    /// <summary>The connection detail that names a faulted connection's faults, copied to its duration's <see cref="ServerMetrics.FaultAttribute"/>.</summary>
+    public const string FaultDetail = "fault";
+
     private static readonly TimeSpan RefusalLogInterval = TimeSpan.FromSeconds(1);
 
     private readonly ServerCounters _counters;
@@ -81,7 +84,7 @@ internal sealed class ConnectionEvents : IDisposable
         var reason = connection.Reason;
         bool served = connection.ServedBy is not null && !connection.Refused;
         _counters.OnClosed(served, connection.BytesIn, connection.BytesOut);
-        _metrics.Closed(reason.ToName(), connection.Age);
+        _metrics.Closed(reason.ToName(), connection.Age, FaultOf(connection));
         var level = connection.AcceptLogged && reason != CloseReason.Reset ? LogLevel.Information : LogLevel.Debug;
         ServerLog.Closed(
             _logger,
@@ -101,6 +104,20 @@ internal sealed class ConnectionEvents : IDisposable
     {
         _refusalFlush.Dispose();
         FlushRefusals();
+    }
+
+    private static string? FaultOf(ClientConnection connection)
+    {
+        var details = connection.Details;
+        for (int i = 0; i < details.Count; i++)
+        {
+            if (details[i].Key == FaultDetail)
+            {
+                return details[i].Value;
+            }
+        }
+
+        return null;
     }
 
     private void LogAccepted(ClientConnection connection)

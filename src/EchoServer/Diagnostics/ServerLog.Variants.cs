@@ -7,12 +7,33 @@ namespace EchoServer.Diagnostics;
 
 // Events with two wordings under one id and one name, chosen by what is true: a rate-limited line says how many
 // like it were held back only when some were (its field Suppressed is then there, and absent when none were),
-// the executor's close line names no worker, and a descriptor limit is a number (in JSON too) or is not written
-// where the platform has none to read. The same id and name twice is on purpose here.
+// the executor's close line names no worker, the start line lists the faults only when some are in force, and a
+// descriptor limit is a number (in JSON too) or is not written where the platform has none to read. The same id and name twice is on purpose here.
 #pragma warning disable SYSLIB1006, SYSLIB1025
 internal static partial class ServerLog
 {
     private static readonly string ExecutorPool = PoolKind.Executor.ToName();
+
+    /// <summary>The first line: scripts read the port from it, operators the pid; with faults in force, it lists them.</summary>
+    public static void Listening(ILogger logger, string endPoint, string pool, int workers, int queue, int maxConnections, string faults = "")
+    {
+        if (faults.Length > 0)
+        {
+            ListeningWithFaults(logger, endPoint, pool, workers, queue, maxConnections, Environment.ProcessId, faults);
+        }
+        else
+        {
+            Listening(logger, endPoint, pool, workers, queue, maxConnections, Environment.ProcessId);
+        }
+    }
+
+    [LoggerMessage(EventId = 1, EventName = "Listening", Level = LogLevel.Information,
+        Message = "Listening on {EndPoint} (pool={Pool}, workers={Workers}, queue={Queue}, max-connections={MaxConnections}, pid={Pid})")]
+    private static partial void Listening(ILogger logger, string endPoint, string pool, int workers, int queue, int maxConnections, int pid);
+
+    [LoggerMessage(EventId = 1, EventName = "Listening", Level = LogLevel.Information,
+        Message = "Listening on {EndPoint} (pool={Pool}, workers={Workers}, queue={Queue}, max-connections={MaxConnections}, pid={Pid}) with faults: {Faults}")]
+    private static partial void ListeningWithFaults(ILogger logger, string endPoint, string pool, int workers, int queue, int maxConnections, int pid, string faults);
 
     /// <summary>
     /// Information for a connection that was served; Debug for a reset (clients leave that way by the thousand) and

@@ -9,14 +9,6 @@ namespace EchoServer.Diagnostics;
 /// </summary>
 internal static partial class ServerLog
 {
-    /// <summary>The first line: scripts read the port from it, operators the pid.</summary>
-    public static void Listening(ILogger logger, string endPoint, string pool, int workers, int queue, int maxConnections) =>
-        Listening(logger, endPoint, pool, workers, queue, maxConnections, Environment.ProcessId);
-
-    [LoggerMessage(EventId = 1, EventName = "Listening", Level = LogLevel.Information,
-        Message = "Listening on {EndPoint} (pool={Pool}, workers={Workers}, queue={Queue}, max-connections={MaxConnections}, pid={Pid})")]
-    private static partial void Listening(ILogger logger, string endPoint, string pool, int workers, int queue, int maxConnections, int pid);
-
     [LoggerMessage(EventId = 2, EventName = "ConnectionAccepted", Level = LogLevel.Information,
         Message = "Connection {ConnectionId} accepted from {RemoteEndPoint} (pool={Pool})")]
     public static partial void Accepted(ILogger logger, long connectionId, IPEndPoint? remoteEndPoint, string pool);

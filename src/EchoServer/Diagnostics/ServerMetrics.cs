@@ -27,6 +27,9 @@ internal sealed class ServerMetrics : IDisposable
     /// <summary>The semantic conventions' transport attribute, on UDP's byte counts only (TCP's series keep their labels).</summary>
     public const string TransportAttribute = "network.transport";
 
+    /// <summary>The faults a faulted connection was given (<c>delay+chunk</c>), on its duration only; absent on every other connection.</summary>
+    public const string FaultAttribute = "echo.fault";
+
     /// <summary>Why a datagram was not echoed, as the UDP echo spells it.</summary>
     public const string DropReasonAttribute = "echo.drop.reason";
 
@@ -70,8 +73,18 @@ internal sealed class ServerMetrics : IDisposable
 
     public void Refused(string reason) => _refused.Add(1, _pool, new KeyValuePair<string, object?>(CloseReasonAttribute, reason));
 
-    public void Closed(string reason, TimeSpan duration) =>
-        _connectionDuration.Record(duration.TotalSeconds, _pool, new KeyValuePair<string, object?>(CloseReasonAttribute, reason));
+    public void Closed(string reason, TimeSpan duration, string? fault = null)
+    {
+        KeyValuePair<string, object?> closeReason = new(CloseReasonAttribute, reason);
+        if (fault is null)
+        {
+            _connectionDuration.Record(duration.TotalSeconds, _pool, closeReason);
+        }
+        else
+        {
+            _connectionDuration.Record(duration.TotalSeconds, _pool, closeReason, new KeyValuePair<string, object?>(FaultAttribute, fault));
+        }
+    }
 
     /// <summary>A slot (worker) was granted after <paramref name="waited"/>: for the instrument and every queue-wait reader.</summary>
     public void SlotGranted(TimeSpan waited)

@@ -1,5 +1,6 @@
 using EchoServer.Connections;
 using EchoServer.Diagnostics;
+using EchoServer.Faults;
 using EchoServer.IoUring;
 using EchoServer.Listening;
 using EchoServer.Pools;
@@ -19,4 +20,5 @@ internal sealed record ComposedServer(
     IWorkPool<ClientConnection> Pool,
     ConnectionWatchdog Watchdog,
     PinnedWorkersMonitor? PinnedWorkers,
-    RingEngine? Rings);
+    FaultStage? FaultStage = null,
+    RingEngine? Rings = null);

@@ -84,7 +84,8 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
 
     /// <summary>Each worker's state, the queue and the totals, with <paramref name="history"/> when there is one.</summary>
     public SnapshotData CaptureSnapshot(IReadOnlyList<LiveSample>? history = null) =>
-        ServerSnapshot.Capture(Pool.Snapshot(), Connections, Counters, _options.MaxConnections, IsDraining, Uptime, history, _udp is { } udp ? (udp.Counters.Totals(), udp.Load) : null);
+        ServerSnapshot.Capture(Pool.Snapshot(), Connections, Counters, _options.MaxConnections, IsDraining, Uptime, history, _udp is { } udp ? (udp.Counters.Totals(), udp.Load) : null,
+            _server.FaultStage is { } faults ? new SnapshotFaults(faults.InForce, faults.Open, faults.Faulted) : null);
 
     /// <summary>Everything that can fail: the checks, the code paths the server needs later, the pool, the bind. Nothing is announced yet.</summary>
     public Task StartingAsync(CancellationToken cancellationToken)
@@ -113,7 +114,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
     {
         var checks = _checks ?? throw new InvalidOperationException("StartingAsync first.");
         OnBound?.Invoke();
-        ServerLog.Listening(_lifecycle, EndPoints.Format(LocalEndPoint), Pool.Kind.ToName(), _options.PoolSettings.Workers, _options.PoolSettings.QueueCapacity, _options.MaxConnections);
+        ServerLog.Listening(_lifecycle, EndPoints.Format(LocalEndPoint), Pool.Kind.ToName(), _options.PoolSettings.Workers, _options.PoolSettings.QueueCapacity, _options.MaxConnections, _options.Faults.Describe());
         ServerLog.DescriptorLimit(_lifecycle, checks.DescriptorLimit, _options.MaxConnections);
         foreach (var warning in checks.Warnings)
         {
@@ -146,7 +147,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         var endPoint = new IPEndPoint(_options.Host, LocalEndPoint.Port);
         try
         {
-            return new UdpEcho(endPoint, _options.ReusePort, udp, _options.Pool, _options.PoolSettings, _lifecycle, Faults, TimeProvider.System);
+            return new UdpEcho(endPoint, _options.ReusePort, udp, _options.Pool, _options.PoolSettings, _lifecycle, Faults, TimeProvider.System, injected: _options.Faults);
         }
         catch (System.Net.Sockets.SocketException ex)
         {

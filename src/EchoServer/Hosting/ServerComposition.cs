@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using EchoServer.Connections;
 using EchoServer.Diagnostics;
+using EchoServer.Faults;
 using EchoServer.IoUring;
 using EchoServer.Listening;
 using EchoServer.Pools;
@@ -53,6 +54,13 @@ internal static class ServerComposition
 
         stages.AddRange(extraStages);
 
+        // Last, so that it shapes what every earlier stage set up (a TLS session); connections not faulted keep the fast path.
+        var faultStage = options.Faults.ShapesStreams ? new FaultStage(options.Faults) : null;
+        if (faultStage is not null)
+        {
+            stages.Add(faultStage);
+        }
+
         // 4. The pool, and 5. the session it runs, one path for both pools.
         var rings = options.IoEngine == IoEngine.IoUring && options.Pool == PoolKind.Executor ? StartRings(options, loggerFactory) : null;
         var pool = CreatePool(options, new SessionRunner(events, options.BufferSize, log, options.Pool, rings), metrics, log);
@@ -65,7 +73,7 @@ internal static class ServerComposition
         // The instruments read when collected, now that the pool they read exists.
         var bytes = new ByteTotals(connections, counters);
         metrics.Observe(() => counters.Active, () => pool.Load, () => [.. pool.Snapshot().Queue.Select(w => w.Waited)], bytes.SoFar, datagrams);
-        return new ComposedServer(listener, dispatcher, detached, connections, counters, metrics, events, bytes, pool, watchdog, pinned, rings);
+        return new ComposedServer(listener, dispatcher, detached, connections, counters, metrics, events, bytes, pool, watchdog, pinned, faultStage, rings);
     }
 
     private static IWorkPool<ClientConnection> CreatePool(ServerOptions options, SessionRunner sessions, ServerMetrics metrics, ILogger log) =>

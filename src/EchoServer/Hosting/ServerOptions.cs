@@ -1,6 +1,7 @@
 using System.Net;
 using EchoServer.Connections;
 using EchoServer.Datagrams;
+using EchoServer.Faults;
 using EchoServer.IoUring;
 using EchoServer.Pools;
 using Microsoft.Extensions.Logging;
@@ -91,6 +92,9 @@ internal sealed record ServerOptions
 
     /// <summary>File the process id is written to once the listener is bound and removed from at a clean exit; null for none.</summary>
     public string? PidFile { get; init; }
+
+    /// <summary>The faults injected on purpose (--fault-*). Defaults to none.</summary>
+    public FaultSettings Faults { get; init; } = FaultSettings.None;
 
     /// <summary>Lowest level logged. Defaults to Information.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;

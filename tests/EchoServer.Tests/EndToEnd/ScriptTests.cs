@@ -67,22 +67,33 @@ public sealed class ScriptTests
         Assert.True(psExit == 0, psError);
         Assert.Equal(plan, psPlan);
         var lines = plan.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        // The peers: the six TCP workloads (the Python one without idle connections); c-udp: the three UDP ones; the pools: all nine; io_uring: TCP's six.
-        Assert.Equal((3 * 6) - 1 + 3 + (5 * 9) + 6, lines.Length);
+        // The peers: the six plaintext TCP workloads (the Python one without idle connections); c-udp: the three UDP ones; the pools: all twelve; io_uring: the six plaintext TCP ones.
+        Assert.Equal((3 * 6) - 1 + 3 + (5 * 12) + 6, lines.Length);
         Assert.Contains("executor-uring 100c-64B: echo-server --pool executor --io-engine io_uring | echo-load -c 100 -s 64 ", plan, StringComparison.Ordinal);
-        Assert.DoesNotContain(lines, l => l.StartsWith("executor-uring udp-", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.StartsWith("executor-uring udp-", StringComparison.Ordinal) || l.StartsWith("executor-uring tls-", StringComparison.Ordinal));
         Assert.Contains("executor udp-100c-64B: echo-server --pool executor --udp --udp-rate-per-ip 0 | echo-load --udp -c 100 -s 64 ", plan, StringComparison.Ordinal);
         Assert.DoesNotContain(lines, l => l.StartsWith("c-udp", StringComparison.Ordinal) && !l.StartsWith("c-udp udp-", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains(" udp-", StringComparison.Ordinal) && (l.StartsWith("c-epoll", StringComparison.Ordinal) || l.StartsWith("py-", StringComparison.Ordinal)));
         Assert.Contains("executor-threadpool 1c-64B: echo-server --pool executor --inline-completions false | echo-load -c 1 -s 64 ", plan, StringComparison.Ordinal);
+        // TLS: the pools only, each run right after its plaintext twin, with the same load.
+        Assert.DoesNotContain(lines, l => l.Contains(" tls-", StringComparison.Ordinal) && (l.StartsWith("c-", StringComparison.Ordinal) || l.StartsWith("py-", StringComparison.Ordinal)));
+        int plaintext = Array.FindIndex(lines, l => l.StartsWith("workers 100c-64B: ", StringComparison.Ordinal));
+        Assert.Equal(lines[plaintext].Replace("100c-64B: echo-server --pool workers | echo-load ", "tls-100c-64B: echo-server --pool workers --tls-self-signed | echo-load --tls --insecure ", StringComparison.Ordinal), lines[plaintext + 1]);
+        Assert.Contains("executor tls-100c-16KiB: echo-server --pool executor --tls-self-signed | echo-load --tls --insecure -c 100 -s 16KiB ", plan, StringComparison.Ordinal);
+        Assert.Contains("executor-aot tls-connect-50c: echo-server --pool executor --tls-self-signed | echo-load --tls --insecure --mode connect -c 50 -s 64 ", plan, StringComparison.Ordinal);
         Assert.Contains("workers-aot 1000c-1KiB: echo-server --pool workers --workers 1000 --max-connections 1100 | ", plan, StringComparison.Ordinal);
         // Exit code 4 (clients never answered, datagrams lost) is accepted where starvation or loss is the point, and nowhere else.
         string[] acceptingLoss = ["py-queue 1000c-1KiB", .. "c-udp workers workers-aot executor executor-aot executor-threadpool".Split(' ').Select(s => $"{s} udp-rate-20k")];
         Assert.Equal(acceptingLoss, lines.Where(l => l.EndsWith("| exit 0 4", StringComparison.Ordinal)).Select(l => l[..l.IndexOf(':', StringComparison.Ordinal)]));
         Assert.All(lines.Where(l => !l.StartsWith("py-queue 1000c", StringComparison.Ordinal) && !l.Contains(" udp-rate-20k:", StringComparison.Ordinal)), l => Assert.EndsWith("| exit 0", l, StringComparison.Ordinal));
 
-        // Each pool command line is one the server's own parser accepts.
-        foreach (var options in lines.Select(l => l.Split(" | ")[0]).Where(s => s.Contains(": echo-server ", StringComparison.Ordinal)).Select(s => s[(s.IndexOf(": echo-server ", StringComparison.Ordinal) + 14)..]).Distinct())
+        // Each pool command line is one the server's own parser accepts. The TLS rows add only --tls-self-signed to
+        // their twin's options; a server built without TLS refuses that option, and their lines are then checked without it.
+        const string tlsOption = " --tls-self-signed";
+        Assert.All(lines, l => Assert.Equal(l.Contains(" tls-", StringComparison.Ordinal), l.Contains(tlsOption, StringComparison.Ordinal)));
+        bool serverTakesTls = new ServerCommand().Root.Options.Any(o => o.Name == tlsOption.Trim());
+        foreach (var options in lines.Select(l => l.Split(" | ")[0]).Where(s => s.Contains(": echo-server ", StringComparison.Ordinal)).Select(s => s[(s.IndexOf(": echo-server ", StringComparison.Ordinal) + 14)..])
+                     .Select(o => serverTakesTls ? o : o.Replace(tlsOption, string.Empty, StringComparison.Ordinal)).Distinct())
         {
             var parsed = new ServerCommand().Root.Parse(options.Split(' '));
             Assert.True(parsed.Errors.Count == 0, $"echo-server {options}: {string.Join("; ", parsed.Errors.Select(e => e.Message))}");

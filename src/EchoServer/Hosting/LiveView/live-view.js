@@ -68,7 +68,8 @@
 
   function slotTitle(slot) {
     const c = slot.client;
-    return `${slot.worker} (slot ${slot.slot + 1}): ${slot.state}\n#${c.id} ${c.peer ?? ''}\nin ${bytes(c.bytesIn)}, out ${bytes(c.bytesOut)}\nage ${seconds(c.ageSeconds)}, in this slot ${seconds(c.sinceSeconds)}`;
+    return `${slot.worker} (slot ${slot.slot + 1}): ${slot.state}\n#${c.id} ${c.peer ?? ''}\nin ${bytes(c.bytesIn)}, out ${bytes(c.bytesOut)}\nage ${seconds(c.ageSeconds)}, in this slot ${seconds(c.sinceSeconds)}` +
+      (c.details ? `\n${Object.entries(c.details).map(([k, v]) => `${k}=${v}`).join(', ')}` : '');
   }
 
   function layout(count, block) {
@@ -98,6 +99,9 @@
     let summary = `${number(s.busy.length)} of ${number(p.workers)} ${noun}s busy`;
     if (executor) {
       summary += ` · ${number(s.connections.sessions ?? 0)} open sessions, ${number(s.connections.idle ?? 0)} idle (waiting for data, holding no slot and no buffer), ${number(s.connections.sending ?? 0)} sending (waiting for the client to take its echo, holding no slot)`;
+    }
+    if (s.faults) {
+      summary += ` · faults (${s.faults.inForce}), faulted connections: ${number(s.faults.open)} open, ${number(s.faults.faulted)} since start`;
     }
     $('slots-summary').textContent = summary;
     $('slots-note').textContent = block > 1
