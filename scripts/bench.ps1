@@ -1,7 +1,7 @@
 # Twin of bench.sh: both pools (and the executor with --inline-completions false) against the reference servers in
 # ../shared/peers when present, one server at a time, every workload driven by echo-load with the server's CPU
 # and peak RSS sampled; prints the table and the target ratios, writes results/bench-<timestamp>/.
-#   scripts/bench.ps1 [-Quick] [-Aot] [-Out DIR] [-DryRun] [-Servers "c-epoll kestrel go py-executor py-queue c-udp workers workers-aot executor executor-aot executor-threadpool"]
+#   scripts/bench.ps1 [-Quick] [-Aot] [-Out DIR] [-DryRun] [-Servers "c-epoll kestrel go py-executor py-queue c-udp workers workers-aot executor executor-aot executor-threadpool executor-uring c-uring"]
 #                     [-Workloads "1c-64B 100c-64B tls-100c-64B 100c-16KiB tls-100c-16KiB 1000c-1KiB connect-50c tls-connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k"]
 # TLS workloads (tls-*): the plaintext row beside each, over TLS (echo-load --tls --insecure against the pools started
 # with --tls-self-signed); tls-connect-50c makes a handshake per connection: handshakes per second. Pools only.
@@ -27,12 +27,17 @@ if (-not $Servers) {
   if (Test-Path (Join-Path $peersDir 'run-peer.sh')) { $Servers = "$defaultPeers $Servers" }
   else { [Console]::Error.WriteLine("bench.ps1: no reference servers at $peersDir; comparing the pools only") }
   if (Get-Command gcc -ErrorAction SilentlyContinue) { $Servers = "c-udp $Servers" } # the C UDP reference, for the UDP workloads
+  if ($IsLinux) {
+    $Servers = "$Servers executor-uring" # the executor with --io-engine io_uring, beside the liburing peer when it can build
+    if ((Test-Path '/usr/include/liburing.h') -and " $Servers " -like '* c-epoll *') { $Servers = $Servers -replace 'c-epoll ', 'c-epoll c-uring ' }
+  }
 }
 if (-not (Get-Command go -ErrorAction SilentlyContinue)) { $Servers = ($Servers -split ' ' | Where-Object { $_ -ne 'go' }) -join ' ' }
 # Our pools' options for a workload (bench.sh's server_options).
 function Get-ServerOptions([string] $Name, [string] $Workload) {
   $opts = @('--pool', ($Name -replace '-[^-]*$', '')) # workers-aot → workers, executor-threadpool → executor
   if ($Name -eq 'executor-threadpool') { $opts += '--inline-completions', 'false' }
+  if ($Name -eq 'executor-uring') { $opts += '--io-engine', 'io_uring' }
   if ($Workload -eq '1000c-1KiB') { $opts += @('--workers', '1000', '--max-connections', '1100') }
   if ($Workload -eq '10k-idle') { $opts += @('--workers', "$idle", '--max-connections', "$($idle + 100)", '--queue', "$idle", '--when-full', 'wait', '--backlog', '4096') }
   if ($Workload -like 'udp-*') { $opts += @('--udp', '--udp-rate-per-ip', '0') }
@@ -65,9 +70,9 @@ function Get-AcceptedCodes([string] $Name, [string] $Workload) { if (($Name -lik
 
 function Test-Pool([string] $Name) { $Name -like 'workers*' -or $Name -like 'executor*' }
 
-# A pool of 128 Python threads cannot hold thousands of idle clients: it is not asked to. UDP: the pools and c-udp only; c-udp nothing else. TLS: the pools only.
+# A pool of 128 Python threads cannot hold thousands of idle clients: it is not asked to. UDP: the pools and c-udp only; c-udp nothing else. TLS: the pools only; executor-uring plaintext TCP only.
 function Test-Skipped([string] $Name, [string] $Workload) {
-  ($Workload -eq '10k-idle' -and $Name -like 'py-*') -or ($Workload -like 'tls-*' -and -not (Test-Pool $Name)) -or ($Workload -like 'udp-*' -and -not (Test-Pool $Name) -and $Name -ne 'c-udp') -or ($Name -eq 'c-udp' -and $Workload -notlike 'udp-*')
+  ($Workload -eq '10k-idle' -and $Name -like 'py-*') -or ($Workload -like 'tls-*' -and -not (Test-Pool $Name)) -or ($Workload -like 'udp-*' -and -not (Test-Pool $Name) -and $Name -ne 'c-udp') -or ($Name -eq 'c-udp' -and $Workload -notlike 'udp-*') -or ($Name -eq 'executor-uring' -and ($Workload -like 'udp-*' -or $Workload -like 'tls-*'))
 }
 
 if ($DryRun) {
@@ -104,7 +109,7 @@ function Get-FreePort {
 
 function Start-Subject([string] $Name, [string] $Workload) {
   $log = Join-Path $Out "server-$Name-$Workload.log"
-  if ($Name -in 'workers', 'executor', 'executor-threadpool', 'workers-aot', 'executor-aot') {
+  if ($Name -in 'workers', 'executor', 'executor-threadpool', 'executor-uring', 'workers-aot', 'executor-aot') {
     $opts = Get-ServerOptions $Name $Workload
     $exe = if ($Name -like '*-aot') { Join-Path $Out ('publish/echo-server' + $(if ($env:OS -eq 'Windows_NT') { '.exe' } else { '' })) } else { '' }
     return Start-EchoServer $log $opts $exe

@@ -3,7 +3,7 @@
 # it, the two pools alone), one server at a time on a free port, every workload driven by echo-load, each
 # server's CPU and peak RSS sampled. Prints one Markdown table of absolute figures and the target ratios, and
 # writes results/bench-<timestamp>/ (JSON per run, bench.md, throughput.png/.svg and latency.png/.svg).
-#   scripts/bench.sh [--quick] [--aot] [--out DIR] [--dry-run] [--servers "c-epoll kestrel go py-executor py-queue c-udp workers workers-aot executor executor-aot executor-threadpool"]
+#   scripts/bench.sh [--quick] [--aot] [--out DIR] [--dry-run] [--servers "c-epoll kestrel go py-executor py-queue c-udp workers workers-aot executor executor-aot executor-threadpool executor-uring c-uring"]
 #                    [--workloads "1c-64B 100c-64B tls-100c-64B 100c-16KiB tls-100c-16KiB 1000c-1KiB connect-50c tls-connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k"]
 # TLS workloads (tls-*): the same load as the plaintext row beside each, over TLS (echo-load --tls --insecure against
 # the pools started with --tls-self-signed); tls-connect-50c makes a handshake per connection: handshakes per second.
@@ -14,7 +14,9 @@
 # in ../shared/peers have no UDP and skip them; c-udp runs only them. udp-rate-20k is open loop: a server that
 # cannot keep up loses datagrams, shown as loss in the table, so its exit code 4 (loss) is accepted there.
 # executor-threadpool is the executor with --inline-completions false (each completion queued to the thread
-# pool); workers-aot and executor-aot are the Native AOT build (scripts/publish.sh, once per run, into
+# pool); executor-uring is the executor with --io-engine io_uring (Linux; in the default servers there, TCP
+# workloads only, its UDP being the same as the executor's), beside the peer c-uring (liburing, in the default
+# peers when liburing-dev is installed); workers-aot and executor-aot are the Native AOT build (scripts/publish.sh, once per run, into
 # DIR/publish) beside the JIT build on every workload: always in a full run, with --quick only when --aot is given.
 # At 100 connections x 64 B against c-epoll it also runs the C epoll client (scripts/lib/epoll-client.c,
 # built with gcc into DIR) right after echo-load, on the same server: load-clients.md compares the two clients.
@@ -56,6 +58,10 @@ if [ -z "$servers" ]; then
     echo "bench.sh: no reference servers at $peers_dir; comparing the two pools only" >&2
   fi
   command -v gcc >/dev/null 2>&1 && servers="c-udp $servers" # the C UDP reference, for the UDP workloads
+  if [ "$(uname -s)" = Linux ]; then
+    servers="$servers executor-uring"
+    [ -f /usr/include/liburing.h ] && [[ " $servers " == *" c-epoll "* ]] && servers="${servers/c-epoll /c-epoll c-uring }"
+  fi
 fi
 command -v go >/dev/null 2>&1 || servers="${servers//go /}"
 
@@ -64,6 +70,7 @@ server_options() {
   local name="$1" workload="$2"
   printf '%s\n' --pool "${name%-*}"
   [ "$name" = executor-threadpool ] && printf '%s\n' --inline-completions false
+  [ "$name" = executor-uring ] && printf '%s\n' --io-engine io_uring
   case "$workload" in
     1000c-1KiB) printf '%s\n' --workers 1000 --max-connections 1100 ;;
     10k-idle) printf '%s\n' --workers "$idle" --max-connections "$((idle + 100))" --queue "$idle" --when-full wait --backlog 4096 ;;
@@ -105,12 +112,13 @@ accepted() { if { [[ "$1" == py-* ]] && [ "$2" = 1000c-1KiB ]; } || [ "$2" = udp
 is_pool() { [[ "$1" == workers* || "$1" == executor* ]]; }
 
 # skipped NAME WORKLOAD: a pool of 128 Python threads cannot hold thousands of idle clients: it is not asked to.
-# UDP: the pools and c-udp only; c-udp nothing else. TLS: the pools only.
+# UDP: the pools and c-udp only; c-udp nothing else. TLS: the pools only. executor-uring: plaintext TCP only.
 skipped() {
   { [ "$2" = 10k-idle ] && [[ "$1" == py-* ]]; } ||
     { [[ "$2" == tls-* ]] && ! is_pool "$1"; } ||
     { [[ "$2" == udp-* ]] && ! is_pool "$1" && [ "$1" != c-udp ]; } ||
-    { [ "$1" = c-udp ] && [[ "$2" != udp-* ]]; }
+    { [ "$1" = c-udp ] && [[ "$2" != udp-* ]]; } ||
+    { [ "$1" = executor-uring ] && [[ "$2" == udp-* || "$2" == tls-* ]]; }
 }
 
 if [ "$dry_run" = 1 ]; then
@@ -155,7 +163,7 @@ free_port() {
 start() {
   local name="$1" workload="$2" log="$out/server-$1-$2.log"
   case "$name" in
-    workers|executor|executor-threadpool|workers-aot|executor-aot)
+    workers|executor|executor-threadpool|executor-uring|workers-aot|executor-aot)
       local opts; mapfile -t opts < <(server_options "$name" "$workload")
       if [[ "$name" == *-aot ]]; then SERVER_EXE="$out/publish/echo-server" start_server "$log" "${opts[@]}"
       else start_server "$log" "${opts[@]}"; fi ;;

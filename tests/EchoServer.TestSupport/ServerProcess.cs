@@ -62,7 +62,7 @@ internal sealed partial class ServerProcess : IDisposable
     public static ServerProcess StartUnder(IReadOnlyList<string> wrapper, params string[] args)
     {
         var info = new ProcessStartInfo(wrapper[0]) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var arg in wrapper.Skip(1).Append("dotnet").Append(ExecutablePath).Concat(args))
+        foreach (var arg in wrapper.Skip(1).Append("dotnet").Append(ExecutablePath).Concat(TestEngine.Apply(args)))
         {
             info.ArgumentList.Add(arg);
         }
@@ -95,7 +95,7 @@ internal sealed partial class ServerProcess : IDisposable
             info.Environment[name] = value;
         }
 
-        foreach (var arg in args.Prepend(ExecutablePath))
+        foreach (var arg in TestEngine.Apply(args).Prepend(ExecutablePath))
         {
             info.ArgumentList.Add(arg);
         }
@@ -120,7 +120,7 @@ internal sealed partial class ServerProcess : IDisposable
         }
 
         info.ArgumentList.Add(ExecutablePath);
-        foreach (var arg in args)
+        foreach (var arg in TestEngine.Apply(args))
         {
             info.ArgumentList.Add(arg);
         }

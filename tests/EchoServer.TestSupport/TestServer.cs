@@ -42,7 +42,7 @@ internal sealed class TestServer : IAsyncDisposable
     public static async Task<TestServer> StartAsync(ServerOptions options, Action<IServiceCollection>? services = null)
     {
         var logs = new TestLoggerProvider();
-        var builder = EchoServerHost.CreateBuilder(options);
+        var builder = EchoServerHost.CreateBuilder(TestEngine.Apply(options));
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(logs);
         services?.Invoke(builder.Services);

@@ -5,6 +5,7 @@ using EchoServer.CommandLine;
 using EchoServer.Connections;
 using EchoServer.Datagrams;
 using EchoServer.Hosting;
+using EchoServer.IoUring;
 using EchoServer.Pools;
 using Microsoft.Extensions.Logging;
 
@@ -29,6 +30,7 @@ internal sealed partial class ServerCommand
 
         Root.Validators.Add(ValidateStopDeadline);
         Root.Validators.Add(Tls.Validate);
+        Root.Validators.Add(ValidateIoEngine);
         Root.Validators.Add(ValidateFaults);
         PidFile.Validators.Add(r =>
         {
@@ -57,6 +59,8 @@ internal sealed partial class ServerCommand
     public Option<int> MaxConnections { get; } = OptionFactory.Ranged(new("--max-connections") { Description = "Connections held at once (queued + being echoed); at the limit, accepting pauses.", DefaultValueFactory = _ => Defaults.MaxConnections }, 1, 1_000_000);
 
     public Option<string> Pool { get; } = OptionFactory.Choice(new("--pool") { Description = "Which pool serves clients: executor (slots bound echoes running at once; idle clients hold none) or workers (one dedicated thread per client, idle or not).", DefaultValueFactory = _ => Defaults.Pool.ToName() }, [.. PoolKindNames.All]);
+
+    public Option<string> IoEngine { get; } = OptionFactory.Choice(new("--io-engine") { Description = "executor: what drives the sessions' reads and sends: sockets (the runtime's, epoll on Linux) or io_uring (rings of our own, Linux 6.1+; exits 2 if the kernel refuses io_uring).", DefaultValueFactory = _ => Defaults.IoEngine.ToName() }, [.. IoEngineNames.All]);
 
     public Option<int> Workers { get; } = OptionFactory.Ranged(new("--workers") { Description = "executor: echoes running at once (idle clients hold no slot). workers: dedicated threads, each holding one client for its whole life.", DefaultValueFactory = _ => Defaults.PoolSettings.Workers }, 1, 100_000);
 
@@ -137,7 +141,7 @@ internal sealed partial class ServerCommand
 
     private IEnumerable<Option> All =>
     [
-        Host, Port, ReusePort, Backlog, MaxConnections, MaxConnectionsPerIp, ProxyProtocol, TrustedProxies, .. Tls.All, Pool, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, Udp, UdpRatePerIp, UdpAllowLowPorts, AdminHost, AdminPort, PidFile, LogLevel, LogFormat, .. FaultOptions,
+        Host, Port, ReusePort, Backlog, MaxConnections, MaxConnectionsPerIp, ProxyProtocol, TrustedProxies, .. Tls.All, Pool, IoEngine, Workers, Queue, WhenFull, QueueTimeout, BufferSize, IdleTimeout, SendTimeout, InlineCompletions, DrainDelay, ShutdownTimeout, StatsInterval, Udp, UdpRatePerIp, UdpAllowLowPorts, AdminHost, AdminPort, PidFile, LogLevel, LogFormat, .. FaultOptions,
     ];
 
     /// <summary>Maps a parse result without errors to options.</summary>
@@ -150,6 +154,7 @@ internal sealed partial class ServerCommand
         MaxConnections = result.GetValue(MaxConnections),
         MaxConnectionsIsDefault = result.GetResult(MaxConnections) is null or { Implicit: true },
         Pool = PoolKindNames.Parse(result.GetValue(Pool)!),
+        IoEngine = IoEngineNames.Parse(result.GetValue(IoEngine)!),
         PoolSettings = new PoolSettings
         {
             Workers = result.GetValue(Workers),
@@ -241,6 +246,15 @@ internal sealed partial class ServerCommand
             && drain + shutdown > OptionFactory.LongestDuration)
         {
             r.AddError($"--drain-delay and --shutdown-timeout take at most {OptionFactory.LongestDuration.TotalHours:0}h ({OptionFactory.LongestDuration.TotalDays:0} days) together, the longest a timer can wait (got {InHours(drain)} + {InHours(shutdown)}).");
+        }
+    }
+
+    private void ValidateIoEngine(CommandResult r)
+    {
+        // The tokens, not the values: a value that failed its own validation would throw here.
+        if (r.GetResult(IoEngine) is { Tokens: [{ Value: "io_uring" }, ..] } && r.GetResult(Pool) is { Tokens: [{ Value: "workers" }, ..] })
+        {
+            r.AddError("--io-engine io_uring drives the executor's sessions; the worker pool's threads block in the runtime's sockets: use --pool executor, or leave --io-engine out.");
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using EchoServer.Diagnostics;
 using EchoServer.Echo;
+using EchoServer.IoUring;
 using EchoServer.Pools;
 using Microsoft.Extensions.Logging;
 
@@ -12,7 +13,7 @@ namespace EchoServer.Connections;
 /// takes a slot per burst through its gate) are the only difference; each on the bare socket, or through the
 /// stream a stage set (<see cref="ClientConnection.Stream"/>).
 /// </summary>
-internal sealed class SessionRunner(ConnectionEvents events, int bufferSize, ILogger logger, PoolKind pool)
+internal sealed class SessionRunner(ConnectionEvents events, int bufferSize, ILogger logger, PoolKind pool, RingEngine? rings = null)
 {
     private const string Executor = "executor";
 
@@ -35,11 +36,13 @@ internal sealed class SessionRunner(ConnectionEvents events, int bufferSize, ILo
         var reason = CloseReason.Error;
         try
         {
-            // A stage that must see every byte (TLS, a fault plan) set a stream; everything else echoes on the bare socket.
+            // A stage that must see every byte (TLS, a fault plan) set a stream; everything else echoes on the bare
+            // socket: the executor's on the io_uring engine when it runs, a stream's always on the runtime's sockets.
             reason = (gate, connection.Stream) switch
             {
                 (null, null) => BlockingEchoLoop.Run(connection.Socket, connection.Progress, bufferSize, connection.Preread),
                 (null, { } stream) => StreamEchoLoop.Run(stream, connection.Socket, connection.Progress, bufferSize, connection.Preread),
+                (_, null) when rings is not null => await rings.RunAsync(connection.Id, connection.Socket, connection.Progress, gate, connection.Stopping, connection.Preread),
                 (_, null) => await AsyncEchoLoop.RunAsync(connection.Socket, connection.Progress, gate, bufferSize, connection.Stopping, connection.Preread),
                 (_, { } stream) => await StreamEchoLoop.RunAsync(stream, connection.Socket, connection.Progress, gate, bufferSize, connection.Stopping, connection.Preread),
             };

@@ -1,6 +1,7 @@
 using EchoServer.Connections;
 using EchoServer.Diagnostics;
 using EchoServer.Faults;
+using EchoServer.IoUring;
 using EchoServer.Listening;
 using EchoServer.Pools;
 using EchoServer.Tls;
@@ -21,4 +22,5 @@ internal sealed record ComposedServer(
     ConnectionWatchdog Watchdog,
     PinnedWorkersMonitor? PinnedWorkers,
     ServerCertificate? Certificate,
-    FaultStage? FaultStage = null);
+    FaultStage? FaultStage = null,
+    RingEngine? Rings = null);

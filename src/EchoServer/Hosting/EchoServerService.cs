@@ -212,6 +212,7 @@ internal sealed class EchoServerService : IHostedLifecycleService, IDisposable
         _server.Metrics.Dispose();
         _server.Listener.Dispose();
         _server.Pool.Dispose();
+        _server.Rings?.Dispose(); // after the pool: the rings wait for the sessions they run
         _stopping.Dispose();
     }
 }

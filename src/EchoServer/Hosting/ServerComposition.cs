@@ -3,6 +3,7 @@ using System.Net;
 using EchoServer.Connections;
 using EchoServer.Diagnostics;
 using EchoServer.Faults;
+using EchoServer.IoUring;
 using EchoServer.Listening;
 using EchoServer.Pools;
 using EchoServer.Tls;
@@ -69,7 +70,8 @@ internal static class ServerComposition
         }
 
         // 4. The pool, and 5. the session it runs, one path for both pools.
-        var pool = CreatePool(options, new SessionRunner(events, options.BufferSize, log, options.Pool), metrics, log);
+        var rings = options.IoEngine == IoEngine.IoUring && options.Pool == PoolKind.Executor ? StartRings(options, loggerFactory) : null;
+        var pool = CreatePool(options, new SessionRunner(events, options.BufferSize, log, options.Pool, rings), metrics, log);
         var dispatcher = new ConnectionDispatcher(connections, events, permits, stages, new PoolStage(pool, events).SubmitAsync);
 
         // 6. Stopped from outside: the timeouts of every open connection, on one timer.
@@ -79,13 +81,25 @@ internal static class ServerComposition
         // The instruments read when collected, now that the pool they read exists.
         var bytes = new ByteTotals(connections, counters);
         metrics.Observe(() => counters.Active, () => pool.Load, () => [.. pool.Snapshot().Queue.Select(w => w.Waited)], bytes.SoFar, datagrams);
-        return new ComposedServer(listener, dispatcher, detached, connections, counters, metrics, events, bytes, pool, watchdog, pinned, certificate, faultStage);
+        return new ComposedServer(listener, dispatcher, detached, connections, counters, metrics, events, bytes, pool, watchdog, pinned, certificate, faultStage, rings);
     }
 
     private static IWorkPool<ClientConnection> CreatePool(ServerOptions options, SessionRunner sessions, ServerMetrics metrics, ILogger log) =>
         options.Pool == PoolKind.Workers
             ? new WorkerThreadPool<ClientConnection>(options.PoolSettings, sessions.Run, Refuse, log, slotWaited: metrics.SlotGranted)
             : new BoundedExecutor<ClientConnection>(options.PoolSettings, sessions.RunAsync, Refuse, log, metrics.SlotGranted);
+
+    private static RingEngine StartRings(ServerOptions options, ILoggerFactory loggerFactory)
+    {
+        try
+        {
+            return RingEngine.Start(options.BufferSize, loggerFactory.CreateLogger(EchoServerHost.LifecycleCategory));
+        }
+        catch (RingException ex)
+        {
+            throw new StartupException($"--io-engine io_uring: the kernel refuses io_uring ({ex.Message}); use --io-engine sockets.");
+        }
+    }
 
     private static void Refuse(ClientConnection connection, CloseReason reason) => connection.Refuse(reason);
 }

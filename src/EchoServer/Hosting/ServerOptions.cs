@@ -2,6 +2,7 @@ using System.Net;
 using EchoServer.Connections;
 using EchoServer.Datagrams;
 using EchoServer.Faults;
+using EchoServer.IoUring;
 using EchoServer.Pools;
 using EchoServer.Tls;
 using Microsoft.Extensions.Logging;
@@ -37,6 +38,9 @@ internal sealed record ServerOptions
 
     /// <summary>Which pool runs the sessions. Defaults to the executor, which idle clients cannot shut others out of.</summary>
     public PoolKind Pool { get; init; } = PoolKind.Executor;
+
+    /// <summary>What drives the executor's sessions: the runtime's sockets (the default) or io_uring rings (Linux).</summary>
+    public IoEngine IoEngine { get; init; } = IoEngine.Sockets;
 
     /// <summary>Pool size, queue and overload policy.</summary>
     public PoolSettings PoolSettings { get; init; } = new();

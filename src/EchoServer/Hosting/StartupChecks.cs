@@ -1,4 +1,5 @@
 using EchoServer.Diagnostics;
+using EchoServer.IoUring;
 using EchoServer.Pools;
 
 namespace EchoServer.Hosting;
@@ -69,6 +70,11 @@ internal static class StartupChecks
                 $"--max-connections {options.MaxConnections} needs about {needed} file descriptors but the process may open only {soft} (hard limit {hard}); lower --max-connections or raise the limit (ulimit -n).",
                 warnings,
                 soft);
+        }
+
+        if (options.IoEngine == IoEngine.IoUring && RingSupport.Check() is { } ringError)
+        {
+            return new Report(ringError, warnings, limit);
         }
 
         if (options.Pool == PoolKind.Workers && ThreadLimits.Read() is { } threadLimits && WorkerThreadsError(settings.Workers, threadLimits) is { } threadsError)

@@ -73,6 +73,8 @@ public sealed class ExecutableTests
     [InlineData("--shutdown-timeout", "1500h")]
     [InlineData("--proxy-protocol", "--trusted-proxies", "10.0.0.0/8,not-a-range")]
     [InlineData("--proxy-protocol", "sometimes")]
+    [InlineData("--io-engine", "epoll")]
+    [InlineData("--pool", "workers", "--io-engine", "io_uring")]
     public async Task Bad_input_gives_one_line_on_stderr_and_a_non_zero_exit(params string[] args)
     {
         using var server = ServerProcess.Start(args);

@@ -59,7 +59,7 @@ public sealed class ScriptTests
             return; // bench.sh needs bash
         }
 
-        const string servers = "c-epoll py-queue c-udp workers workers-aot executor executor-aot executor-threadpool";
+        const string servers = "c-epoll c-uring py-queue c-udp workers workers-aot executor executor-aot executor-threadpool executor-uring";
         var (shExit, plan, shError) = await RunAsync("bench.sh", [.. Flag(quick, "--quick"), "--dry-run", "--servers", servers]);
         var (psExit, psPlan, psError) = await RunAsync("bench.ps1", [.. Flag(quick, "-Quick"), "-DryRun", "-Servers", servers]);
 
@@ -67,8 +67,10 @@ public sealed class ScriptTests
         Assert.True(psExit == 0, psError);
         Assert.Equal(plan, psPlan);
         var lines = plan.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        // The peers: the six plaintext TCP workloads (the Python one without idle connections); c-udp: the three UDP ones; the pools: all twelve.
-        Assert.Equal((2 * 6) - 1 + 3 + (5 * 12), lines.Length);
+        // The peers: the six plaintext TCP workloads (the Python one without idle connections); c-udp: the three UDP ones; the pools: all twelve; io_uring: the six plaintext TCP ones.
+        Assert.Equal((3 * 6) - 1 + 3 + (5 * 12) + 6, lines.Length);
+        Assert.Contains("executor-uring 100c-64B: echo-server --pool executor --io-engine io_uring | echo-load -c 100 -s 64 ", plan, StringComparison.Ordinal);
+        Assert.DoesNotContain(lines, l => l.StartsWith("executor-uring udp-", StringComparison.Ordinal) || l.StartsWith("executor-uring tls-", StringComparison.Ordinal));
         Assert.Contains("executor udp-100c-64B: echo-server --pool executor --udp --udp-rate-per-ip 0 | echo-load --udp -c 100 -s 64 ", plan, StringComparison.Ordinal);
         Assert.DoesNotContain(lines, l => l.StartsWith("c-udp", StringComparison.Ordinal) && !l.StartsWith("c-udp udp-", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains(" udp-", StringComparison.Ordinal) && (l.StartsWith("c-epoll", StringComparison.Ordinal) || l.StartsWith("py-", StringComparison.Ordinal)));
