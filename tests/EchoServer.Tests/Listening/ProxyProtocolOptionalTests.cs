@@ -41,7 +41,7 @@ public sealed class ProxyProtocolOptionalTests
         Assert.Contains(accepted, m => m.Contains("accepted from 203.0.113.8:40002 ", StringComparison.Ordinal));
         Assert.Contains(accepted, m => m.Contains($"accepted from {plain.Socket.LocalEndPoint} ", StringComparison.Ordinal));
         Assert.Contains("from " + plain.Socket.LocalEndPoint + ": no PROXY protocol header (optional), served as it is, its first 5 bytes read as data", Assert.Single(server.Logs.Named("ProxyHeaderAbsent")).Message, StringComparison.Ordinal);
-        Assert.Empty(server.Logs.Named("ProxyHeaderRejected"));
+        Assert.Empty(server.Logs.Named("RefusedWithProblem"));
     }
 
     [Theory]
@@ -79,7 +79,7 @@ public sealed class ProxyProtocolOptionalTests
 
         // A whole signature begins a header: it must then come whole, as when required.
         Assert.True(await headerBegun.IsClosedByServerAsync(), "a header begun and never finished is refused");
-        Assert.Contains("refused: proxy-header, no complete header within 3 s", Assert.Single(server.Logs.Named("ProxyHeaderRejected")).Message, StringComparison.Ordinal);
+        Assert.Contains("refused: proxy-header, no complete header within 3 s", Assert.Single(server.Logs.Named("RefusedWithProblem")).Message, StringComparison.Ordinal);
         Assert.Equal(1, server.Service.Counters.Refused);
     }
 

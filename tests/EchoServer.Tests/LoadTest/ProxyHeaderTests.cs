@@ -60,7 +60,7 @@ public sealed class ProxyHeaderTests
         var accepted = server.Logs.Named("ConnectionAccepted").ToList();
         Assert.True(accepted.Count >= 3, $"{accepted.Count} connections accepted");
         Assert.All(accepted, e => Assert.Contains("accepted from 203.0.113.7:40000 ", e.Message, StringComparison.Ordinal));
-        Assert.Empty(server.Logs.Named("ProxyHeaderRejected"));
+        Assert.Empty(server.Logs.Named("RefusedWithProblem"));
     }
 
     [Fact]
