@@ -207,9 +207,11 @@ internal sealed partial class FaultStream : Stream, ISendShutdown
     /// <summary>Waits on the calling worker, woken early by a stop.</summary>
     private void Wait(TimeSpan wait)
     {
-        if (wait > TimeSpan.Zero)
+        // The wait handle may wake a tick early (it counts coarser time than the stopwatch): never shorter than asked.
+        long start = Stopwatch.GetTimestamp();
+        for (var left = wait; left > TimeSpan.Zero && !_connection.Stopping.IsCancellationRequested; left = wait - Stopwatch.GetElapsedTime(start))
         {
-            _connection.Stopping.WaitHandle.WaitOne(wait);
+            _connection.Stopping.WaitHandle.WaitOne(left < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : left);
         }
     }
 

@@ -58,10 +58,12 @@ public sealed class TlsEchoTests : IDisposable
     public async Task A_silent_client_and_a_plaintext_one_are_refused_as_tls_handshake_with_what_was_wrong(string pool)
     {
         await using var server = await StartAsync(pool, tls => tls with { HandshakeTimeout = TimeSpan.FromSeconds(1) });
-        using var silent = await EchoClient.ConnectAsync(server.EndPoint);
         using var plaintext = await EchoClient.ConnectAsync(server.EndPoint);
         await plaintext.Socket.SendAsync("GET / HTTP/1.0\r\n\r\n"u8.ToArray(), SocketFlags.None);
+        await Eventually.True(() => server.Logs.Named("RefusedWithProblem").Any(), "the plaintext client's refusal");
 
+        // Connected after that line: its refusal comes a whole handshake timeout later, past the refusal log's one-second limit.
+        using var silent = await EchoClient.ConnectAsync(server.EndPoint);
         await Eventually.True(() => server.Logs.Named("RefusedWithProblem").Count() == 2, "both refusals");
         var lines = server.Logs.Named("RefusedWithProblem").Select(l => l.Message).ToList();
         Assert.Contains(lines, l => l.Contains("refused: tls-handshake, not a TLS handshake (first byte 0x47)", StringComparison.Ordinal));
