@@ -62,7 +62,12 @@ internal static unsafe partial class Interop
 
     public static void CloseDescriptor(int fd) => _ = Close(fd);
 
+    /// <summary>send(2); the bytes the kernel took, or -errno.</summary>
+    public static int SendNow(int fd, void* buffer, int length, int flags) => (int)ResultOf(SendCall(fd, buffer, (nuint)length, flags));
+
     private static int Result(long value) => value < 0 ? -Marshal.GetLastPInvokeError() : (int)value;
+
+    private static nint ResultOf(nint value) => value < 0 ? -Marshal.GetLastPInvokeError() : value;
 
     // syscall(2) is variadic; every argument here is a register-sized integer, which the calling conventions of
     // x86-64 and arm64 (Linux) pass the same way to a variadic function as to a fixed one.
@@ -80,6 +85,9 @@ internal static unsafe partial class Interop
 
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     private static partial nint Write(int fd, void* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
+    private static partial nint SendCall(int fd, void* buffer, nuint length, int flags);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int fd);

@@ -142,7 +142,7 @@ internal static class RingEchoLoop
                 try
                 {
                     progress.AddBytesIn(length);
-                    int sent = await connection.SendAsync(data, length, wait: false);
+                    int sent = await connection.SendNowAsync(data, length);
                     if (sent == -Interop.EAGAIN)
                     {
                         sent = 0;

@@ -32,6 +32,7 @@ internal sealed unsafe class RingLoop : IDisposable
     private ulong* _wakeValue;
     private int _signalled;
     private int _sessions;
+    private bool _alone;
     private volatile bool _stopRequested;
     private RingException? _setupError;
 
@@ -59,6 +60,12 @@ internal sealed unsafe class RingLoop : IDisposable
     public bool OnLoopThread => Environment.CurrentManagedThreadId == _thread.ManagedThreadId;
 
     internal BufferRing Buffers => _buffers!;
+
+    /// <summary>
+    /// True while the ring runs the only completion of its round with nothing else to submit: a request written
+    /// now would be the round's only one, so a direct system call costs no more and saves the wait for its completion.
+    /// </summary>
+    internal bool Alone => _alone && _ring!.Unsubmitted == 0;
 
     /// <summary>An awaitable that resumes on the ring's thread (at once when already there).</summary>
     public LoopSwitch SwitchTo() => new(this);
@@ -178,10 +185,13 @@ internal sealed unsafe class RingLoop : IDisposable
         while (true)
         {
             int reaped = _ring.Reap(completions);
+            _alone = reaped == 1;
             for (int i = 0; i < reaped; i++)
             {
                 Dispatch(completions[i]);
             }
+
+            _alone = false;
 
             if (reaped == ReapBatch)
             {

@@ -131,6 +131,14 @@ internal sealed unsafe class RingSocket : IValueTaskSource, IValueTaskSource<int
         return new ValueTask<int>(this, _sent.Version);
     }
 
+    /// <summary>
+    /// Sends what the kernel takes at once, never waiting for room: the bytes taken, or -errno (-EAGAIN: none).
+    /// When the ring has other requests to hand over this round, the send is one of them (one system call for all);
+    /// alone, it is a send(2) of its own, which saves a completion's round trip (a lower latency at one connection).
+    /// </summary>
+    public ValueTask<int> SendNowAsync(nint data, int length) =>
+        _loop.Alone ? new(Interop.SendNow(_fd, (void*)data, length, Interop.MsgNoSignal | Interop.MsgDontWait)) : SendAsync(data, length, wait: false);
+
     /// <summary>Ends the socket's life on the ring: gives back what it holds, cancels its receive, and completes once no request names it.</summary>
     public ValueTask CloseAsync()
     {
