@@ -9,7 +9,8 @@
 # (scripts/lib/udp-echo.c, built with gcc into DIR, a reference only; in the default servers when gcc is on PATH);
 # the peers have no UDP and skip them. udp-rate-20k is open loop: loss there (exit code 4) is a result, accepted.
 # 10k-active: 10,000 connections (2,000 with -Quick) each in 64 B ping-pong, every pool sized to serve them all (the
-# 10k-idle options); echo-load opens them 256 at a time and starts its warm-up once every one has connected.
+# 10k-idle options; the Python peers skip both); echo-load opens them 256 at a time and starts its warm-up once every
+# one has connected.
 # workers-aot and executor-aot: the Native AOT build (scripts/publish.ps1, once per run, into DIR/publish), in a
 # full run always, with -Quick only with -Aot. The C epoll reference client runs from bench.sh only.
 # -DryRun prints the plan (each server's command line, echo-load's arguments, the exit codes accepted) and runs

@@ -19,7 +19,8 @@
 # peers when liburing-dev is installed); workers-aot and executor-aot are the Native AOT build (scripts/publish.sh, once per run, into
 # DIR/publish) beside the JIT build on every workload: always in a full run, with --quick only when --aot is given.
 # 10k-active: 10,000 connections (2,000 with --quick) each in 64 B ping-pong, every pool sized to serve them all
-# (the 10k-idle options); echo-load opens them 256 at a time and starts its warm-up once every one has connected.
+# (the 10k-idle options; the Python peers skip both); echo-load opens them 256 at a time and starts its warm-up once
+# every one has connected.
 # At 100 connections x 64 B against c-epoll it also runs the C epoll client (scripts/lib/epoll-client.c,
 # built with gcc into DIR) right after echo-load, on the same server: load-clients.md compares the two clients.
 # Full: about 14 minutes. --quick: under 3 (2 s per run, 2,000 idle or active connections, C epoll and Kestrel peers).
