@@ -2,12 +2,15 @@
 # ../shared/peers when present, one server at a time, every workload driven by echo-load with the server's CPU
 # and peak RSS sampled; prints the table and the target ratios, writes results/bench-<timestamp>/.
 #   scripts/bench.ps1 [-Quick] [-Aot] [-Out DIR] [-DryRun] [-Servers "c-epoll kestrel go py-executor py-queue c-udp workers workers-aot executor executor-aot executor-threadpool executor-uring c-uring"]
-#                     [-Workloads "1c-64B 100c-64B tls-100c-64B 100c-16KiB tls-100c-16KiB 1000c-1KiB connect-50c tls-connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k"]
+#                     [-Workloads "1c-64B 100c-64B tls-100c-64B 100c-16KiB tls-100c-16KiB 1000c-1KiB 10k-active connect-50c tls-connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k"]
 # TLS workloads (tls-*): the plaintext row beside each, over TLS (echo-load --tls --insecure against the pools started
 # with --tls-self-signed); tls-connect-50c makes a handshake per connection: handshakes per second. Pools only.
 # UDP workloads (udp-*): the pools with --udp --udp-rate-per-ip 0, and c-udp, the minimal C UDP echo
 # (scripts/lib/udp-echo.c, built with gcc into DIR, a reference only; in the default servers when gcc is on PATH);
 # the peers have no UDP and skip them. udp-rate-20k is open loop: loss there (exit code 4) is a result, accepted.
+# 10k-active: 10,000 connections (2,000 with -Quick) each in 64 B ping-pong, every pool sized to serve them all (the
+# 10k-idle options; the Python peers skip both); echo-load opens them 256 at a time and starts its warm-up once every
+# one has connected.
 # workers-aot and executor-aot: the Native AOT build (scripts/publish.ps1, once per run, into DIR/publish), in a
 # full run always, with -Quick only with -Aot. The C epoll reference client runs from bench.sh only.
 # -DryRun prints the plan (each server's command line, echo-load's arguments, the exit codes accepted) and runs
@@ -20,8 +23,8 @@ $ErrorActionPreference = 'Stop'
 Confirm-ScriptArguments $PSCommandPath (@($args) + @($Out, $Servers, $Workloads | Where-Object { $_ -like '-*' }))
 
 $peersDir = Join-Path $RepoRoot '../shared/peers'
-if ($Quick) { $duration = 2; $warmup = 0.5; $idle = 2000; $defaultPeers = 'c-epoll kestrel' }
-else { $duration = 5; $warmup = 1; $idle = 10000; $defaultPeers = 'c-epoll kestrel go py-executor py-queue' }
+if ($Quick) { $duration = 2; $warmup = 0.5; $many = 2000; $defaultPeers = 'c-epoll kestrel' }
+else { $duration = 5; $warmup = 1; $many = 10000; $defaultPeers = 'c-epoll kestrel go py-executor py-queue' }
 if (-not $Servers) {
   $Servers = if (-not $Quick -or $Aot) { 'workers workers-aot executor executor-aot executor-threadpool' } else { 'workers executor executor-threadpool' }
   if (Test-Path (Join-Path $peersDir 'run-peer.sh')) { $Servers = "$defaultPeers $Servers" }
@@ -39,7 +42,7 @@ function Get-ServerOptions([string] $Name, [string] $Workload) {
   if ($Name -eq 'executor-threadpool') { $opts += '--inline-completions', 'false' }
   if ($Name -eq 'executor-uring') { $opts += '--io-engine', 'io_uring' }
   if ($Workload -eq '1000c-1KiB') { $opts += @('--workers', '1000', '--max-connections', '1100') }
-  if ($Workload -eq '10k-idle') { $opts += @('--workers', "$idle", '--max-connections', "$($idle + 100)", '--queue', "$idle", '--when-full', 'wait', '--backlog', '4096') }
+  if ($Workload -like '10k-*') { $opts += @('--workers', "$many", '--max-connections', "$($many + 100)", '--queue', "$many", '--when-full', 'wait', '--backlog', '4096') }
   if ($Workload -like 'udp-*') { $opts += @('--udp', '--udp-rate-per-ip', '0') }
   if ($Workload -like 'tls-*') { $opts += @('--tls-self-signed') }
   return $opts
@@ -49,7 +52,8 @@ $tls = @('--tls', '--insecure')
 $allWorkloads = [ordered]@{
   '1c-64B' = @('-c', '1', '-s', '64'); '100c-64B' = @('-c', '100', '-s', '64'); 'tls-100c-64B' = $tls + @('-c', '100', '-s', '64')
   '100c-16KiB' = @('-c', '100', '-s', '16KiB'); 'tls-100c-16KiB' = $tls + @('-c', '100', '-s', '16KiB'); '1000c-1KiB' = @('-c', '1000', '-s', '1KiB')
-  'connect-50c' = @('--mode', 'connect', '-c', '50', '-s', '64'); 'tls-connect-50c' = $tls + @('--mode', 'connect', '-c', '50', '-s', '64'); '10k-idle' = @('--mode', 'hold', '-c', "$idle", '-s', '64')
+  '10k-active' = @('-c', "$many", '-s', '64')
+  'connect-50c' = @('--mode', 'connect', '-c', '50', '-s', '64'); 'tls-connect-50c' = $tls + @('--mode', 'connect', '-c', '50', '-s', '64'); '10k-idle' = @('--mode', 'hold', '-c', "$many", '-s', '64')
   'udp-1c-64B' = @('--udp', '-c', '1', '-s', '64'); 'udp-100c-64B' = @('--udp', '-c', '100', '-s', '64'); 'udp-rate-20k' = @('--udp', '-c', '10', '-s', '64', '--rate', '20000')
 }
 $chosen = @($allWorkloads.Keys)
@@ -70,9 +74,9 @@ function Get-AcceptedCodes([string] $Name, [string] $Workload) { if (($Name -lik
 
 function Test-Pool([string] $Name) { $Name -like 'workers*' -or $Name -like 'executor*' }
 
-# A pool of 128 Python threads cannot hold thousands of idle clients: it is not asked to. UDP: the pools and c-udp only; c-udp nothing else. TLS: the pools only; executor-uring plaintext TCP only.
+# A pool of 128 Python threads cannot serve thousands of clients: it is not asked to. UDP: the pools and c-udp only; c-udp nothing else. TLS: the pools only; executor-uring plaintext TCP only.
 function Test-Skipped([string] $Name, [string] $Workload) {
-  ($Workload -eq '10k-idle' -and $Name -like 'py-*') -or ($Workload -like 'tls-*' -and -not (Test-Pool $Name)) -or ($Workload -like 'udp-*' -and -not (Test-Pool $Name) -and $Name -ne 'c-udp') -or ($Name -eq 'c-udp' -and $Workload -notlike 'udp-*') -or ($Name -eq 'executor-uring' -and ($Workload -like 'udp-*' -or $Workload -like 'tls-*'))
+  ($Workload -like '10k-*' -and $Name -like 'py-*') -or ($Workload -like 'tls-*' -and -not (Test-Pool $Name)) -or ($Workload -like 'udp-*' -and -not (Test-Pool $Name) -and $Name -ne 'c-udp') -or ($Name -eq 'c-udp' -and $Workload -notlike 'udp-*') -or ($Name -eq 'executor-uring' -and ($Workload -like 'udp-*' -or $Workload -like 'tls-*'))
 }
 
 if ($DryRun) {

@@ -4,7 +4,7 @@
 # server's CPU and peak RSS sampled. Prints one Markdown table of absolute figures and the target ratios, and
 # writes results/bench-<timestamp>/ (JSON per run, bench.md, throughput.png/.svg and latency.png/.svg).
 #   scripts/bench.sh [--quick] [--aot] [--out DIR] [--dry-run] [--servers "c-epoll kestrel go py-executor py-queue c-udp workers workers-aot executor executor-aot executor-threadpool executor-uring c-uring"]
-#                    [--workloads "1c-64B 100c-64B tls-100c-64B 100c-16KiB tls-100c-16KiB 1000c-1KiB connect-50c tls-connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k"]
+#                    [--workloads "1c-64B 100c-64B tls-100c-64B 100c-16KiB tls-100c-16KiB 1000c-1KiB 10k-active connect-50c tls-connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k"]
 # TLS workloads (tls-*): the same load as the plaintext row beside each, over TLS (echo-load --tls --insecure against
 # the pools started with --tls-self-signed); tls-connect-50c makes a handshake per connection: handshakes per second.
 # The peers and c-udp skip them.
@@ -18,9 +18,12 @@
 # workloads only, its UDP being the same as the executor's), beside the peer c-uring (liburing, in the default
 # peers when liburing-dev is installed); workers-aot and executor-aot are the Native AOT build (scripts/publish.sh, once per run, into
 # DIR/publish) beside the JIT build on every workload: always in a full run, with --quick only when --aot is given.
+# 10k-active: 10,000 connections (2,000 with --quick) each in 64 B ping-pong, every pool sized to serve them all
+# (the 10k-idle options; the Python peers skip both); echo-load opens them 256 at a time and starts its warm-up once
+# every one has connected.
 # At 100 connections x 64 B against c-epoll it also runs the C epoll client (scripts/lib/epoll-client.c,
 # built with gcc into DIR) right after echo-load, on the same server: load-clients.md compares the two clients.
-# Full: about 12 minutes. --quick: under 3 (2 s per run, 2,000 idle connections, C epoll and Kestrel peers).
+# Full: about 14 minutes. --quick: under 3 (2 s per run, 2,000 idle or active connections, C epoll and Kestrel peers).
 # --dry-run prints the plan (each server's command line, echo-load's arguments, the exit codes accepted) and
 # runs nothing: bench.ps1 prints the same plan. Every run must exit 0, except the Python peers (128 threads, one
 # client each) at 1,000 connections: 872 clients wait unanswered by design, so echo-load's exit code 4 is
@@ -45,9 +48,9 @@ done
 
 peers_dir="$repo_root/../shared/peers"
 if [ "$quick" = 1 ]; then
-  duration=2; warmup=0.5; idle=2000; default_peers="c-epoll kestrel"
+  duration=2; warmup=0.5; many=2000; default_peers="c-epoll kestrel"
 else
-  duration=5; warmup=1; idle=10000; default_peers="c-epoll kestrel go py-executor py-queue"
+  duration=5; warmup=1; many=10000; default_peers="c-epoll kestrel go py-executor py-queue"
 fi
 if [ -z "$servers" ]; then
   servers="workers executor executor-threadpool"
@@ -73,13 +76,13 @@ server_options() {
   [ "$name" = executor-uring ] && printf '%s\n' --io-engine io_uring
   case "$workload" in
     1000c-1KiB) printf '%s\n' --workers 1000 --max-connections 1100 ;;
-    10k-idle) printf '%s\n' --workers "$idle" --max-connections "$((idle + 100))" --queue "$idle" --when-full wait --backlog 4096 ;;
+    10k-idle|10k-active) printf '%s\n' --workers "$many" --max-connections "$((many + 100))" --queue "$many" --when-full wait --backlog 4096 ;;
     udp-*) printf '%s\n' --udp --udp-rate-per-ip 0 ;;
     tls-*) printf '%s\n' --tls-self-signed ;;
   esac
 }
 
-workloads=(1c-64B 100c-64B tls-100c-64B 100c-16KiB tls-100c-16KiB 1000c-1KiB connect-50c tls-connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k)
+workloads=(1c-64B 100c-64B tls-100c-64B 100c-16KiB tls-100c-16KiB 1000c-1KiB 10k-active connect-50c tls-connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k)
 if [ -n "$only_workloads" ]; then
   for w in $only_workloads; do [[ " ${workloads[*]} " == *" $w "* ]] || { echo "bench.sh: unknown workload '$w' (see --help)" >&2; exit 2; }; done
   read -r -a workloads <<<"$only_workloads"
@@ -90,9 +93,10 @@ args_for() {
     100c-64B) echo "-c 100 -s 64" ;;
     100c-16KiB) echo "-c 100 -s 16KiB" ;;
     1000c-1KiB) echo "-c 1000 -s 1KiB" ;;
+    10k-active) echo "-c $many -s 64" ;;
     connect-50c) echo "--mode connect -c 50 -s 64" ;;
     tls-*) echo "--tls --insecure $(args_for "${1#tls-}")" ;;
-    10k-idle) echo "--mode hold -c $idle -s 64" ;;
+    10k-idle) echo "--mode hold -c $many -s 64" ;;
     udp-1c-64B) echo "--udp -c 1 -s 64" ;;
     udp-100c-64B) echo "--udp -c 100 -s 64" ;;
     udp-rate-20k) echo "--udp -c 10 -s 64 --rate 20000" ;;
@@ -111,10 +115,10 @@ accepted() { if { [[ "$1" == py-* ]] && [ "$2" = 1000c-1KiB ]; } || [ "$2" = udp
 
 is_pool() { [[ "$1" == workers* || "$1" == executor* ]]; }
 
-# skipped NAME WORKLOAD: a pool of 128 Python threads cannot hold thousands of idle clients: it is not asked to.
+# skipped NAME WORKLOAD: a pool of 128 Python threads cannot serve thousands of clients: it is not asked to.
 # UDP: the pools and c-udp only; c-udp nothing else. TLS: the pools only. executor-uring: plaintext TCP only.
 skipped() {
-  { [ "$2" = 10k-idle ] && [[ "$1" == py-* ]]; } ||
+  { [[ "$2" == 10k-* ]] && [[ "$1" == py-* ]]; } ||
     { [[ "$2" == tls-* ]] && ! is_pool "$1"; } ||
     { [[ "$2" == udp-* ]] && ! is_pool "$1" && [ "$1" != c-udp ]; } ||
     { [ "$1" = c-udp ] && [[ "$2" != udp-* ]]; } ||

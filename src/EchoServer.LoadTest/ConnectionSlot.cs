@@ -16,6 +16,9 @@ internal sealed class ConnectionSlot(int index, long quota, int messageSize)
     /// <summary>Set by a mode that made progress without using up messages (hold), so that its reconnect is immediate.</summary>
     public bool Progressed;
 
+    /// <summary>Whether this slot's first connect has ended, connected or not: the warm-up waits for every slot's.</summary>
+    public bool Tried;
+
     /// <summary>Set when the server closed the connection cleanly between messages: not an error; the slot connects again.</summary>
     public bool ClosedByServer;
 

@@ -98,7 +98,7 @@ internal sealed partial class LoadCommand
 
     public Option<double?> Rate { get; } = new("--rate") { Description = "Target messages/s across all connections, sent on schedule (open loop); latency counts from when each message was due." };
 
-    public Option<Duration> Warmup { get; } = OptionFactory.Duration("--warmup", "Load run first and not counted.", Defaults.Warmup);
+    public Option<Duration> Warmup { get; } = OptionFactory.Duration("--warmup", "Load run first and not counted; over TCP it starts once every connection has connected.", Defaults.Warmup);
 
     public Option<Duration> ConnectTimeout { get; } = OptionFactory.Duration("--connect-timeout", "A connect slower than this counts as connect-timeout.", Defaults.ConnectTimeout);
 

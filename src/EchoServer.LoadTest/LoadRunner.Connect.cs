@@ -10,7 +10,7 @@ internal sealed partial class LoadRunner
         while (slot.Remaining > 0 && !stop.IsCancellationRequested)
         {
             long start = Stopwatch.GetTimestamp();
-            using (var connection = await ConnectAsync(stop))
+            using (var connection = await ConnectAsync(slot, stop))
             {
                 await SendAsync(connection, slot.Phase, 0, _options.MessageSize, stop);
                 await ReceiveFirstAsync(connection, slot, start, stop);

@@ -7,7 +7,7 @@ internal sealed partial class LoadRunner
 {
     private async Task EchoAsync(ConnectionSlot slot, CancellationToken stop)
     {
-        using var connection = await ConnectAsync(stop);
+        using var connection = await ConnectAsync(slot, stop);
         if (_options.Pipeline == 1 && _options.Rate is null)
         {
             await PingPongAsync(connection, slot, stop);

@@ -8,7 +8,7 @@ internal sealed partial class LoadRunner
     private async Task HoldAsync(ConnectionSlot slot, CancellationToken stop)
     {
         long start = Stopwatch.GetTimestamp();
-        using var connection = await ConnectAsync(stop);
+        using var connection = await ConnectAsync(slot, stop);
         await SendAsync(connection, slot.Phase, 0, _options.MessageSize, stop);
         await ReceiveFirstAsync(connection, slot, start, stop);
         Stats.RecordMessage(start, Stopwatch.GetTimestamp(), _options.MessageSize, ref slot.Answered);

@@ -9,7 +9,7 @@ namespace EchoServer.LoadTest;
 internal sealed partial class LoadRunner
 {
     /// <summary>Connects (and with <c>--tls</c> completes the handshake, each within <c>--connect-timeout</c>), at most <see cref="MaxConcurrentConnects"/> at a time.</summary>
-    private async Task<LoadConnection> ConnectAsync(CancellationToken stop)
+    private async Task<LoadConnection> ConnectAsync(ConnectionSlot slot, CancellationToken stop)
     {
         var socket = new Socket(_endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await _connectSlots.WaitAsync(stop);
@@ -44,6 +44,14 @@ internal sealed partial class LoadRunner
         finally
         {
             _connectSlots.Release();
+            if (!slot.Tried)
+            {
+                slot.Tried = true;
+                if (Interlocked.Decrement(ref _untried) == 0)
+                {
+                    _allTried.TrySetResult();
+                }
+            }
         }
     }
 

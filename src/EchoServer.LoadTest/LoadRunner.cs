@@ -20,6 +20,8 @@ internal sealed partial class LoadRunner
     private readonly IPEndPoint _endPoint;
     private readonly SemaphoreSlim _connectSlots = new(MaxConcurrentConnects);
     private readonly TlsClient? _tls;
+    private readonly TaskCompletionSource _allTried = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _untried;
 
     /// <summary>Reads the TLS files <paramref name="options"/> names, if any: a <see cref="TlsSetupException"/> says what is wrong with one.</summary>
     public LoadRunner(LoadOptions options, IPEndPoint endPoint)
@@ -27,6 +29,7 @@ internal sealed partial class LoadRunner
         _options = options;
         _endPoint = endPoint;
         _tls = options.Tls is { } tls ? TlsClient.Create(tls, options.Host) : null;
+        _untried = options.Connections;
     }
 
     public LoadStats Stats { get; } = new();
@@ -48,6 +51,13 @@ internal sealed partial class LoadRunner
         long allocatedAtStart = GC.GetTotalAllocatedBytes();
         if (warmingUp)
         {
+            // Thousands of connections open MaxConcurrentConnects at a time: the warm-up, then the measurement, starts
+            // once each has connected (or failed its first try), not in the middle of the connect storm.
+            if (!_options.Udp)
+            {
+                await DelayOrEnd(Task.WhenAny(_allTried.Task, all), Timeout.InfiniteTimeSpan, stop.Token);
+            }
+
             await DelayOrEnd(all, _options.Warmup, stop.Token);
             Stats.StartMeasuring();
             measureStart = Stopwatch.GetTimestamp();

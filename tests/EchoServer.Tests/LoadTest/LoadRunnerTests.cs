@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 using EchoServer.LoadTest;
 using EchoServer.Pools;
@@ -74,6 +76,38 @@ public sealed class LoadRunnerTests
     }
 
     [Fact]
+    internal async Task The_warm_up_waits_until_every_connection_has_connected()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // a full accept queue drops SYNs (the client tries again a second later) on Linux; elsewhere it may refuse
+        }
+
+        // An accept queue of two that nobody empties at first: the third and fourth connects wait for the SYN's resend.
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        var endPoint = (IPEndPoint)listener.LocalEndPoint!;
+        var options = new LoadOptions
+        {
+            Port = endPoint.Port, Connections = 4, Warmup = TimeSpan.FromMilliseconds(100), Duration = TimeSpan.FromMilliseconds(200),
+            ConnectTimeout = TimeSpan.FromSeconds(30), ProgressInterval = TimeSpan.Zero,
+        };
+
+        var run = new LoadRunner(options, endPoint).RunAsync(null, CancellationToken.None);
+        await Task.Delay(TimeSpan.FromMilliseconds(800)); // longer than the whole run would take if it began at once
+        var serving = EchoEveryConnectionAsync(listener);
+        var report = await Eventually.Completes(run, "the run");
+
+        // Measured only once all four were open: each was answered, none left behind by the connect phase.
+        Assert.Empty(report.Errors);
+        Assert.Equal(0, report.ConnectionsUnanswered);
+        Assert.True(report.Messages > 0, "no message measured");
+        listener.Close();
+        await serving;
+    }
+
+    [Fact]
     public async Task A_server_that_flips_a_byte_is_reported_as_a_mismatch_and_echo_load_exits_non_zero()
     {
         // Echoes like a real server but flips one bit of the byte at stream offset 1000 of every connection.
@@ -98,5 +132,38 @@ public sealed class LoadRunnerTests
         // Each connection sees the flipped byte at stream offset 1000 and is opened again, until 100 messages are echoed.
         Assert.Equal(3, process.ExitCode);
         Assert.Matches(@"errors +mismatch [1-9]", output);
+    }
+
+    private static async Task EchoEveryConnectionAsync(Socket listener)
+    {
+        var echoes = new List<Task>();
+        try
+        {
+            while (true)
+            {
+                echoes.Add(EchoUntilClosedAsync(await listener.AcceptAsync()));
+            }
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
+        {
+            // The listener closed: the test is over.
+        }
+
+        await Task.WhenAll(echoes);
+    }
+
+    private static async Task EchoUntilClosedAsync(Socket client)
+    {
+        using (client)
+        {
+            try
+            {
+                await LoopbackTestServer.EchoAsync(client);
+            }
+            catch (SocketException)
+            {
+                // The client reset the connection at the end of its run.
+            }
+        }
     }
 }
