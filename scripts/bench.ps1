@@ -1,7 +1,7 @@
 # Twin of bench.sh: both pools (and the executor with --inline-completions false) against the reference servers in
 # ../shared/peers when present, one server at a time, every workload driven by echo-load with the server's CPU
 # and peak RSS sampled; prints the table and the target ratios, writes results/bench-<timestamp>/.
-#   scripts/bench.ps1 [-Quick] [-Aot] [-Out DIR] [-DryRun] [-Servers "c-epoll kestrel go py-executor py-queue c-udp workers workers-aot executor executor-aot executor-threadpool executor-uring c-uring"]
+#   scripts/bench.ps1 [-Quick] [-Aot] [-Out DIR] [-DryRun] [-Rounds N] [-Servers "c-epoll kestrel go py-executor py-queue c-udp workers workers-aot executor executor-aot executor-threadpool executor-uring c-uring"]
 #                     [-Workloads "1c-64B 100c-64B tls-100c-64B 100c-16KiB tls-100c-16KiB 1000c-1KiB 10k-active connect-50c tls-connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k"]
 # TLS workloads (tls-*): the plaintext row beside each, over TLS (echo-load --tls --insecure against the pools started
 # with --tls-self-signed); tls-connect-50c makes a handshake per connection: handshakes per second. Pools only.
@@ -13,14 +13,20 @@
 # one has connected.
 # workers-aot and executor-aot: the Native AOT build (scripts/publish.ps1, once per run, into DIR/publish), in a
 # full run always, with -Quick only with -Aot. The C epoll reference client runs from bench.sh only.
+# -Rounds N (default 1): N alternated rounds, round by round, workload by workload, the servers taking turns (one
+# round: server by server). Each run's JSON is labelled round=K (and named SERVER-WORKLOAD-roundK.json); bench.md gives
+# each figure and target as the median of its rounds, and names a failure in any round; the charts draw the first
+# round. -DryRun prefixes each line with "round K " then.
 # -DryRun prints the plan (each server's command line, echo-load's arguments, the exit codes accepted) and runs
 # nothing: bench.sh --dry-run prints the same plan. Every run must exit 0, except the Python peers (128 threads,
 # one client each) at 1,000 connections: 872 clients wait unanswered by design, so echo-load's exit code 4 is
 # accepted there, and only there. A run that fails otherwise makes the script exit 1 after the table.
-param([switch] $Quick, [switch] $Aot, [string] $Out = '', [string] $Servers = '', [string] $Workloads = '', [switch] $DryRun)
+param([switch] $Quick, [switch] $Aot, [string] $Out = '', [string] $Servers = '', [string] $Workloads = '', [switch] $DryRun, [string] $Rounds = '1')
 $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'lib/Common.ps1')
 Confirm-ScriptArguments $PSCommandPath (@($args) + @($Out, $Servers, $Workloads | Where-Object { $_ -like '-*' }))
+if ($Rounds -notmatch '^[1-9][0-9]*$') { [Console]::Error.WriteLine("bench.ps1: -Rounds takes a positive integer, not '$Rounds'"); exit 2 }
+$roundCount = [int] $Rounds
 
 $peersDir = Join-Path $RepoRoot '../shared/peers'
 if ($Quick) { $duration = 2; $warmup = 0.5; $many = 2000; $defaultPeers = 'c-epoll kestrel' }
@@ -79,13 +85,27 @@ function Test-Skipped([string] $Name, [string] $Workload) {
   ($Workload -like '10k-*' -and $Name -like 'py-*') -or ($Workload -like 'tls-*' -and -not (Test-Pool $Name)) -or ($Workload -like 'udp-*' -and -not (Test-Pool $Name) -and $Name -ne 'c-udp') -or ($Name -eq 'c-udp' -and $Workload -notlike 'udp-*') -or ($Name -eq 'executor-uring' -and ($Workload -like 'udp-*' -or $Workload -like 'tls-*'))
 }
 
+# The runs in order (bench.sh's plan). One round: server by server. Several: round by round, workload by workload, the
+# servers taking turns, so that the machine's drift falls on every server alike.
+function Get-Plan {
+  $names = @($Servers -split ' ' | Where-Object { $_ })
+  if ($roundCount -eq 1) {
+    foreach ($name in $names) { foreach ($workload in $chosen) { if (-not (Test-Skipped $name $workload)) { [pscustomobject]@{ Round = 1; Name = $name; Workload = $workload } } } }
+  } else {
+    foreach ($round in 1..$roundCount) { foreach ($workload in $chosen) { foreach ($name in $names) { if (-not (Test-Skipped $name $workload)) { [pscustomobject]@{ Round = $round; Name = $name; Workload = $workload } } } } }
+  }
+}
+$runs = @(Get-Plan)
+
+# What keeps a round's files apart ('' with one round, as ever).
+function Get-RunSuffix([int] $Round) { if ($roundCount -eq 1) { '' } else { "-round$Round" } }
+
 if ($DryRun) {
-  foreach ($name in ($Servers -split ' ' | Where-Object { $_ })) {
-    foreach ($workload in $chosen) {
-      if (Test-Skipped $name $workload) { continue }
-      $server = if (Test-Pool $name) { 'echo-server ' + ((Get-ServerOptions $name $workload) -join ' ') } elseif ($name -eq 'c-udp') { 'udp-echo' } else { "run-peer.sh $name" }
-      "${name} ${workload}: $server | echo-load $((Get-LoadArguments $workload) -join ' ') | exit $((Get-AcceptedCodes $name $workload) -join ' ')"
-    }
+  foreach ($run in $runs) {
+    $name = $run.Name; $workload = $run.Workload
+    $server = if (Test-Pool $name) { 'echo-server ' + ((Get-ServerOptions $name $workload) -join ' ') } elseif ($name -eq 'c-udp') { 'udp-echo' } else { "run-peer.sh $name" }
+    $prefix = if ($roundCount -eq 1) { '' } else { "round $($run.Round) " }
+    "${prefix}${name} ${workload}: $server | echo-load $((Get-LoadArguments $workload) -join ' ') | exit $((Get-AcceptedCodes $name $workload) -join ' ')"
   }
   exit 0
 }
@@ -111,8 +131,8 @@ function Get-FreePort {
   }
 }
 
-function Start-Subject([string] $Name, [string] $Workload) {
-  $log = Join-Path $Out "server-$Name-$Workload.log"
+function Start-Subject([string] $Name, [string] $Workload, [string] $Suffix) {
+  $log = Join-Path $Out "server-$Name-$Workload$Suffix.log"
   if ($Name -in 'workers', 'executor', 'executor-threadpool', 'executor-uring', 'workers-aot', 'executor-aot') {
     $opts = Get-ServerOptions $Name $Workload
     $exe = if ($Name -like '*-aot') { Join-Path $Out ('publish/echo-server' + $(if ($env:OS -eq 'Windows_NT') { '.exe' } else { '' })) } else { '' }
@@ -142,18 +162,17 @@ function Start-Subject([string] $Name, [string] $Workload) {
 }
 
 $failed = @()
-foreach ($name in ($Servers -split ' ' | Where-Object { $_ })) {
-  foreach ($workload in $chosen) {
-    if (Test-Skipped $name $workload) { continue }
-    $server = Start-Subject $name $workload
-    try {
-      $text = & dotnet $LoadDll --port $server.Port @(Get-LoadArguments $workload) --server-pid $server.Process.Id `
-        --label "server=$name" --label "workload=$workload" --json (Join-Path $Out "$name-$workload.json")
-      if ($LASTEXITCODE -notin (Get-AcceptedCodes $name $workload)) { $failed += "$name $workload (exit $LASTEXITCODE)" }
-      $text | Where-Object { $_ -match '^echo-load|msg/s\)|connections  |held|server |client |unanswered|datagrams |latency|errors' } | ForEach-Object { [Console]::Error.WriteLine($_) }
-    } finally {
-      Stop-EchoServer $server
-    }
+foreach ($run in $runs) {
+  $name = $run.Name; $workload = $run.Workload; $suffix = Get-RunSuffix $run.Round
+  if ($roundCount -gt 1) { [Console]::Error.WriteLine("round $($run.Round) of ${roundCount}: $name $workload") }
+  $server = Start-Subject $name $workload $suffix
+  try {
+    $text = & dotnet $LoadDll --port $server.Port @(Get-LoadArguments $workload) --server-pid $server.Process.Id `
+      --label "server=$name" --label "workload=$workload" --label "round=$($run.Round)" --json (Join-Path $Out "$name-$workload$suffix.json")
+    if ($LASTEXITCODE -notin (Get-AcceptedCodes $name $workload)) { $failed += "$name $workload$($suffix -replace '-round', ' round ') (exit $LASTEXITCODE)" }
+    $text | Where-Object { $_ -match '^echo-load|msg/s\)|connections  |held|server |client |unanswered|datagrams |latency|errors' } | ForEach-Object { [Console]::Error.WriteLine($_) }
+  } finally {
+    Stop-EchoServer $server
   }
 }
 

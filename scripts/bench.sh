@@ -3,7 +3,7 @@
 # it, the two pools alone), one server at a time on a free port, every workload driven by echo-load, each
 # server's CPU and peak RSS sampled. Prints one Markdown table of absolute figures and the target ratios, and
 # writes results/bench-<timestamp>/ (JSON per run, bench.md, throughput.png/.svg and latency.png/.svg).
-#   scripts/bench.sh [--quick] [--aot] [--out DIR] [--dry-run] [--servers "c-epoll kestrel go py-executor py-queue c-udp workers workers-aot executor executor-aot executor-threadpool executor-uring c-uring"]
+#   scripts/bench.sh [--quick] [--aot] [--out DIR] [--dry-run] [--rounds N] [--servers "c-epoll kestrel go py-executor py-queue c-udp workers workers-aot executor executor-aot executor-threadpool executor-uring c-uring"]
 #                    [--workloads "1c-64B 100c-64B tls-100c-64B 100c-16KiB tls-100c-16KiB 1000c-1KiB 10k-active connect-50c tls-connect-50c 10k-idle udp-1c-64B udp-100c-64B udp-rate-20k"]
 # TLS workloads (tls-*): the same load as the plaintext row beside each, over TLS (echo-load --tls --insecure against
 # the pools started with --tls-self-signed); tls-connect-50c makes a handshake per connection: handshakes per second.
@@ -24,6 +24,10 @@
 # At 100 connections x 64 B against c-epoll it also runs the C epoll client (scripts/lib/epoll-client.c,
 # built with gcc into DIR) right after echo-load, on the same server: load-clients.md compares the two clients.
 # Full: about 14 minutes. --quick: under 3 (2 s per run, 2,000 idle or active connections, C epoll and Kestrel peers).
+# --rounds N (default 1): N alternated rounds, for figures steadier than one run's: round by round, workload by
+# workload, the servers taking turns (one round: server by server). Each run's JSON is labelled round=K (and named
+# SERVER-WORKLOAD-roundK.json); bench.md gives each figure and target as the median of its rounds, and names a
+# failure in any round; the charts draw the first round. --dry-run prefixes each line with "round K " then.
 # --dry-run prints the plan (each server's command line, echo-load's arguments, the exit codes accepted) and
 # runs nothing: bench.ps1 prints the same plan. Every run must exit 0, except the Python peers (128 threads, one
 # client each) at 1,000 connections: 872 clients wait unanswered by design, so echo-load's exit code 4 is
@@ -31,7 +35,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-quick=0; aot=0; out=""; servers=""; dry_run=0; only_workloads=""
+quick=0; aot=0; out=""; servers=""; dry_run=0; only_workloads=""; rounds=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -40,6 +44,10 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift ;;
     --servers) servers="$2"; shift ;;
     --workloads) only_workloads="$2"; shift ;;
+    --rounds)
+      rounds="${2-}"
+      [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --rounds takes a positive integer, not '$rounds'" >&2; exit 2; }
+      shift ;;
     -h|--help) usage; exit 0 ;;
     *) bad_argument "$1" ;;
   esac
@@ -125,15 +133,33 @@ skipped() {
     { [ "$1" = executor-uring ] && [[ "$2" == udp-* || "$2" == tls-* ]]; }
 }
 
+# plan: the runs in order, "ROUND NAME WORKLOAD" a line. One round: server by server. Several: round by round,
+# workload by workload, the servers taking turns, so that the machine's drift falls on every server alike.
+plan() {
+  local round name workload
+  if [ "$rounds" = 1 ]; then
+    for name in $servers; do for workload in "${workloads[@]}"; do
+      skipped "$name" "$workload" || echo "1 $name $workload"
+    done; done
+  else
+    for round in $(seq 1 "$rounds"); do for workload in "${workloads[@]}"; do for name in $servers; do
+      skipped "$name" "$workload" || echo "$round $name $workload"
+    done; done; done
+  fi
+}
+mapfile -t runs < <(plan)
+
+# run_suffix ROUND: what keeps a round's files apart ("" with one round, as ever).
+run_suffix() { if [ "$rounds" = 1 ]; then echo ""; else echo "-round$1"; fi; }
+
 if [ "$dry_run" = 1 ]; then
-  for name in $servers; do
-    for workload in "${workloads[@]}"; do
-      skipped "$name" "$workload" && continue
-      if is_pool "$name"; then server="echo-server $(server_options "$name" "$workload" | tr '\n' ' ')"
-      elif [ "$name" = c-udp ]; then server="udp-echo "
-      else server="run-peer.sh $name "; fi
-      echo "$name $workload: ${server% } | echo-load $(load_args "$workload") | exit $(accepted "$name" "$workload")"
-    done
+  for run in "${runs[@]}"; do
+    read -r round name workload <<<"$run"
+    if is_pool "$name"; then server="echo-server $(server_options "$name" "$workload" | tr '\n' ' ')"
+    elif [ "$name" = c-udp ]; then server="udp-echo "
+    else server="run-peer.sh $name "; fi
+    prefix=""; [ "$rounds" = 1 ] || prefix="round $round "
+    echo "$prefix$name $workload: ${server% } | echo-load $(load_args "$workload") | exit $(accepted "$name" "$workload")"
   done
   exit 0
 fi
@@ -163,9 +189,9 @@ free_port() {
   done
 }
 
-# start NAME WORKLOAD: our pools with the options each workload calls for, or a reference server.
+# start NAME WORKLOAD SUFFIX: our pools with the options each workload calls for, or a reference server.
 start() {
-  local name="$1" workload="$2" log="$out/server-$1-$2.log"
+  local name="$1" workload="$2" log="$out/server-$1-$2$3.log"
   case "$name" in
     workers|executor|executor-threadpool|executor-uring|workers-aot|executor-aot)
       local opts; mapfile -t opts < <(server_options "$name" "$workload")
@@ -198,36 +224,37 @@ start() {
 
 started=$(date +%s)
 failed=()
-for name in $servers; do
-  for workload in "${workloads[@]}"; do
-    skipped "$name" "$workload" && continue
-    start "$name" "$workload"
-    set +e
-    # shellcheck disable=SC2046
-    dotnet "$LOAD_DLL" --port "$SERVER_PORT" $(load_args "$workload") \
-      --server-pid "$SERVER_PID" --label server="$name" --label workload="$workload" --json "$out/$name-$workload.json" \
-      | sed -n '1p;/msg\/s)/p;/connections  /p;/held/p;/server /p;/client /p;/unanswered/p;/datagrams /p;/latency/p;/errors/p' >&2
-    rc=${PIPESTATUS[0]}
-    set -e
-    [[ " $(accepted "$name" "$workload") " == *" $rc "* ]] || failed+=("$name $workload (exit $rc)")
-    if [ "$name" = c-epoll ] && [ "$workload" = 100c-64B ] && [ -x "$out/epoll-client" ]; then
-      # The reference client on the same server start, right after echo-load: what the load tool leaves on the table.
-      "$out/epoll-client" 127.0.0.1 "$SERVER_PORT" 100 64 "$duration" "$warmup" >"$out/epoll-client.txt" || true
-      echo "C epoll client: $(cat "$out/epoll-client.txt")" >&2
-    fi
-    if is_pool "$name"; then stop_server; else kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi
-  done
+for run in "${runs[@]}"; do
+  read -r round name workload <<<"$run"
+  suffix="$(run_suffix "$round")"
+  [ "$rounds" = 1 ] || echo "round $round of $rounds: $name $workload" >&2
+  start "$name" "$workload" "$suffix"
+  set +e
+  # shellcheck disable=SC2046
+  dotnet "$LOAD_DLL" --port "$SERVER_PORT" $(load_args "$workload") --server-pid "$SERVER_PID" \
+    --label server="$name" --label workload="$workload" --label round="$round" --json "$out/$name-$workload$suffix.json" \
+    | sed -n '1p;/msg\/s)/p;/connections  /p;/held/p;/server /p;/client /p;/unanswered/p;/datagrams /p;/latency/p;/errors/p' >&2
+  rc=${PIPESTATUS[0]}
+  set -e
+  [[ " $(accepted "$name" "$workload") " == *" $rc "* ]] || failed+=("$name $workload${suffix/-round/ round } (exit $rc)")
+  if [ "$name" = c-epoll ] && [ "$workload" = 100c-64B ] && [ "$round" = 1 ] && [ -x "$out/epoll-client" ]; then
+    # The reference client on the same server start, right after echo-load: what the load tool leaves on the table.
+    "$out/epoll-client" 127.0.0.1 "$SERVER_PORT" 100 64 "$duration" "$warmup" >"$out/epoll-client.txt" || true
+    echo "C epoll client: $(cat "$out/epoll-client.txt")" >&2
+  fi
+  if is_pool "$name"; then stop_server; else kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; fi
 done
 
 echo >&2
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); dotnet $(dotnet --version); $(( $(date +%s) - started )) s" | tee "$out/machine.txt"
 echo
 dotnet "$LOAD_DLL" compare "$out" --title "echo servers ($(date -u +%Y-%m-%d), $(nproc) cores)"
-if [ -s "$out/epoll-client.txt" ] && [ -f "$out/c-epoll-100c-64B.json" ]; then
-  # load-clients.md: both clients against the C epoll server at 100 x 64 B, msg/s and the client's own CPU.
+first_epoll="$out/c-epoll-100c-64B$(run_suffix 1).json"
+if [ -s "$out/epoll-client.txt" ] && [ -f "$first_epoll" ]; then
+  # load-clients.md: both clients against the C epoll server at 100 x 64 B (the first round), msg/s and the client's own CPU.
   json_number() { grep -m1 -oE "\"$1\": [0-9.]+" "$2" | grep -oE '[0-9.]+$' || echo 0; }
-  el_rate=$(json_number messagesPerSecond "$out/c-epoll-100c-64B.json")
-  el_cpu=$(json_number clientCpuUsPerMessage "$out/c-epoll-100c-64B.json")
+  el_rate=$(json_number messagesPerSecond "$first_epoll")
+  el_cpu=$(json_number clientCpuUsPerMessage "$first_epoll")
   read -r _ _ _ _ _ c_rate _ c_cpu _ < "$out/epoll-client.txt"
   {
     echo

@@ -6,7 +6,8 @@ namespace EchoServer.LoadTest;
 /// <summary>
 /// The benchmark's verdict: one table of absolute figures (server × workload, each with the server's CPU),
 /// then each target as a ratio of the project's pools to a reference server, measured in the same run.
-/// Reports are matched by their labels: <c>server</c> and <c>workload</c>.
+/// Reports are matched by their labels: <c>server</c> and <c>workload</c>; with several rounds of each (label
+/// <c>round</c>), every figure and target is the median over the rounds, and a failure in any round still shows.
 /// </summary>
 internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
 {
@@ -76,8 +77,11 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
     public static BenchTable Load(string directory) => new(Summary.Load(directory).Reports);
 
     /// <summary>Throughput and latency charts: a colour per server, a group of bars and a latency panel per workload.</summary>
+    /// <remarks>With several rounds, the first round of each server and workload: a latency line is one run's distribution.</remarks>
     public Charts Charts() => new(
         reports.Where(r => Server(r) is not null && Workload(r) is not null)
+            .GroupBy(r => (Server(r), Workload(r)))
+            .Select(g => g.MinBy(Round)!)
             .OrderBy(r => Array.FindIndex(Workloads, w => w.Id == Workload(r)) is var i && i < 0 ? int.MaxValue : i)
             .ThenBy(r => Array.IndexOf(ServerOrder, Server(r)) is var i && i < 0 ? int.MaxValue : i),
         r => Server(r)!,
@@ -97,12 +101,13 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
                 continue;
             }
 
-            var cells = servers.Select(s => Find(s, id) is { } r && value(r) is { } v
-                ? string.Create(C, $"{Format(v)}{(r.ServerCores is { } cores && !measure.EndsWith("CPU/msg", StringComparison.Ordinal) && measure != "loss %" ? $" ({cores:F2} cores)" : string.Empty)}{(r.ExitCode != LoadExitCodes.Ok ? " ⚠" : string.Empty)}")
+            var cells = servers.Select(s => Runs(s, id) is { Count: > 0 } runs && Median(runs, value) is { } v
+                ? string.Create(C, $"{Format(v)}{(Median(runs, r => r.ServerCores) is { } cores && !measure.EndsWith("CPU/msg", StringComparison.Ordinal) && measure != "loss %" ? $" ({cores:F2} cores)" : string.Empty)}{(runs.Any(r => r.ExitCode != LoadExitCodes.Ok) ? " ⚠" : string.Empty)}")
                 : "–");
             md.AppendLine(C, $"| {title} | {measure} | {string.Join(" | ", cells)} |");
         }
 
+        AppendRounds(md);
         if (reports.Any(r => Targets.Any(t => t.Peer == Server(r))))
         {
             AppendTargets(md);
@@ -117,7 +122,7 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
         md.AppendLine();
         md.AppendLine(faulty.Count == 0
             ? "Every run: zero errors, zero mismatched bytes, every connection answered, no datagram lost."
-            : "Runs with errors, unanswered connections or lost datagrams (⚠): " + string.Join("; ", faulty.Select(r => $"{r.Labels.GetValueOrDefault("server")} {Workload(r)}: {r.Problems()}")));
+            : "Runs with errors, unanswered connections or lost datagrams (⚠): " + string.Join("; ", faulty.Select(r => $"{r.Labels.GetValueOrDefault("server")} {Workload(r)}{(Rounds().Max > 1 ? string.Create(C, $" round {Round(r)}") : string.Empty)}: {r.Problems()}")));
         return md.ToString();
     }
 
@@ -139,9 +144,9 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
         {
             var get = Workloads.First(w => w.Id == workload && w.Measure == measure).Value;
             double? mine = ours == "best pool"
-                ? Pools.Select(s => Find(s, workload) is { } r ? get(r) : null).Max()
-                : Find(ours, workload) is { } o ? get(o) : null;
-            double? theirs = Find(peer, workload) is { } p ? get(p) : null;
+                ? Pools.Select(s => Median(Runs(s, workload), get)).Max()
+                : Median(Runs(ours, workload), get);
+            double? theirs = Median(Runs(peer, workload), get);
             string label = string.Create(C, $"{ours} {measure} {(atMost ? "≤" : "≥")} {bound:0.##}× {peer} ({Workloads.First(w => w.Id == workload).Title})");
             if (mine is not { } m || theirs is not { } t || t == 0)
             {
@@ -167,6 +172,37 @@ internal sealed class BenchTable(IReadOnlyList<LoadReport> reports)
         _ => v.Value.ToString("F2", C),
     };
 
-    private LoadReport? Find(string server, string workload) =>
-        reports.FirstOrDefault(r => r.Labels.GetValueOrDefault("server") == server && Workload(r) == workload);
+    /// <summary>The median of the figures that are there: the middle one, or the mean of the two middle ones.</summary>
+    internal static double? Median(IEnumerable<LoadReport> runs, Func<LoadReport, double?> value)
+    {
+        var sorted = runs.Select(value).OfType<double>().Order().ToList();
+        int middle = sorted.Count / 2;
+        return sorted.Count == 0 ? null : sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+
+    /// <summary>The round a report belongs to (label <c>round</c>); a report without one is the only round.</summary>
+    private static int Round(LoadReport r) =>
+        int.TryParse(r.Labels.GetValueOrDefault("round"), NumberStyles.None, C, out int round) ? round : 1;
+
+    /// <summary>Says how many rounds each figure is the median of, when there was more than one.</summary>
+    private void AppendRounds(StringBuilder md)
+    {
+        var (min, max) = Rounds();
+        if (max > 1)
+        {
+            md.AppendLine();
+            md.AppendLine(C, $"Each figure: the median of {(min == max ? $"{max}" : $"{min} to {max}")} rounds.");
+        }
+    }
+
+    /// <summary>The fewest and the most runs of one server in one workload.</summary>
+    private (int Min, int Max) Rounds()
+    {
+        var counts = reports.Where(r => Server(r) is not null && Workload(r) is not null)
+            .CountBy(r => (Server(r), Workload(r))).Select(c => c.Value).DefaultIfEmpty(1).ToList();
+        return (counts.Min(), counts.Max());
+    }
+
+    private List<LoadReport> Runs(string server, string workload) =>
+        reports.Where(r => Server(r) == server && Workload(r) == workload).ToList();
 }

@@ -104,6 +104,50 @@ public sealed class ScriptTests
     }
 
     [Fact]
+    public async Task With_rounds_both_benchmark_scripts_alternate_the_servers_within_each_workload_round_by_round()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return; // bench.sh needs bash
+        }
+
+        const string servers = "c-epoll c-udp executor", workloads = "1c-64B 100c-64B udp-1c-64B";
+        var (shExit, plan, shError) = await RunAsync("bench.sh", ["--quick", "--dry-run", "--rounds", "2", "--servers", servers, "--workloads", workloads]);
+        var (psExit, psPlan, psError) = await RunAsync("bench.ps1", ["-Quick", "-DryRun", "-Rounds", "2", "-Servers", servers, "-Workloads", workloads]);
+
+        Assert.True(shExit == 0, shError);
+        Assert.True(psExit == 0, psError);
+        Assert.Equal(plan, psPlan);
+        string[] order =
+        [
+            "round 1 c-epoll 1c-64B", "round 1 executor 1c-64B", "round 1 c-epoll 100c-64B", "round 1 executor 100c-64B", "round 1 c-udp udp-1c-64B", "round 1 executor udp-1c-64B",
+            "round 2 c-epoll 1c-64B", "round 2 executor 1c-64B", "round 2 c-epoll 100c-64B", "round 2 executor 100c-64B", "round 2 c-udp udp-1c-64B", "round 2 executor udp-1c-64B",
+        ];
+        var lines = plan.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(order, lines.Select(l => l[..l.IndexOf(':', StringComparison.Ordinal)]));
+        Assert.Contains("round 2 executor 100c-64B: echo-server --pool executor | echo-load -c 100 -s 64 -d 2 --warmup 0.5 --progress 0 | exit 0", lines);
+    }
+
+    [Theory]
+    [InlineData("bench.sh", "--rounds", "0")]
+    [InlineData("bench.sh", "--rounds", "two")]
+    [InlineData("bench.ps1", "-Rounds", "0")]
+    [InlineData("bench.ps1", "-Rounds", "1.5")]
+    public async Task Rounds_other_than_a_positive_integer_give_one_line_and_exit_code_2(string script, string option, string value)
+    {
+        if (OperatingSystem.IsWindows() && script.EndsWith(".sh", StringComparison.Ordinal))
+        {
+            return; // the .sh scripts need bash
+        }
+
+        var (exitCode, stdout, stderr) = await RunAsync(script, [option, value, script.EndsWith(".sh", StringComparison.Ordinal) ? "--dry-run" : "-DryRun"]);
+
+        Assert.Equal(2, exitCode);
+        Assert.Equal($"{script}: {option} takes a positive integer, not '{value}'", stderr.TrimEnd('\n', '\r'));
+        Assert.Equal(string.Empty, stdout);
+    }
+
+    [Fact]
     public async Task Run_ps1_builds_and_starts_a_server_that_echoes_as_run_sh_does()
     {
         string pwsh = await Pwsh.LocateAsync();
