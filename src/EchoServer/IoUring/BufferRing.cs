@@ -5,7 +5,10 @@ namespace EchoServer.IoUring;
 /// <summary>
 /// A provided-buffer ring (IORING_REGISTER_PBUF_RING): buffers the kernel picks from when a receive completes, so
 /// a connection waiting for data holds none. A buffer taken by a completion is this process's until
-/// <see cref="Return"/> puts it back. Not thread-safe: the ring's thread alone uses it.
+/// <see cref="Return"/> puts it back. Only a few buffers are provided at first, more (up to the ring's count) once
+/// three quarters of them are taken at once: the kernel hands buffers out oldest first, so every buffer provided
+/// is soon written into, and the pages written stay resident; provided as the load needs them, they grow with the
+/// messages in hand at once, not with the ring's count. Not thread-safe: the ring's thread alone uses it.
 /// </summary>
 internal sealed unsafe class BufferRing : IDisposable
 {
@@ -22,7 +25,8 @@ internal sealed unsafe class BufferRing : IDisposable
     /// <param name="group">The buffer group id requests name.</param>
     /// <param name="count">Buffers (a power of two, at most 32,768).</param>
     /// <param name="size">Bytes each.</param>
-    public BufferRing(Ring ring, ushort group, int count, int size)
+    /// <param name="initial">Buffers provided at first (at most <paramref name="count"/>; all of them when not given).</param>
+    public BufferRing(Ring ring, ushort group, int count, int size, int? initial = null)
     {
         if (count is < 1 or > 32768 || (count & (count - 1)) != 0)
         {
@@ -52,10 +56,7 @@ internal sealed unsafe class BufferRing : IDisposable
         }
 
         _registered = true;
-        for (int id = 0; id < count; id++)
-        {
-            Return((ushort)id);
-        }
+        ProvideUpTo(Math.Clamp(initial ?? count, 1, count));
     }
 
     public ushort Group { get; }
@@ -67,11 +68,33 @@ internal sealed unsafe class BufferRing : IDisposable
     /// <summary>Buffers the kernel may fill now.</summary>
     public int Available { get; private set; }
 
+    /// <summary>Buffers provided so far, taken or not (they grow up to <see cref="Count"/>, never shrink).</summary>
+    public int Provided { get; private set; }
+
     /// <summary>Where buffer <paramref name="id"/> starts.</summary>
     public byte* Buffer(ushort id) => _memory + ((nuint)id * (nuint)BufferSize);
 
-    /// <summary>Counts a buffer a completion took.</summary>
-    public void Taken() => Available--;
+    /// <summary>Counts a buffer a completion took; provides more once three quarters are taken.</summary>
+    public void Taken()
+    {
+        Available--;
+        if (Available * 4 <= Provided)
+        {
+            TryGrow();
+        }
+    }
+
+    /// <summary>Provides twice as many buffers (up to <see cref="Count"/>); false when all are provided already.</summary>
+    public bool TryGrow()
+    {
+        if (Provided == Count)
+        {
+            return false;
+        }
+
+        ProvideUpTo(Math.Min(Count, Provided * 2));
+        return true;
+    }
 
     /// <summary>Puts buffer <paramref name="id"/> back for the kernel to fill.</summary>
     public void Return(ushort id)
@@ -98,6 +121,14 @@ internal sealed unsafe class BufferRing : IDisposable
             registration[2] = registration[3] = registration[4] = 0;
             _ = Interop.Register(_ring.Fd, RingConstants.UnregisterPbufRing, registration, 1);
             Free();
+        }
+    }
+
+    private void ProvideUpTo(int provided)
+    {
+        while (Provided < provided)
+        {
+            Return((ushort)Provided++);
         }
     }
 

@@ -15,6 +15,9 @@ internal sealed unsafe class RingLoop : IDisposable
     private const int WakeIndex = 0;
     private const int ReapBatch = 256;
 
+    /// <summary>Provided buffers a ring starts with; more as the load needs them (<see cref="BufferRing"/>).</summary>
+    private const int InitialBuffers = 64;
+
     private readonly ConcurrentQueue<(Action<object?> Work, object? State)> _posted = new();
     private readonly ManualResetEventSlim _ready = new();
     private readonly Lock _eventFdLock = new();
@@ -162,7 +165,7 @@ internal sealed unsafe class RingLoop : IDisposable
         try
         {
             _ring = Ring.Create(1024, 4096);
-            _buffers = new BufferRing(_ring, 0, _bufferCount, _bufferSize);
+            _buffers = new BufferRing(_ring, 0, _bufferCount, _bufferSize, InitialBuffers);
             _wakeValue = (ulong*)NativeMemory.Alloc(sizeof(ulong));
             _eventFd = Interop.CreateEventFd();
             if (_eventFd < 0)

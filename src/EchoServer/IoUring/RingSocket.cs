@@ -271,7 +271,7 @@ internal sealed unsafe class RingSocket : IValueTaskSource, IValueTaskSource<int
 
     private void Arm()
     {
-        if (_loop.Buffers.Available == 0)
+        if (_loop.Buffers.Available == 0 && !_loop.Buffers.TryGrow())
         {
             if (!_starved)
             {

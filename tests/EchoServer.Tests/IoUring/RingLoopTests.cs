@@ -82,7 +82,52 @@ public sealed class RingLoopTests
         Assert.Equal(sent.Length, await sending);
         Assert.Equal(sent, received.ToArray());
         await Eventually.Completes(await OnLoop(loop, () => OffLoop(socket.CloseAsync().AsTask())), "the socket to close on the ring");
-        Assert.Equal(2048, await OnLoop(loop, () => loop.Buffers.Available));
+        Assert.Equal(await OnLoop(loop, () => loop.Buffers.Provided), await OnLoop(loop, () => loop.Buffers.Available));
+    }
+
+    [Fact]
+    public async Task A_ring_starts_with_a_few_buffers_and_provides_more_as_messages_in_hand_need_them()
+    {
+        using var loop = new RingLoop("test-ring", 2048, 256, NullLogger.Instance);
+        Assert.Equal(64, await OnLoop(loop, () => loop.Buffers.Provided));
+        var pairs = Enumerable.Range(0, 150).Select(_ => LoopbackPair.Connect()).ToList();
+        try
+        {
+            var sockets = await OnLoop(loop, () => pairs.Select(p => RingSocket.Open(loop, p.Server)).ToList());
+            var waits = await OnLoop(loop, () => sockets.Select(s => OffLoop(s.WaitForDataAsync().AsTask())).ToList());
+            for (int i = 0; i < pairs.Count; i++)
+            {
+                pairs[i].Client.Send(BitConverter.GetBytes(i));
+            }
+
+            // Every socket holds its message at once: 150 buffers taken, from a ring that started with 64.
+            await Eventually.Completes(Task.WhenAll(waits), "every socket to get its message");
+            var messages = await OnLoop(loop, () => sockets.Select((s, i) =>
+            {
+                Assert.True(s.TryTake(out ushort id, out int length));
+                return (id, BitConverter.ToInt32(Copy(s.BufferAddress(id), length)));
+            }).ToList());
+            Assert.Equal(Enumerable.Range(0, pairs.Count), messages.Select(m => m.Item2));
+            Assert.Equal(pairs.Count, messages.Select(m => m.id).Distinct().Count());
+            int provided = await OnLoop(loop, () => loop.Buffers.Provided);
+            Assert.InRange(provided, 256, 512);
+
+            await OnLoop(loop, () =>
+            {
+                for (int i = 0; i < sockets.Count; i++)
+                {
+                    sockets[i].Return(messages[i].id);
+                }
+
+                return true;
+            });
+            await Eventually.Completes(await OnLoop(loop, () => Task.WhenAll(sockets.Select(s => OffLoop(s.CloseAsync().AsTask())))), "every socket to close on the ring");
+            Assert.Equal((provided, provided), await OnLoop(loop, () => (loop.Buffers.Provided, loop.Buffers.Available)));
+        }
+        finally
+        {
+            pairs.ForEach(p => { p.Client.Dispose(); p.Server.Dispose(); });
+        }
     }
 
     [Fact]

@@ -144,6 +144,33 @@ public sealed class RingTests
     }
 
     [Fact]
+    public void A_buffer_ring_provides_a_few_buffers_first_and_twice_as_many_once_three_quarters_are_taken_up_to_its_count()
+    {
+        using var ring = Ring.Create(4, 8);
+        using var buffers = new BufferRing(ring, 0, 32, 64, initial: 8);
+        Assert.Equal((8, 8), (buffers.Provided, buffers.Available));
+
+        for (int i = 0; i < 5; i++)
+        {
+            buffers.Taken();
+        }
+
+        Assert.Equal((8, 3), (buffers.Provided, buffers.Available)); // 5 of 8 taken: not yet
+        buffers.Taken();
+        Assert.Equal((16, 10), (buffers.Provided, buffers.Available)); // 6 of 8: twice as many
+
+        Assert.True(buffers.TryGrow());
+        Assert.Equal((32, 26), (buffers.Provided, buffers.Available));
+        Assert.False(buffers.TryGrow()); // never past the ring's count
+        for (int i = 0; i < 26; i++)
+        {
+            buffers.Taken();
+        }
+
+        Assert.Equal((32, 0), (buffers.Provided, buffers.Available));
+    }
+
+    [Fact]
     public void A_buffer_ring_takes_a_power_of_two_buffers_and_the_engine_fits_them_to_the_buffer_size()
     {
         using var ring = Ring.Create(4, 8);
