@@ -16,8 +16,7 @@ internal sealed class ClientConnection
 
     private readonly Action<ClientConnection> _onRefused;
     private readonly Action<ClientConnection> _onClosed;
-    private CloseCallback? _closeCallbacks;
-    private List<KeyValuePair<string, string>>? _details;
+    private StageState? _stageState;
     private CancellationTokenSource? _stopping;
     private int _abortReason = NotAborted;
     private int _hardAborted;
@@ -46,22 +45,34 @@ internal sealed class ClientConnection
     public IPEndPoint? RemoteEndPoint { get; set; }
 
     /// <summary>Data read before the session (with the PROXY protocol header, or the bytes that ruled an optional one out), echoed before anything read later; null for none.</summary>
-    public byte[]? Preread { get; set; }
+    public byte[]? Preread
+    {
+        get => StageStateOrNull?.Preread;
+        set => StageStateFor(value)?.Preread = value;
+    }
 
     /// <summary>
     /// The stream the session echoes through, set by a stage that must see every byte (a TLS handshake, a fault
     /// plan); null for the plaintext fast path on the bare socket. Disposed with the connection.
     /// </summary>
-    public Stream? Stream { get; set; }
+    public Stream? Stream
+    {
+        get => StageStateOrNull?.Stream;
+        set => StageStateFor(value)?.Stream = value;
+    }
 
     /// <summary>
     /// Of the kernel's unsent bytes, the echoed bytes they hold, for a stream that changes them on the wire (TLS sends
     /// ciphertext, longer than the data, whose half-sent record the client cannot read); null when they are the same.
     /// </summary>
-    public Func<int, int>? UnsentEchoed { get; set; }
+    public Func<int, int>? UnsentEchoed
+    {
+        get => StageStateOrNull?.UnsentEchoed;
+        set => StageStateFor(value)?.UnsentEchoed = value;
+    }
 
     /// <summary>What stages add to the close line and the snapshot (<c>tls=TLSv1.3</c>, <c>fault=reset-after</c>), in the order added; empty for none.</summary>
-    public IReadOnlyList<KeyValuePair<string, string>> Details => Volatile.Read(ref _details) ?? [];
+    public IReadOnlyList<KeyValuePair<string, string>> Details => StageStateOrNull is { } state ? Volatile.Read(ref state.Details) ?? [] : [];
 
     /// <summary>Bytes, waits and the stop request, as the echo loop reports them.</summary>
     public EchoProgress Progress { get; } = new();
@@ -89,7 +100,11 @@ internal sealed class ClientConnection
     public CloseReason RefusalReason { get; private set; }
 
     /// <summary>What was wrong, for a refusal that says more than its reason (a bad PROXY protocol header); null otherwise.</summary>
-    public string? RefusalProblem { get; private set; }
+    public string? RefusalProblem
+    {
+        get => StageStateOrNull?.RefusalProblem;
+        private set => StageStateFor(value)?.RefusalProblem = value;
+    }
 
     /// <summary>True once its "accepted" line was logged: a connection refused on arrival gets none.</summary>
     public bool AcceptLogged => Volatile.Read(ref _acceptLogged) != 0;
@@ -138,7 +153,11 @@ internal sealed class ClientConnection
     /// Has <paramref name="callback"/> run when the connection closes, before it is reported closed: for a stage
     /// that holds something for the connection (a per-address count). Set during the hand-off, before the session.
     /// </summary>
-    public void OnClose(Action<ClientConnection, object?> callback, object? state) => _closeCallbacks = new CloseCallback(callback, state, _closeCallbacks);
+    public void OnClose(Action<ClientConnection, object?> callback, object? state)
+    {
+        var stageState = GetOrCreateStageState();
+        stageState.CloseCallbacks = new CloseCallback(callback, state, stageState.CloseCallbacks);
+    }
 
     /// <summary>
     /// Adds <paramref name="key"/>=<paramref name="value"/> to what the close line and the snapshot say of this
@@ -146,8 +165,9 @@ internal sealed class ClientConnection
     /// </summary>
     public void AddDetail(string key, string value)
     {
-        var details = new List<KeyValuePair<string, string>>(_details ?? []) { new(key, value) };
-        Volatile.Write(ref _details, details); // copied on write: a snapshot may read them while the session runs
+        var state = GetOrCreateStageState();
+        var details = new List<KeyValuePair<string, string>>(state.Details ?? []) { new(key, value) };
+        Volatile.Write(ref state.Details, details); // copied on write: a snapshot may read them while the session runs
     }
 
     /// <summary>Closes a connection that a stage or the pool will not serve (or no longer serves): it counts as refused.</summary>
@@ -230,13 +250,22 @@ internal sealed class ClientConnection
         Stream?.Dispose();
         Socket.Dispose();
         Volatile.Read(ref _stopping)?.Dispose();
-        for (var callback = _closeCallbacks; callback is not null; callback = callback.Next)
+        for (var callback = StageStateOrNull?.CloseCallbacks; callback is not null; callback = callback.Next)
         {
             callback.Run(this, callback.State);
         }
 
         _onClosed(this);
     }
+
+    /// <summary>What the stages set, or null while none set anything.</summary>
+    private StageState? StageStateOrNull => Volatile.Read(ref _stageState);
+
+    /// <summary>The stage state to store <paramref name="value"/> in; null when the value is null and there is none yet (nothing to clear).</summary>
+    private StageState? StageStateFor(object? value) => value is null ? StageStateOrNull : GetOrCreateStageState();
+
+    private StageState GetOrCreateStageState() =>
+        StageStateOrNull ?? Interlocked.CompareExchange(ref _stageState, new StageState(), null) ?? _stageState!;
 
     private bool TrySetAbortReason(CloseReason reason) => Interlocked.CompareExchange(ref _abortReason, (int)reason, NotAborted) == NotAborted;
 
@@ -270,6 +299,21 @@ internal sealed class ClientConnection
         {
             // Nothing left to read from a socket that failed.
         }
+    }
+
+    /// <summary>
+    /// What only a stage sets (a PROXY header's data, a TLS session or a fault plan, close callbacks, details, a
+    /// refusal's problem): one object allocated the first time a stage sets anything, so a plain connection carries
+    /// one reference instead of six.
+    /// </summary>
+    private sealed class StageState
+    {
+        public byte[]? Preread;
+        public Stream? Stream;
+        public Func<int, int>? UnsentEchoed;
+        public CloseCallback? CloseCallbacks;
+        public List<KeyValuePair<string, string>>? Details;
+        public string? RefusalProblem;
     }
 
     private sealed record CloseCallback(Action<ClientConnection, object?> Run, object? State, CloseCallback? Next);
