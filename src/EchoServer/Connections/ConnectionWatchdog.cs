@@ -53,7 +53,7 @@ internal sealed class ConnectionWatchdog : IDisposable
     {
         int stopped = 0;
         long now = Stopwatch.GetTimestamp();
-        foreach (var connection in _connections.Snapshot())
+        foreach (var connection in _connections.Enumerate()) // no copy of every connection, no lock held over all of them, each sweep
         {
             var (kind, since) = connection.Progress.Waiting;
             if (kind == SessionWait.Receive && _idleTimeout > TimeSpan.Zero && Stopwatch.GetElapsedTime(since, now) > _idleTimeout)
