@@ -9,8 +9,8 @@
 # (scripts/lib/udp-echo.c, built with gcc into DIR, a reference only; in the default servers when gcc is on PATH);
 # the peers have no UDP and skip them. udp-rate-20k is open loop: loss there (exit code 4) is a result, accepted.
 # 10k-active: 10,000 connections (2,000 with -Quick) each in 64 B ping-pong, every pool sized to serve them all (the
-# 10k-idle options; the Python peers skip both); echo-load opens them 256 at a time and starts its warm-up once every
-# one has connected.
+# 10k-idle options; the Python peers skip both, the worker pool skips it); echo-load opens them 256 at a time and
+# starts its warm-up once every one has connected.
 # workers-aot and executor-aot: the Native AOT build (scripts/publish.ps1, once per run, into DIR/publish), in a
 # full run always, with -Quick only with -Aot. The C epoll reference client runs from bench.sh only.
 # -Rounds N (default 1): N alternated rounds, round by round, workload by workload, the servers taking turns (one
@@ -82,7 +82,7 @@ function Test-Pool([string] $Name) { $Name -like 'workers*' -or $Name -like 'exe
 
 # A pool of 128 Python threads cannot serve thousands of clients: it is not asked to. UDP: the pools and c-udp only; c-udp nothing else. TLS: the pools only; executor-uring plaintext TCP only.
 function Test-Skipped([string] $Name, [string] $Workload) {
-  ($Workload -like '10k-*' -and $Name -like 'py-*') -or ($Workload -like 'tls-*' -and -not (Test-Pool $Name)) -or ($Workload -like 'udp-*' -and -not (Test-Pool $Name) -and $Name -ne 'c-udp') -or ($Name -eq 'c-udp' -and $Workload -notlike 'udp-*') -or ($Name -eq 'executor-uring' -and ($Workload -like 'udp-*' -or $Workload -like 'tls-*'))
+  ($Workload -like '10k-*' -and $Name -like 'py-*') -or ($Workload -eq '10k-active' -and $Name -like 'workers*') -or ($Workload -like 'tls-*' -and -not (Test-Pool $Name)) -or ($Workload -like 'udp-*' -and -not (Test-Pool $Name) -and $Name -ne 'c-udp') -or ($Name -eq 'c-udp' -and $Workload -notlike 'udp-*') -or ($Name -eq 'executor-uring' -and ($Workload -like 'udp-*' -or $Workload -like 'tls-*'))
 }
 
 # The runs in order (bench.sh's plan). One round: server by server. Several: round by round, workload by workload, the
