@@ -86,13 +86,23 @@ function Test-Skipped([string] $Name, [string] $Workload) {
 }
 
 # The runs in order (bench.sh's plan). One round: server by server. Several: round by round, workload by workload, the
-# servers taking turns, so that the machine's drift falls on every server alike.
+# servers taking turns, so that the machine's drift falls on every server alike; each round starts the turns further
+# down the list (round K at server (K-1)*N/ROUNDS of N), so that no server always runs last in a workload.
 function Get-Plan {
   $names = @($Servers -split ' ' | Where-Object { $_ })
+  $n = $names.Count
   if ($roundCount -eq 1) {
     foreach ($name in $names) { foreach ($workload in $chosen) { if (-not (Test-Skipped $name $workload)) { [pscustomobject]@{ Round = 1; Name = $name; Workload = $workload } } } }
   } else {
-    foreach ($round in 1..$roundCount) { foreach ($workload in $chosen) { foreach ($name in $names) { if (-not (Test-Skipped $name $workload)) { [pscustomobject]@{ Round = $round; Name = $name; Workload = $workload } } } } }
+    foreach ($round in 1..$roundCount) {
+      $offset = [Math]::Floor(($round - 1) * $n / $roundCount)
+      foreach ($workload in $chosen) {
+        foreach ($i in 0..($n - 1)) {
+          $name = $names[($i + $offset) % $n]
+          if (-not (Test-Skipped $name $workload)) { [pscustomobject]@{ Round = $round; Name = $name; Workload = $workload } }
+        }
+      }
+    }
   }
 }
 $runs = @(Get-Plan)

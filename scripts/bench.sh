@@ -137,15 +137,20 @@ skipped() {
 }
 
 # plan: the runs in order, "ROUND NAME WORKLOAD" a line. One round: server by server. Several: round by round,
-# workload by workload, the servers taking turns, so that the machine's drift falls on every server alike.
+# workload by workload, the servers taking turns, so that the machine's drift falls on every server alike; each
+# round starts the turns further down the list (round K at server (K-1)*N/ROUNDS of N), so that no server always
+# runs last in a workload (the drift within a round was seen to favour the first ones).
 plan() {
-  local round name workload
+  local round name workload i
+  local -a names; read -r -a names <<<"$servers"
+  local n=${#names[@]}
   if [ "$rounds" = 1 ]; then
-    for name in $servers; do for workload in "${workloads[@]}"; do
+    for name in "${names[@]}"; do for workload in "${workloads[@]}"; do
       skipped "$name" "$workload" || echo "1 $name $workload"
     done; done
   else
-    for round in $(seq 1 "$rounds"); do for workload in "${workloads[@]}"; do for name in $servers; do
+    for round in $(seq 1 "$rounds"); do for workload in "${workloads[@]}"; do for ((i = 0; i < n; i++)); do
+      name="${names[$(( (i + (round - 1) * n / rounds) % n ))]}"
       skipped "$name" "$workload" || echo "$round $name $workload"
     done; done; done
   fi
