@@ -131,7 +131,8 @@ public sealed partial class LiveViewBrowserTests
 
         await using var tcpOnly = await TestServer.StartAsync(PoolKind.Executor, o => o with { AdminPort = 0 });
         await using var page = await HeadlessChromium.OpenAsync(LiveViewTests.AdminUri(tcpOnly));
-        string plain = await page.WaitForDomAsync(d => d.Contains("data-snapshots=", StringComparison.Ordinal), "a first snapshot drawn");
+        // The page's own HTML says data-snapshots="0": wait for a count the script wrote, not a page still being parsed.
+        string plain = await page.WaitForDomAsync(d => System.Text.RegularExpressions.Regex.IsMatch(d, @"data-snapshots=""[1-9]"), "a first snapshot drawn");
         Assert.Matches(@"<section id=""udp-panel"" class=""panel"" hidden(="""")?>", plain);
     }
 
