@@ -11,12 +11,15 @@ internal sealed partial class LoadRunner
     /// <summary>Connects (and with <c>--tls</c> completes the handshake, each within <c>--connect-timeout</c>), at most <see cref="MaxConcurrentConnects"/> at a time.</summary>
     private async Task<LoadConnection> ConnectAsync(ConnectionSlot slot, CancellationToken stop)
     {
-        var socket = new Socket(_endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await _connectSlots.WaitAsync(stop);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
         timeout.CancelAfter(_options.ConnectTimeout);
+        Socket? socket = null;
         try
         {
+            // Inside the try: a socket that cannot even be made (EMFILE: too few descriptors) is a first try that
+            // failed, which the warm-up must count, or it would wait for it forever.
+            socket = new Socket(_endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             await socket.ConnectAsync(_endPoint, timeout.Token);
             if (_options.ProxyProtocol is { } version)
             {
@@ -28,17 +31,17 @@ internal sealed partial class LoadRunner
         }
         catch (OperationCanceledException) when (!stop.IsCancellationRequested)
         {
-            socket.Dispose();
+            socket?.Dispose();
             throw new EchoFailure(ErrorKind.ConnectTimeout);
         }
         catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionRefused)
         {
-            socket.Dispose();
+            socket?.Dispose();
             throw new EchoFailure(ErrorKind.ConnectRefused);
         }
         catch
         {
-            socket.Dispose();
+            socket?.Dispose();
             throw;
         }
         finally
