@@ -32,6 +32,10 @@ public sealed partial class PrometheusScrapeTests
             await client.RoundTripAsync(new byte[100 * i]);
         }
 
+        // The three closed and their workers free again, or a hog would find both still busy and queue or be refused.
+        await SnapshotShowsAsync(http, " served=3 ");
+        await SnapshotShowsAsync(http, " busy=0 ");
+
         using var hog1 = await SlotHog.ConnectAsync(endPoint);
         using var hog2 = await SlotHog.ConnectAsync(endPoint);
         bool executor = pool == "executor";
