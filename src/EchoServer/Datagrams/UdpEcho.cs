@@ -231,7 +231,7 @@ internal sealed class UdpEcho : IDisposable
 
     private async Task ReplyLaterAsync(Datagram datagram, TimeSpan delay)
     {
-        await Task.Delay(delay, CancellationToken.None).ConfigureAwait(false);
+        await FaultDelay.AtLeastAsync(delay, CancellationToken.None).ConfigureAwait(false);
         try
         {
             Echo(datagram, wait: false);

@@ -91,12 +91,7 @@ internal sealed partial class FaultStream
 
         try
         {
-            // The timer may fire a tick early (it counts coarser time than the stopwatch): the wait is never shorter than asked.
-            long start = Stopwatch.GetTimestamp();
-            for (var left = wait; left > TimeSpan.Zero; left = wait - Stopwatch.GetElapsedTime(start))
-            {
-                await Task.Delay(left < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : left, _connection.Stopping).ConfigureAwait(false);
-            }
+            await FaultDelay.AtLeastAsync(wait, _connection.Stopping).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
