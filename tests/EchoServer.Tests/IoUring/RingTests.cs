@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using EchoServer.IoUring;
+using EchoServer.TestSupport;
 
 namespace EchoServer.Tests.IoUring;
 

@@ -1,5 +1,4 @@
-using System.Net;
-using System.Net.Sockets;
+using EchoServer.TestSupport;
 using EchoServer.Tls;
 
 namespace EchoServer.Tests.Tls;
@@ -13,12 +12,9 @@ public sealed class TlsTransportTests
     [Fact]
     public async Task Unsent_ciphertext_takes_back_the_writes_it_touches_whole_not_its_own_length()
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(listener.LocalEndPoint!);
-        using var accepted = await listener.AcceptAsync();
+        var (client, accepted) = LoopbackPair.Connect();
+        using var _ = client;
+        using var __ = accepted;
         await using var transport = new TlsTransport(accepted, preread: null);
 
         // Three writes of 100 B of data, each 122 B on the wire (a TLS 1.3 record's 22 B of overhead).
@@ -38,12 +34,9 @@ public sealed class TlsTransportTests
     [Fact]
     public async Task Past_the_writes_it_remembers_it_still_takes_back_at_least_what_was_unsent()
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(listener.LocalEndPoint!);
-        using var accepted = await listener.AcceptAsync();
+        var (client, accepted) = LoopbackPair.Connect();
+        using var _ = client;
+        using var __ = accepted;
         await using var transport = new TlsTransport(accepted, preread: null);
 
         for (int i = 0; i < 100; i++)

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace EchoServer.Tests.IoUring;
+namespace EchoServer.TestSupport;
 
 /// <summary>Two connected TCP sockets on 127.0.0.1: a client and the server's end of it.</summary>
 internal static class LoopbackPair
