@@ -41,7 +41,8 @@ public sealed class ConnectionFaultTests
         }
 
         Assert.Equal([9, 9], await bystander.RoundTripAsync([9, 9]));
-        await Eventually.True(() => server.Service.Counters.Active == 1, "every connection but the bystander to close");
+        // A connection leaves the open count a moment before its close line is written: wait for both.
+        await Eventually.True(() => server.Service.Counters.Active == 1 && server.Logs.Named("ConnectionClosed").Count() == 4, "every connection but the bystander to close and be logged");
 
         var closes = server.Logs.Named("ConnectionClosed").Select(e => e.Message).ToList();
         Assert.Equal(4, closes.Count);
